@@ -1,0 +1,108 @@
+"""litellm_sync: a synchronous, thread-safe client for any LLM provider, every provider declared in YAML."""
+
+from __future__ import annotations
+
+from .api import (
+    completion,
+    completion_cost,
+    cost_per_token,
+    get_default_client,
+    get_max_tokens,
+    get_model_info,
+    list_models,
+    supports,
+    supports_function_calling,
+    supports_reasoning,
+    supports_response_schema,
+    supports_vision,
+)
+from .client import Client
+from .exceptions import (
+    AmbiguousModelError,
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ContentPolicyViolationError,
+    ContextWindowExceededError,
+    InternalServerError,
+    LiteLLMSyncError,
+    MissingAPIKeyError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    SpecError,
+    Timeout,
+    UnknownModelError,
+    UnprocessableEntityError,
+    UnsupportedParamsError,
+)
+from .helpers import assistant_message, system_message, tool_message, user_message
+from .registry import ModelInfo
+from .response import stream_chunk_builder
+from .retry import RetryPolicy
+from .stream import ChatStream
+from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "AmbiguousModelError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatChunk",
+    "ChatResponse",
+    "ChatStream",
+    "Choice",
+    "ChunkChoice",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentPolicyViolationError",
+    "ContextWindowExceededError",
+    "Delta",
+    "Function",
+    "InternalServerError",
+    "LiteLLMSyncError",
+    "Message",
+    "MissingAPIKeyError",
+    "ModelInfo",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServiceUnavailableError",
+    "SpecError",
+    "Timeout",
+    "ToolCall",
+    "UnknownModelError",
+    "UnprocessableEntityError",
+    "UnsupportedParamsError",
+    "Usage",
+    "assistant_message",
+    "completion",
+    "completion_cost",
+    "cost_per_token",
+    "get_default_client",
+    "get_max_tokens",
+    "get_model_info",
+    "list_models",
+    "stream_chunk_builder",
+    "supports",
+    "supports_function_calling",
+    "supports_reasoning",
+    "supports_response_schema",
+    "supports_vision",
+    "system_message",
+    "tool_message",
+    "user_message",
+]

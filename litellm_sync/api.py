@@ -1,0 +1,118 @@
+"""Module-level functions over a lazily built default `Client` (created once, under a lock)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from .client import Client
+from .registry import ModelInfo
+
+_default_client: Client | None = None
+_default_lock = threading.Lock()
+
+
+def get_default_client() -> Client:
+    """The shared default Client, built on first use from the bundled spec and LITELLM_SYNC_PROVIDERS."""
+    global _default_client
+    client = _default_client
+    if client is None:
+        with _default_lock:
+            if _default_client is None:
+                _default_client = Client()
+            client = _default_client
+    return client
+
+
+def completion(
+    model: str,
+    messages: Sequence[Any],
+    *,
+    stream: bool = False,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    drop_params: bool | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    **params: Any,
+) -> Any:
+    """Call a chat model through the default client; see `Client.completion`."""
+    return get_default_client().completion(
+        model,
+        messages,
+        stream=stream,
+        api_key=api_key,
+        api_base=api_base,
+        api_version=api_version,
+        timeout=timeout,
+        max_retries=max_retries,
+        drop_params=drop_params,
+        extra_headers=extra_headers,
+        **params,
+    )
+
+
+def get_model_info(model: str) -> ModelInfo:
+    """What the spec knows about a model (context window, features, prices)."""
+    return get_default_client().get_model_info(model)
+
+
+def supports(model: str, feature: str) -> bool:
+    """Whether the spec lists the feature for the model (False for models it does not list)."""
+    try:
+        return get_default_client().get_model_info(model).supports(feature)
+    except Exception:
+        return False
+
+
+def supports_function_calling(model: str) -> bool:
+    """Whether the model takes tools."""
+    return supports(model, "tools")
+
+
+def supports_vision(model: str) -> bool:
+    """Whether the model accepts images."""
+    return supports(model, "vision")
+
+
+def supports_reasoning(model: str) -> bool:
+    """Whether the model produces reasoning."""
+    return supports(model, "reasoning")
+
+
+def supports_response_schema(model: str) -> bool:
+    """Whether the model honours response_format with a JSON schema."""
+    return supports(model, "json_schema")
+
+
+def get_max_tokens(model: str) -> int | None:
+    """The model's maximum output tokens."""
+    return get_default_client().get_model_info(model).max_output_tokens
+
+
+def list_models(provider: str | None = None, feature: str | None = None) -> list[ModelInfo]:
+    """Models the spec lists, optionally of one provider or with one feature."""
+    return get_default_client().spec.registry.list(provider, feature)
+
+
+def cost_per_token(
+    model: str,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    cached_tokens: int = 0,
+    cache_creation_tokens: int = 0,
+    reasoning_tokens: int = 0,
+) -> Decimal | None:
+    """USD for the given token counts; None when the model is unpriced."""
+    return get_default_client().cost_per_token(
+        model, prompt_tokens, completion_tokens, cached_tokens, cache_creation_tokens, reasoning_tokens
+    )
+
+
+def completion_cost(response: Any) -> Decimal | None:
+    """USD for a ChatResponse; None when unpriced."""
+    return get_default_client().completion_cost(response)

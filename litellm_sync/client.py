@@ -1,0 +1,210 @@
+"""`Client`: the compiled spec, the connection pool and the defaults; thread-safe, shared freely."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Callable
+
+from ._redact import get_logger
+from .exceptions import APIResponseValidationError, UnknownModelError
+from .reader import ReadState
+from .registry import ModelInfo
+from .request import PreparedRequest
+from .response import ChunkAssembler, to_response
+from .retry import RetryPolicy
+from .spec import CompiledSpec, ProviderSpec, load_spec
+from .stream import ChatStream
+from .transport import Transport
+from .types import Usage
+
+log = get_logger()
+DEFAULT_TIMEOUT = 600.0
+
+
+class Client:
+    """Calls any provider in the spec. Build one and share it across threads.
+
+    providers: extra spec files (a path or a list; mappings work too) layered over the bundled
+    providers.yaml; None reads the LITELLM_SYNC_PROVIDERS environment variable (os.pathsep list).
+    """
+
+    def __init__(
+        self,
+        providers: Any = None,
+        *,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        pool_size: int = 32,
+        drop_params: bool = False,
+        retry_policy: RetryPolicy | None = None,
+        spec: CompiledSpec | None = None,
+    ) -> None:
+        self.spec = spec if spec is not None else load_spec(providers)
+        self.timeout = timeout
+        self.drop_params = drop_params
+        self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.transport = Transport(pool_size=pool_size)
+
+    def __repr__(self) -> str:
+        return f"Client(providers={len(self.spec.providers)}, timeout={self.timeout!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.transport.close()
+
+    # -- resolution -------------------------------------------------------------------------------
+
+    def resolve(self, model: str) -> tuple[ProviderSpec, str, ModelInfo | None]:
+        """The provider, the model as the provider spells it, and the registry's info (None if unlisted)."""
+        provider_name, model_name = self.spec.registry.resolve(model)
+        provider = self.spec.provider(provider_name)
+        info = self.spec.registry.get(provider_name, model_name)
+        if info is not None and info.name != model_name and model_name in info.aliases:
+            return provider, model_name, info
+        return provider, model_name, info
+
+    # -- chat ---------------------------------------------------------------------------------------
+
+    def completion(
+        self,
+        model: str,
+        messages: Sequence[Any],
+        *,
+        stream: bool = False,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        api_version: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        max_retries: int | None = None,
+        drop_params: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Any:
+        """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True."""
+        provider, model_name, info = self.resolve(model)
+        request = provider.builder.build(
+            model_name,
+            messages,
+            params,
+            stream=stream,
+            api_key=api_key,
+            api_base=api_base,
+            api_version=api_version,
+            extra_headers=extra_headers,
+            drop_params=self.drop_params if drop_params is None else drop_params,
+            info=info,
+        )
+        cost = _cost_function(info)
+        wait = self.timeout if timeout is None else timeout
+        if stream:
+            http = self.retry.call(lambda: self._send(provider, request, model_name, wait, True), max_retries)
+            return ChatStream(
+                http,
+                provider.stream,
+                provider.errors,
+                ChunkAssembler(model_name, provider.name, cost),
+                request.secret,
+            )
+        http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
+        body = _parse_json(http.data, provider.name, model_name)
+        return to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
+
+    def _send(
+        self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, stream: bool
+    ) -> Any:
+        started = time.perf_counter()
+        http = self.transport.send(request, timeout, stream=stream, provider=provider.name)
+        status = http.status
+        if log.isEnabledFor(10):
+            log.debug(
+                "%s %s -> %d in %.1f ms",
+                request.method,
+                request.url.split("?", 1)[0],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+        if status >= 400 or status < 200:
+            raw = http.data if not stream else http.read()
+            if stream:
+                http.release_conn()
+            error = provider.errors.from_response(status, http.headers, raw, model, (request.secret,))
+            error.model = model
+            raise error
+        return http
+
+    # -- registry ---------------------------------------------------------------------------------
+
+    def get_model_info(self, model: str) -> ModelInfo:
+        """What the spec knows about a model; UnknownModelError when it lists nothing for it."""
+        provider, model_name, info = self.resolve(model)
+        if info is None:
+            raise UnknownModelError(
+                f"Provider '{provider.name}' lists no model '{model_name}' in the spec; calls still work, "
+                "but features and prices are unknown. Add it under the provider's models: in YAML.",
+                self.spec.registry.suggest(model),
+            )
+        return info
+
+    def cost_per_token(
+        self,
+        model: str,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cached_tokens: int = 0,
+        cache_creation_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> Decimal | None:
+        """USD for the given token counts (prompt_tokens includes cached ones); None when unpriced."""
+        return self.get_model_info(model).cost(
+            prompt_tokens, completion_tokens, cached_tokens, cache_creation_tokens, reasoning_tokens
+        )
+
+    def completion_cost(self, response: Any) -> Decimal | None:
+        """USD for a ChatResponse (or the usage of a finished stream); None when unpriced or no usage."""
+        if getattr(response, "cost", None) is not None:
+            return response.cost  # type: ignore[no-any-return]
+        usage = getattr(response, "usage", None)
+        provider, model = getattr(response, "provider", None), getattr(response, "model", None)
+        if usage is None or provider is None or model is None:
+            return None
+        info = self.spec.registry.get(provider, model)
+        cost = _cost_function(info)
+        return cost(usage) if cost is not None else None
+
+
+def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] | None:
+    if info is None:
+        return None
+
+    def cost(usage: Usage) -> Decimal | None:
+        return info.cost(
+            usage.prompt_tokens or 0,
+            usage.completion_tokens or 0,
+            usage.cached_tokens or 0,
+            usage.cache_creation_tokens or 0,
+            usage.reasoning_tokens or 0,
+        )
+
+    return cost
+
+
+def _parse_json(data: bytes, provider: str, model: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        excerpt = data[:200].decode("utf-8", "replace")
+        raise APIResponseValidationError(
+            f"the provider answered 2xx with a body that is not JSON: {excerpt!r}" if data.strip()
+            else "the provider answered 2xx with an empty body",
+            provider=provider,
+            model=model,
+        ) from None

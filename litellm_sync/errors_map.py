@@ -1,0 +1,155 @@
+"""The error table: status and body matchers (first match wins) that turn a provider's error into a typed
+exception with its message, code, request id and retry advice."""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
+
+from .exceptions import ERROR_CLASSES, APIError, APIStatusError
+from .paths import MISSING, make_getter
+from .reader import compile_condition
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+MAX_RETRY_AFTER = 60.0
+
+
+def _status_test(spec: Any) -> Callable[[int | None], bool]:
+    if spec is None:
+        return lambda _status: True
+    values = spec if isinstance(spec, list) else [spec]
+    exact = {v for v in values if isinstance(v, int)}
+    classes = {int(v[0]) for v in values if isinstance(v, str)}  # "4xx", "5xx"
+    return lambda status: status is not None and (status in exact or status // 100 in classes)
+
+
+class _Rule:
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        self.status = _status_test(spec.get("status"))
+        self.condition = compile_condition(spec.get("match"), spec.get("has"))
+        contains = spec.get("contains")
+        self.contains = [c.lower() for c in ([contains] if isinstance(contains, str) else contains or [])]
+        self.cls = ERROR_CLASSES[spec["class"]]
+        self.retryable: bool | None = spec.get("retryable")
+
+    def matches(self, status: int | None, body: Any, text: str) -> bool:
+        if not self.status(status):
+            return False
+        if self.condition is not None and not self.condition(body):
+            return False
+        if self.contains:
+            lowered = text.lower()
+            return any(c in lowered for c in self.contains)
+        return True
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or HTTP date), capped."""
+    value = headers.get("retry-after-ms")
+    try:
+        if value is not None:
+            return min(max(float(value) / 1000.0, 0.0), MAX_RETRY_AFTER)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            seconds = parsed.timestamp() - time.time()
+        return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def describe_text(text: str, limit: int = 300) -> str:
+    """A short readable excerpt of a non-JSON body: an HTML page's title, or its text without tags."""
+    title = _TITLE.search(text)
+    if title:
+        return _SPACES.sub(" ", html.unescape(title.group(1))).strip()[:limit]
+    stripped = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", text))).strip()
+    return stripped[:limit] + ("..." if len(stripped) > limit else "")
+
+
+class ErrorMapper:
+    """A provider's compiled error table plus the generic status table."""
+
+    def __init__(self, spec: Mapping[str, Any], http_errors: Mapping[Any, str], provider: str) -> None:
+        self.provider = provider
+        self.rules = [_Rule(rule) for rule in spec.get("rules") or ()]
+        self.message = make_getter(spec.get("message") or ["error.message", "message", "error"])
+        self.code = make_getter(spec.get("code") or ["error.code", "error.type", "code", "type"])
+        self.status_in_body = make_getter(spec.get("status"))
+        self.request_id = make_getter(spec.get("request_id"))
+        self.request_id_headers = tuple(h.lower() for h in spec.get("request_id_headers") or ("x-request-id",))
+        self.by_status = {int(k): ERROR_CLASSES[v] for k, v in http_errors.items() if str(k).isdigit()}
+        self.by_class = {int(str(k)[0]): ERROR_CLASSES[v] for k, v in http_errors.items() if not str(k).isdigit()}
+
+    def from_response(
+        self,
+        status: int | None,
+        headers: Mapping[str, str],
+        raw: bytes | str,
+        model: str | None,
+        secrets: Sequence[str | None] = (),
+    ) -> APIError:
+        """The exception for an error response (or an in-band error event when status is None)."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        try:
+            body: Any = json.loads(text) if text.strip() else None
+        except ValueError:
+            body = None
+        if status is None:
+            found = self.status_in_body(body)
+            status = found if isinstance(found, int) else (int(found) if str(found).isdigit() else None)
+        cls: type[APIError] = APIStatusError
+        retryable: bool | None = None
+        for rule in self.rules:
+            if rule.matches(status, body, text):
+                cls, retryable = rule.cls, rule.retryable
+                break
+        else:
+            if status is not None:
+                cls = self.by_status.get(status) or self.by_class.get(status // 100, APIStatusError)
+        message = self._message(status, body, text)
+        code = self.code(body) if body is not None else MISSING
+        request_id = self.request_id(body) if body is not None else MISSING
+        if request_id is MISSING:
+            request_id = next((headers[h] for h in self.request_id_headers if h in headers), None)
+        error = cls(
+            _secret_free(message, secrets),
+            provider=self.provider,
+            model=model,
+            status_code=status,
+            code=None if code is MISSING or isinstance(code, (dict, list)) else str(code),
+            request_id=request_id,
+            retryable=retryable,
+            retry_after=retry_after_seconds(headers),
+        )
+        return error
+
+    def _message(self, status: int | None, body: Any, text: str) -> str:
+        if body is not None:
+            found = self.message(body)
+            if isinstance(found, str) and found:
+                return found
+            if found is not MISSING and found is not None:
+                return json.dumps(found)[:500]
+            return json.dumps(body)[:500]
+        if not text.strip():
+            return f"HTTP {status} with an empty body"
+        return f"HTTP {status}: {describe_text(text)}"
+
+
+def _secret_free(message: str, secrets: Sequence[str | None]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "[REDACTED]")
+    return message

@@ -1,0 +1,185 @@
+"""The model registry: what each model can do and costs, and how a model string resolves to a provider."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .exceptions import AmbiguousModelError, UnknownModelError
+
+_MILLION = Decimal(1_000_000)
+PRICE_KEYS = ("input", "output", "cached_input", "cache_write", "reasoning_output")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model of one provider, as the spec declares it. Prices are USD per million tokens; None = unknown."""
+
+    provider: str
+    name: str
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    features: frozenset[str] = frozenset()
+    input_price: Decimal | None = None
+    output_price: Decimal | None = None
+    cached_input_price: Decimal | None = None
+    cache_write_price: Decimal | None = None
+    reasoning_output_price: Decimal | None = None
+    aliases: tuple[str, ...] = ()
+    deprecation_date: str | None = None
+    pricing_checked: str | None = None
+    pricing_url: str | None = None
+
+    @property
+    def max_input_tokens(self) -> int | None:
+        """The context window, under LiteLLM's name."""
+        return self.context_window
+
+    def supports(self, feature: str) -> bool:
+        """Whether the spec lists this feature for the model."""
+        return feature in self.features
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (prices as strings, exact)."""
+        return {
+            "provider": self.provider,
+            "model": self.name,
+            "context_window": self.context_window,
+            "max_input_tokens": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
+            "features": sorted(self.features),
+            "pricing": {
+                key: (None if price is None else str(price))
+                for key, price in zip(
+                    PRICE_KEYS,
+                    (
+                        self.input_price,
+                        self.output_price,
+                        self.cached_input_price,
+                        self.cache_write_price,
+                        self.reasoning_output_price,
+                    ),
+                )
+            },
+            "aliases": list(self.aliases),
+            "deprecation_date": self.deprecation_date,
+            "pricing_checked": self.pricing_checked,
+            "pricing_url": self.pricing_url,
+        }
+
+    def cost(
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cached_tokens: int = 0,
+        cache_creation_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> Decimal | None:
+        """USD for one call; prompt_tokens includes cached and cache-write tokens. None when unpriced."""
+        if self.input_price is None or self.output_price is None:
+            return None
+        cached_tokens = cached_tokens or 0
+        cache_creation_tokens = cache_creation_tokens or 0
+        fresh = max(prompt_tokens - cached_tokens - cache_creation_tokens, 0)
+        total = fresh * self.input_price
+        total += cached_tokens * (self.cached_input_price if self.cached_input_price is not None else self.input_price)
+        total += cache_creation_tokens * (
+            self.cache_write_price if self.cache_write_price is not None else self.input_price
+        )
+        if self.reasoning_output_price is not None and reasoning_tokens:
+            reasoning = min(reasoning_tokens, completion_tokens)
+            total += reasoning * self.reasoning_output_price + (completion_tokens - reasoning) * self.output_price
+        else:
+            total += completion_tokens * self.output_price
+        return total / _MILLION
+
+
+def model_info_from_spec(provider: str, name: str, raw: Mapping[str, Any], source: Mapping[str, Any]) -> ModelInfo:
+    """Build a ModelInfo from a validated `models:` entry."""
+    pricing = raw.get("pricing") or {}
+
+    def price(key: str) -> Decimal | None:
+        value = pricing.get(key)
+        return None if value is None else Decimal(str(value))
+
+    return ModelInfo(
+        provider=provider,
+        name=name,
+        context_window=raw.get("context_window"),
+        max_output_tokens=raw.get("max_output_tokens"),
+        features=frozenset(raw.get("features") or ()),
+        input_price=price("input"),
+        output_price=price("output"),
+        cached_input_price=price("cached_input"),
+        cache_write_price=price("cache_write"),
+        reasoning_output_price=price("reasoning_output"),
+        aliases=tuple([raw["aliases"]] if isinstance(raw.get("aliases"), str) else raw.get("aliases") or ()),
+        deprecation_date=raw.get("deprecation_date"),
+        pricing_checked=source.get("checked"),
+        pricing_url=source.get("url"),
+    )
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All models of all providers, indexed for lookup and resolution."""
+
+    models: Mapping[tuple[str, str], ModelInfo]
+    providers: frozenset[str]
+    #: Bare model name (or alias) -> the providers that accept it without a prefix.
+    bare: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, infos: Iterable[ModelInfo], providers: Iterable[str], bare_providers: Iterable[str]) -> Registry:
+        """Index models by (provider, name) and by alias; bare names come from bare_providers only."""
+        models: dict[tuple[str, str], ModelInfo] = {}
+        bare: dict[str, list[str]] = {}
+        allow_bare = set(bare_providers)
+        for info in infos:
+            for name in (info.name, *info.aliases):
+                models[(info.provider, name)] = info
+                if info.provider in allow_bare and info.provider not in bare.setdefault(name, []):
+                    bare[name].append(info.provider)
+        return cls(models, frozenset(providers), {k: tuple(v) for k, v in bare.items()})
+
+    def get(self, provider: str, model: str) -> ModelInfo | None:
+        """The model's info, or None when the spec does not list it."""
+        return self.models.get((provider, model))
+
+    def resolve(self, model: str) -> tuple[str, str]:
+        """'provider/model' or a bare known name -> (provider, model as the provider spells it)."""
+        if not isinstance(model, str) or not model.strip():
+            raise UnknownModelError("model must be a non-empty string such as 'openai/gpt-4o-mini'.")
+        prefix, slash, rest = model.partition("/")
+        if slash and prefix in self.providers:
+            if not rest:
+                raise UnknownModelError(f"'{model}' names provider '{prefix}' but no model after the slash.")
+            return prefix, rest
+        candidates = self.bare.get(model, ())
+        if len(candidates) == 1:
+            return candidates[0], model
+        if candidates:
+            options = tuple(f"{p}/{model}" for p in candidates)
+            raise AmbiguousModelError(f"'{model}' is served by several providers; name one.", options)
+        raise UnknownModelError(
+            f"Unknown model '{model}': prefix it with a provider ('openai/{model}', or "
+            f"'openai_compatible/{model}' with api_base=) or use a model the spec lists "
+            "(litellm-sync models).",
+            self.suggest(model),
+        )
+
+    def suggest(self, model: str, limit: int = 5) -> tuple[str, ...]:
+        """Close matches among qualified and bare names."""
+        names = {f"{p}/{m}" for p, m in self.models} | set(self.bare)
+        return tuple(difflib.get_close_matches(model, sorted(names), n=limit, cutoff=0.6))
+
+    def list(self, provider: str | None = None, feature: str | None = None) -> list[ModelInfo]:
+        """Models (aliases folded), optionally of one provider and with one feature, sorted by name."""
+        seen: dict[tuple[str, str], ModelInfo] = {}
+        for (p, _name), info in self.models.items():
+            if (provider is None or p == provider) and (feature is None or feature in info.features):
+                seen[(info.provider, info.name)] = info
+        return [seen[key] for key in sorted(seen)]

@@ -1,0 +1,139 @@
+"""Turning what a reader read into `ChatResponse` and `ChatChunk` objects, and chunks back into a response."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Callable, Optional
+
+from .reader import ChoiceRead, Read, ToolCallRead, new_tool_call_id
+from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
+
+CostFunction = Callable[[Usage], Optional[Decimal]]
+
+
+def make_usage(fields: dict[str, int] | None) -> Usage | None:
+    """A Usage from read fields, or None when the provider reported none."""
+    return Usage(**fields) if fields else None
+
+
+def _tool_calls(reads: list[ToolCallRead]) -> list[ToolCall]:
+    return [
+        ToolCall(read.id or new_tool_call_id(), Function(read.name, read.arguments or ""), None)
+        for read in reads
+    ]
+
+
+def to_response(read: Read, model: str, provider: str, cost: CostFunction | None) -> ChatResponse:
+    """A ChatResponse from a whole body."""
+    choices = [
+        Choice(
+            c.index,
+            Message(c.content, _tool_calls(c.tool_calls), c.reasoning, refusal=c.refusal),
+            c.finish_reason,
+        )
+        for c in read.choices
+    ]
+    usage = make_usage(read.usage)
+    return ChatResponse(
+        read.id,
+        read.model or model,
+        choices,
+        usage,
+        read.created if read.created is not None else int(time.time()),
+        provider,
+        cost(usage) if cost is not None and usage is not None else None,
+    )
+
+
+class ChunkAssembler:
+    """Per-stream state: the response id and model seen so far, tool-call ids per index, merged usage."""
+
+    __slots__ = ("cost", "created", "id", "model", "provider", "tool_ids", "usage")
+
+    def __init__(self, model: str, provider: str, cost: CostFunction | None) -> None:
+        self.id: str | None = None
+        self.model = model
+        self.provider = provider
+        self.created = int(time.time())
+        self.cost = cost
+        self.tool_ids: dict[tuple[int, int], str] = {}
+        self.usage: dict[str, int] = {}
+
+    def chunk(self, read: Read) -> ChatChunk | None:
+        """The chunk for one event, or None when it carries nothing."""
+        if read.id and self.id is None:
+            self.id = read.id
+        if read.model:
+            self.model = read.model
+        if read.created is not None:
+            self.created = read.created
+        choices = [self._choice(c) for c in read.choices if not c.is_empty()]
+        usage = None
+        cost = None
+        if read.usage:
+            self.usage.update(read.usage)
+            usage = Usage(**self.usage)
+            cost = self.cost(usage) if self.cost is not None else None
+        if not choices and usage is None:
+            return None
+        return ChatChunk(self.id, self.model, choices, usage, self.created, self.provider, cost)
+
+    def _choice(self, read: ChoiceRead) -> ChunkChoice:
+        calls = None
+        if read.tool_calls:
+            calls = []
+            for call in read.tool_calls:
+                key = (read.index, call.index)
+                call_id = call.id
+                if call_id is None and key not in self.tool_ids and call.name is not None:
+                    call_id = new_tool_call_id()
+                if call_id is not None and key not in self.tool_ids:
+                    self.tool_ids[key] = call_id
+                calls.append(ToolCall(call_id, Function(call.name, call.arguments), call.index))
+        delta = Delta(read.content, read.reasoning, calls, read.role, read.refusal)
+        return ChunkChoice(read.index, delta, read.finish_reason)
+
+
+def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
+    """Rebuild a ChatResponse from stream chunks the way OpenAI clients accumulate them."""
+    content: dict[int, list[str]] = {}
+    reasoning: dict[int, list[str]] = {}
+    finish: dict[int, str | None] = {}
+    calls: dict[int, dict[int, list]] = {}
+    first: ChatChunk | None = None
+    last_usage: Usage | None = None
+    cost: Decimal | None = None
+    for chunk in chunks:
+        first = first or chunk
+        if chunk.usage is not None:
+            last_usage, cost = chunk.usage, chunk.cost
+        for choice in chunk.choices:
+            index = choice.index
+            content.setdefault(index, [])
+            delta = choice.delta
+            if delta.content:
+                content[index].append(delta.content)
+            if delta.reasoning_content:
+                reasoning.setdefault(index, []).append(delta.reasoning_content)
+            if choice.finish_reason is not None:
+                finish[index] = choice.finish_reason
+            for call in delta.tool_calls or ():
+                slot = calls.setdefault(index, {}).setdefault(call.index or 0, [None, None, []])
+                slot[0] = slot[0] or call.id
+                slot[1] = slot[1] or call.function.name
+                if call.function.arguments:
+                    slot[2].append(call.function.arguments)
+    choices = []
+    for index in sorted(set(content) | set(calls) | set(finish)):
+        tool_calls = [
+            ToolCall(call_id or new_tool_call_id(), Function(name, "".join(args)))
+            for _, (call_id, name, args) in sorted(calls.get(index, {}).items())
+        ]
+        text = "".join(content.get(index, ())) or None
+        thought = "".join(reasoning[index]) if index in reasoning else None
+        choices.append(Choice(index, Message(text, tool_calls, thought), finish.get(index)))
+    if first is None:
+        return ChatResponse(None, None, [], None)
+    return ChatResponse(first.id, first.model, choices, last_usage, first.created, first.provider, cost)

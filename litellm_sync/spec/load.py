@@ -1,0 +1,176 @@
+"""Reading providers YAML: parse, validate each file, merge files in order, resolve `extends`.
+
+Merge rules (files over the bundled spec, and an entry over the one it extends): mappings merge key by
+key, any other value replaces, and null deletes the key. Error `rules` accumulate instead: the
+overriding entry's rules are tried first, then the inherited ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..exceptions import SpecError
+from .schema import SpecFileSchema, validate_tool_calls
+
+BUNDLED = "providers.yaml"
+ENV_VAR = "LITELLM_SYNC_PROVIDERS"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def bundled_spec_path() -> Path:
+    """The providers.yaml shipped in the package, or the repository's copy in a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / BUNDLED, here.parent / BUNDLED):
+        if candidate.is_file():
+            return candidate
+    raise SpecError([f"{BUNDLED}: not found next to the package; reinstall litellm_sync"])
+
+
+def user_spec_paths(providers: str | os.PathLike[str] | Iterable[Any] | Mapping[str, Any] | None) -> list[Any]:
+    """Sources to layer over the bundled spec: the argument, else LITELLM_SYNC_PROVIDERS (os.pathsep list)."""
+    if providers is None:
+        env = os.environ.get(ENV_VAR, "")
+        return [p for p in env.split(os.pathsep) if p.strip()]
+    if isinstance(providers, (str, os.PathLike, Mapping)):
+        return [providers]
+    return list(providers)
+
+
+def read_source(source: Any) -> tuple[str, dict[str, Any]]:
+    """Parse one source (a path, or an already-parsed mapping) into (name, data)."""
+    if isinstance(source, Mapping):
+        return "<dict>", dict(source)
+    name = os.fspath(source)
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError([f"{name}: {where}invalid YAML: {problem}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError([f"{name}: the top level must be a mapping with 'providers' (and 'dialects')"])
+    return name, data
+
+
+def validate_file(name: str, data: Mapping[str, Any]) -> list[str]:
+    """Every schema problem of one file, as 'file: dotted.path: message'."""
+    problems = [f"{name}: {path}: {message}" for path, message in _flatten(SpecFileSchema().validate(data))]
+    for section in ("dialects", "providers"):
+        entries = data.get(section)
+        if not isinstance(entries, Mapping):
+            continue
+        for entry_name, entry in entries.items():
+            choice = (((entry or {}).get("response") or {}).get("choice") or {}) if isinstance(entry, dict) else {}
+            if "tool_calls" in choice:
+                where = f"{section}.{entry_name}.response.choice.tool_calls"
+                problems.extend(f"{name}: {where}{p}" for p in validate_tool_calls(choice["tool_calls"]))
+    return problems
+
+
+def _flatten(errors: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """marshmallow's nested error dict as (path, message) pairs; list indexes become [n]."""
+    out: list[tuple[str, str]] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if key == "_schema":
+                out.extend(_flatten(value, prefix))
+                continue
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "value" and prefix:
+                path = prefix
+            elif key == "key":
+                path = f"{prefix} (key)"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, path))
+    elif isinstance(errors, list):
+        for item in errors:
+            out.extend(_flatten(item, prefix) if isinstance(item, (dict, list)) else [(prefix or "(top)", str(item))])
+    else:
+        out.append((prefix or "(top)", str(errors)))
+    return out
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Deep-merge override into a copy of base (see the module docstring for the rules)."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif key == "rules" and isinstance(value, list) and isinstance(base.get(key), list):
+            out[key] = value + base[key]
+        else:
+            out[key] = merge(base.get(key), value)
+    return out
+
+
+def load_layers(sources: list[Any]) -> tuple[dict[str, Any], list[str]]:
+    """Read, validate and merge the bundled spec and the given sources; the names of what was read."""
+    merged: dict[str, Any] = {}
+    names: list[str] = []
+    problems: list[str] = []
+    for source in [bundled_spec_path(), *sources]:
+        name, data = read_source(source)
+        names.append(name)
+        file_problems = validate_file(name, data)
+        problems.extend(file_problems)
+        if not file_problems:
+            merged = merge(merged, data)
+    if problems:
+        raise SpecError(problems)
+    return merged, names
+
+
+def resolve_entries(merged: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every provider with its `extends` chain applied (dialects and providers share one namespace)."""
+    dialects = merged.get("dialects") or {}
+    providers = merged.get("providers") or {}
+    problems = [
+        f"'{name}' is both a dialect and a provider: rename one" for name in set(dialects) & set(providers)
+    ]
+    entries = {**dialects, **providers}
+    resolved: dict[str, dict[str, Any]] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+        if name in resolved:
+            return resolved[name]
+        entry = entries[name] or {}
+        parent = entry.get("extends")
+        if parent is None:
+            result = dict(entry)
+        elif parent in chain or parent == name:
+            problems.append(f"{_where(name, dialects)}.extends: cycle {' -> '.join((*chain, name, parent))}")
+            result = dict(entry)
+        elif parent not in entries:
+            known = ", ".join(sorted(entries))
+            problems.append(f"{_where(name, dialects)}.extends: unknown entry '{parent}' (known: {known})")
+            result = dict(entry)
+        else:
+            result = merge(resolve(parent, (*chain, name)), entry)
+        resolved[name] = result
+        return result
+
+    for name in entries:
+        resolve(name, ())
+    if problems:
+        raise SpecError(problems)
+    return {name: resolved[name] for name in providers}
+
+
+def _where(name: str, dialects: Mapping[str, Any]) -> str:
+    return f"dialects.{name}" if name in dialects else f"providers.{name}"

@@ -1,0 +1,222 @@
+"""Streaming: compiled stream rules (framing, end marker, event dispatch, in-band errors) and `ChatStream`,
+the iterator and context manager a caller gets from `completion(..., stream=True)`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable
+
+from .errors_map import ErrorMapper
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, Timeout
+from .reader import Read, Reader, ReadState, compile_condition
+from .response import ChunkAssembler, stream_chunk_builder
+from .sse import FRAMINGS, iter_lines
+from .transport import read_chunks, release
+from .types import ChatChunk, ChatResponse
+
+_END = object()
+
+
+class StreamRules:
+    """A provider's compiled `stream:` block."""
+
+    def __init__(self, spec: Mapping[str, Any], finish_reasons: Mapping[str, str], default: Reader) -> None:
+        self.framing = FRAMINGS[spec.get("format", "sse")]
+        self.done: str | None = spec.get("done")
+        type_source = spec.get("type")
+        self.type_from_event = type_source == "event"
+        self.type_getter: Callable[[Any], Any] | None = None
+        if type_source and not self.type_from_event:
+            from .paths import make_getter
+
+            self.type_getter = make_getter(type_source)
+        self.end_types = frozenset(spec.get("end_types") or ())
+        self.end_when = compile_condition(spec.get("end_when"), None)
+        self.ignore = frozenset(spec.get("ignore") or ())
+        error = spec.get("error") or {}
+        self.error_types = frozenset(error.get("types") or ())
+        self.error_when = compile_condition(error.get("when"), error.get("has"))
+        events = dict(spec.get("events") or {})
+        default_spec = events.pop("*", None)
+        self.readers = {name: Reader(rule, finish_reasons) for name, rule in events.items()}
+        self.default = Reader(default_spec, finish_reasons) if default_spec is not None else default
+        self.has_end_marker = bool(self.done or self.end_types or self.end_when)
+
+
+class ChatStream:
+    """An iterator of `ChatChunk`s over one streaming HTTP response; closes the connection when done.
+
+    Use it in a for loop or a `with` block. Breaking out early, `close()`, an error, or exhaustion all
+    release the connection. After iteration, `response()` rebuilds the whole ChatResponse, and `usage`
+    and `cost` hold the final figures.
+    """
+
+    def __init__(
+        self,
+        http_response: Any,
+        rules: StreamRules,
+        errors: ErrorMapper,
+        assembler: ChunkAssembler,
+        secret: str | None,
+    ) -> None:
+        self._http = http_response
+        self._rules = rules
+        self._errors = errors
+        self._assembler = assembler
+        self._secret = secret
+        self._chunks: list[ChatChunk] = []
+        self._finished = False
+        self._closed = False
+        self._last_event = False
+        self._iterator = self._generate()
+
+    @property
+    def model(self) -> str:
+        """The model as the provider reported it (or as requested, before the first chunk)."""
+        return self._assembler.model
+
+    @property
+    def provider(self) -> str:
+        """The provider serving this stream."""
+        return self._assembler.provider
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> ChatChunk:
+        return next(self._iterator)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.close()
+
+    def close(self) -> None:
+        """Stop the stream and release its connection; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._iterator.close()
+        release(self._http, complete=self._finished)
+
+    def _generate(self) -> Iterator[ChatChunk]:
+        rules = self._rules
+        state = ReadState()
+        ended = False
+        try:
+            for event in rules.framing(iter_lines(read_chunks(self._http))):
+                read = self._handle(event, state)
+                if read is _END:
+                    ended = True
+                    break
+                if read is None:
+                    continue
+                chunk = self._assembler.chunk(read)  # type: ignore[arg-type]
+                if chunk is not None:
+                    self._chunks.append(chunk)
+                    yield chunk
+                if self._last_event:
+                    ended = True
+                    break
+            if not ended and rules.has_end_marker:
+                raise APIConnectionError(
+                    "the stream ended before its end marker (connection closed early); the answer is incomplete",
+                    provider=self._assembler.provider,
+                    model=self._assembler.model,
+                )
+            self._finished = True
+        except APIError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise _transport_error(exc, self._assembler) from None
+        finally:
+            if not self._closed:
+                self._closed = True
+                release(self._http, complete=self._finished)
+
+    def _handle(self, event: Any, state: ReadState) -> Read | object | None:
+        rules = self._rules
+        data = event.data
+        if rules.done is not None and data == rules.done:
+            return _END
+        event_type = event.event if rules.type_from_event else None
+        if event_type is not None and event_type in rules.ignore:
+            return None
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"a stream event is not valid JSON: {data[:200]!r}",
+                provider=self._assembler.provider,
+                model=self._assembler.model,
+            ) from None
+        if rules.type_getter is not None:
+            found = rules.type_getter(body)
+            event_type = found if isinstance(found, str) else None
+            if event_type in rules.ignore:
+                return None
+        if (event_type is not None and event_type in rules.error_types) or (
+            rules.error_when is not None and rules.error_when(body)
+        ):
+            raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+        reader = rules.readers.get(event_type, rules.default) if event_type is not None else rules.default
+        self._last_event = (event_type is not None and event_type in rules.end_types) or (
+            rules.end_when is not None and rules.end_when(body)
+        )
+        return reader.read(body, state)
+
+    def text(self) -> Iterator[str]:
+        """Only the text deltas, for `StreamingHttpResponse(stream.text())`; closes upstream when closed."""
+        try:
+            for chunk in self:
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        yield choice.delta.content
+        finally:
+            self.close()
+
+    def sse(self) -> Iterator[bytes]:
+        """The stream re-encoded as OpenAI-format SSE bytes ending with `data: [DONE]`; errors become an
+        `error` event. Closes upstream when the web server closes the generator."""
+        try:
+            for chunk in self:
+                yield b"data: " + json.dumps(chunk.to_dict(), separators=(",", ":")).encode() + b"\n\n"
+        except APIError as exc:
+            error = {"error": {"message": exc.message, "type": type(exc).__name__, "code": exc.code}}
+            yield b"data: " + json.dumps(error).encode() + b"\n\n"
+        finally:
+            self.close()
+        yield b"data: [DONE]\n\n"
+
+    def response(self) -> ChatResponse:
+        """Consume what is left and rebuild the whole response from every chunk."""
+        for _chunk in self:
+            pass
+        return stream_chunk_builder(self._chunks)
+
+    @property
+    def chunks(self) -> list[ChatChunk]:
+        """The chunks yielded so far."""
+        return list(self._chunks)
+
+    @property
+    def usage(self) -> Any:
+        """The latest usage reported (final once the stream is exhausted), or None."""
+        return next((c.usage for c in reversed(self._chunks) if c.usage is not None), None)
+
+    @property
+    def cost(self) -> Any:
+        """The cost in USD from the latest usage, or None."""
+        return next((c.cost for c in reversed(self._chunks) if c.usage is not None), None)
+
+
+def _transport_error(exc: Exception, assembler: ChunkAssembler) -> APIError:
+    text = str(exc) or type(exc).__name__
+    cls = Timeout if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower() else APIConnectionError
+    return cls(f"the stream broke: {text}", provider=assembler.provider, model=assembler.model)

@@ -1,0 +1,232 @@
+"""The template language of providers.yaml, compiled once into functions of a context.
+
+A template is any YAML value. At call time it is evaluated against a context (a mapping of names):
+
+- ``"$name.path"``: the value of context ``name`` at a dotted path; null or absent values are *missing*.
+- ``"text ${name.path} text"``: string interpolation; missing if any reference is missing.
+- ``"$omit"``: always missing. ``"$$x"`` is the literal string ``"$x"``.
+- a mapping or list: built item by item; missing items are left out, and a mapping or list that had items
+  in the template but ends up empty is itself missing (so optional objects vanish as a whole).
+- directives, mappings whose first key starts with ``$``:
+  ``{$first: [t1, t2]}`` the first non-missing value; ``{$each: t, do: t}`` maps ``do`` over a list with
+  ``$item`` (and ``$index``) bound; ``{$json: t}`` JSON text of a value; ``{$parse_json: t}`` JSON text
+  parsed (other values pass through); ``{$if: t, then: t, else: t}``; ``{$join: t, sep: ""}`` joins a list
+  of strings; ``{$concat: [t1, t2]}`` joins lists.
+
+Anything else is a literal. Literal mappings and lists are copied per evaluation, so the engine may write
+into what a template returns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from .paths import MISSING, compile_path, get_path
+
+Context = Mapping[str, Any]
+Template = Callable[[Context], Any]
+
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
+_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat")
+
+
+class TemplateError(ValueError):
+    """A template that cannot be compiled; the message says which part and why."""
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value (faster than copy.deepcopy for plain data)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
+def is_static(raw: Any) -> bool:
+    """True when a template has no references or directives, so it always yields the same value."""
+    if isinstance(raw, str):
+        return not raw.startswith("$") and "${" not in raw
+    if isinstance(raw, dict):
+        return all(isinstance(k, str) and not k.startswith("$") and is_static(v) for k, v in raw.items())
+    if isinstance(raw, list):
+        return all(is_static(v) for v in raw)
+    return True
+
+
+def compile_template(raw: Any) -> Template:
+    """Compile a YAML value into a function of a context; raises TemplateError when malformed."""
+    if is_static(raw):
+        if isinstance(raw, str) and raw.startswith("$$"):
+            raw = raw[1:]
+        if isinstance(raw, (dict, list)):
+            return lambda _ctx: copy_json(raw)
+        return lambda _ctx: raw
+    if isinstance(raw, str):
+        return _compile_string(raw)
+    if isinstance(raw, dict):
+        first = next(iter(raw))
+        if isinstance(first, str) and first.startswith("$"):
+            return _compile_directive(raw)
+        return _compile_mapping(raw)
+    return _compile_list(raw)
+
+
+def _compile_reference(ref: str) -> Template:
+    name, _, rest = ref.partition(".")
+    path = compile_path(rest) if rest else ()
+
+    def reference(ctx: Context) -> Any:
+        value = ctx.get(name, MISSING)
+        if path and value is not MISSING:
+            value = get_path(value, path)
+        return MISSING if value is None else value
+
+    return reference
+
+
+def _compile_string(raw: str) -> Template:
+    if raw == "$omit":
+        return lambda _ctx: MISSING
+    if raw.startswith("$$"):
+        literal = raw[1:]
+        return lambda _ctx: literal
+    if raw.startswith("$") and "${" not in raw:
+        return _compile_reference(raw[1:])
+    pieces = _INTERPOLATION.split(raw)
+    getters: list[Template | str] = [
+        _compile_reference(piece) if i % 2 else piece for i, piece in enumerate(pieces)
+    ]
+
+    def interpolate(ctx: Context) -> Any:
+        out = []
+        for piece in getters:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            value = piece(ctx)
+            if value is MISSING:
+                return MISSING
+            out.append(value if isinstance(value, str) else json.dumps(value))
+        return "".join(out)
+
+    return interpolate
+
+
+def _compile_mapping(raw: dict[str, Any]) -> Template:
+    items = [(key, compile_template(value)) for key, value in raw.items()]
+
+    def mapping(ctx: Context) -> Any:
+        out = {}
+        for key, template in items:
+            value = template(ctx)
+            if value is not MISSING:
+                out[key] = value
+        return out if out else MISSING
+
+    return mapping
+
+
+def _compile_list(raw: list[Any]) -> Template:
+    items = [compile_template(value) for value in raw]
+
+    def sequence(ctx: Context) -> Any:
+        out = [value for value in (template(ctx) for template in items) if value is not MISSING]
+        return out if out else MISSING
+
+    return sequence
+
+
+def _compile_directive(raw: dict[str, Any]) -> Template:
+    name = next(iter(raw))
+    options = {k: v for k, v in raw.items() if k != name}
+    allowed = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}}.get(name, set())
+    if name not in _DIRECTIVES:
+        raise TemplateError(f"unknown directive {name!r}; known: {', '.join(_DIRECTIVES)}")
+    extra = set(options) - allowed
+    if extra:
+        raise TemplateError(f"{name} does not take {', '.join(sorted(extra))}")
+    argument = raw[name]
+    if name == "$first":
+        if not isinstance(argument, list):
+            raise TemplateError("$first takes a list of templates")
+        return _first([compile_template(t) for t in argument])
+    if name == "$concat":
+        if not isinstance(argument, list):
+            raise TemplateError("$concat takes a list of templates")
+        return _concat([compile_template(t) for t in argument])
+    inner = compile_template(argument)
+    if name == "$each":
+        if "do" not in options:
+            raise TemplateError("$each needs a 'do' template")
+        return _each(inner, compile_template(options["do"]))
+    if name == "$json":
+        return lambda ctx: _apply(inner(ctx), lambda v: json.dumps(v, separators=(",", ":")))
+    if name == "$parse_json":
+        return lambda ctx: _apply(inner(ctx), _parse_json)
+    if name == "$join":
+        sep = str(options.get("sep", ""))
+        return lambda ctx: _apply(inner(ctx), lambda v: sep.join(v) if isinstance(v, list) else str(v))
+    then = compile_template(options.get("then", "$omit"))
+    otherwise = compile_template(options.get("else", "$omit"))
+    return lambda ctx: then(ctx) if inner(ctx) not in (MISSING, False) else otherwise(ctx)
+
+
+def _apply(value: Any, function: Callable[[Any], Any]) -> Any:
+    return MISSING if value is MISSING else function(value)
+
+
+def _parse_json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _first(options: list[Template]) -> Template:
+    def first(ctx: Context) -> Any:
+        for template in options:
+            value = template(ctx)
+            if value is not MISSING:
+                return value
+        return MISSING
+
+    return first
+
+
+def _concat(parts: list[Template]) -> Template:
+    def concat(ctx: Context) -> Any:
+        out: list[Any] = []
+        for template in parts:
+            value = template(ctx)
+            if isinstance(value, list):
+                out.extend(value)
+            elif value is not MISSING:
+                out.append(value)
+        return out if out else MISSING
+
+    return concat
+
+
+def _each(source: Template, body: Template) -> Template:
+    def each(ctx: Context) -> Any:
+        items = source(ctx)
+        if items is MISSING:
+            return MISSING
+        if not isinstance(items, list):
+            items = [items]
+        out = []
+        for index, item in enumerate(items):
+            value = body({**ctx, "item": item, "index": index})
+            if value is not MISSING:
+                out.append(value)
+        return out if out else MISSING
+
+    return each

@@ -1,0 +1,240 @@
+"""Response and chunk objects in OpenAI's shape, with attribute, item and `to_dict()` access."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+
+class _Record:
+    """A slotted record: attribute access, `obj["field"]`, `to_dict()` and a readable repr."""
+
+    __slots__: ClassVar[tuple[str, ...]] = ()
+    #: Fields kept in to_dict() even when None (OpenAI clients expect them).
+    _keep_none: ClassVar[frozenset[str]] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready dict, None-valued optional fields left out."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if value is None and name not in self._keep_none:
+                continue
+            out[name] = _plain(value)
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.__slots__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Dict-style access for code written against dict responses."""
+        value = getattr(self, key, None) if key in self.__slots__ else None
+        return default if value is None else value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if getattr(self, k) is not None)
+        return f"{type(self).__name__}({fields})"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Record):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+class Function(_Record):
+    """The function a tool call invokes; arguments are JSON text."""
+
+    __slots__ = ("arguments", "name")
+    _keep_none = frozenset({"arguments", "name"})
+
+    def __init__(self, name: str | None, arguments: str | None) -> None:
+        self.name = name
+        self.arguments = arguments
+
+
+class ToolCall(_Record):
+    """A tool call of a response message, or a fragment of one in a stream delta (with index)."""
+
+    __slots__ = ("function", "id", "index", "type")
+
+    def __init__(
+        self, id: str | None, function: Function, index: int | None = None, type: str | None = "function"
+    ) -> None:
+        self.id = id
+        self.function = function
+        self.index = index
+        self.type = type
+
+
+class Message(_Record):
+    """An assistant message: content, tool calls and visible reasoning."""
+
+    __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
+    _keep_none = frozenset({"content", "role"})
+
+    def __init__(
+        self,
+        content: str | None,
+        tool_calls: list[ToolCall] | None = None,
+        reasoning_content: str | None = None,
+        role: str = "assistant",
+        refusal: str | None = None,
+    ) -> None:
+        self.role = role
+        self.content = content
+        self.tool_calls = tool_calls or None
+        self.reasoning_content = reasoning_content
+        self.refusal = refusal
+
+
+class Choice(_Record):
+    """One completion choice."""
+
+    __slots__ = ("finish_reason", "index", "message")
+    _keep_none = frozenset({"finish_reason"})
+
+    def __init__(self, index: int, message: Message, finish_reason: str | None) -> None:
+        self.index = index
+        self.message = message
+        self.finish_reason = finish_reason
+
+
+class Usage(_Record):
+    """Token counts; prompt_tokens includes cached and cache-write tokens, as OpenAI counts them."""
+
+    __slots__ = (
+        "cache_creation_tokens",
+        "cached_tokens",
+        "completion_tokens",
+        "prompt_tokens",
+        "reasoning_tokens",
+        "total_tokens",
+    )
+    _keep_none = frozenset({"completion_tokens", "prompt_tokens", "total_tokens"})
+
+    def __init__(
+        self,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cached_tokens: int | None = None,
+        cache_creation_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+    ) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        if total_tokens is None and prompt_tokens is not None and completion_tokens is not None:
+            total_tokens = prompt_tokens + completion_tokens
+        self.total_tokens = total_tokens
+        self.cached_tokens = cached_tokens
+        self.cache_creation_tokens = cache_creation_tokens
+        self.reasoning_tokens = reasoning_tokens
+
+    @property
+    def prompt_tokens_details(self) -> dict[str, int | None]:
+        """OpenAI's nested form of the cached-token count."""
+        return {"cached_tokens": self.cached_tokens}
+
+    @property
+    def completion_tokens_details(self) -> dict[str, int | None]:
+        """OpenAI's nested form of the reasoning-token count."""
+        return {"reasoning_tokens": self.reasoning_tokens}
+
+
+class ChatResponse(_Record):
+    """A chat completion in OpenAI's shape, plus the provider that served it and its cost in USD."""
+
+    __slots__ = ("choices", "cost", "created", "id", "model", "object", "provider", "usage")
+
+    def __init__(
+        self,
+        id: str | None,
+        model: str | None,
+        choices: list[Choice],
+        usage: Usage | None,
+        created: int | None = None,
+        provider: str | None = None,
+        cost: Decimal | None = None,
+    ) -> None:
+        self.id = id
+        self.object = "chat.completion"
+        self.created = created
+        self.model = model
+        self.choices = choices
+        self.usage = usage
+        self.provider = provider
+        self.cost = cost
+
+    @property
+    def content(self) -> str | None:
+        """The first choice's text, the most common thing to want."""
+        return self.choices[0].message.content if self.choices else None
+
+
+class Delta(_Record):
+    """What one stream chunk adds to a choice."""
+
+    __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
+
+    def __init__(
+        self,
+        content: str | None = None,
+        reasoning_content: str | None = None,
+        tool_calls: list[ToolCall] | None = None,
+        role: str | None = None,
+        refusal: str | None = None,
+    ) -> None:
+        self.role = role
+        self.content = content
+        self.reasoning_content = reasoning_content
+        self.tool_calls = tool_calls
+        self.refusal = refusal
+
+
+class ChunkChoice(_Record):
+    """One choice's delta in a stream chunk."""
+
+    __slots__ = ("delta", "finish_reason", "index")
+    _keep_none = frozenset({"finish_reason"})
+
+    def __init__(self, index: int, delta: Delta, finish_reason: str | None = None) -> None:
+        self.index = index
+        self.delta = delta
+        self.finish_reason = finish_reason
+
+
+class ChatChunk(_Record):
+    """A stream chunk in OpenAI's `chat.completion.chunk` shape; the last one carries usage and cost."""
+
+    __slots__ = ("choices", "cost", "created", "id", "model", "object", "provider", "usage")
+
+    def __init__(
+        self,
+        id: str | None,
+        model: str | None,
+        choices: list[ChunkChoice],
+        usage: Usage | None = None,
+        created: int | None = None,
+        provider: str | None = None,
+        cost: Decimal | None = None,
+    ) -> None:
+        self.id = id
+        self.object = "chat.completion.chunk"
+        self.created = created
+        self.model = model
+        self.choices = choices
+        self.usage = usage
+        self.provider = provider
+        self.cost = cost
