@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
+from ._redact import get_logger
 from .errors_map import ErrorMapper
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError, Timeout
 from .reader import Read, Reader, ReadState, compile_condition
@@ -16,6 +17,7 @@ from .transport import read_chunks, release
 from .types import ChatChunk, ChatResponse
 
 _END = object()
+log = get_logger()
 
 
 class StreamRules:
@@ -69,6 +71,7 @@ class ChatStream:
         self._finished = False
         self._closed = False
         self._last_event = False
+        self._answer_complete = False
         self._iterator = self._generate()
 
     @property
@@ -120,6 +123,8 @@ class ChatStream:
                 chunk = self._assembler.chunk(read)  # type: ignore[arg-type]
                 if chunk is not None:
                     self._chunks.append(chunk)
+                    if not self._answer_complete:
+                        self._answer_complete = any(c.finish_reason for c in chunk.choices)
                     yield chunk
                 if self._last_event:
                     ended = True
@@ -164,7 +169,12 @@ class ChatStream:
         if (event_type is not None and event_type in rules.error_types) or (
             rules.error_when is not None and rules.error_when(body)
         ):
-            raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+            error = self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+            if not self._answer_complete:
+                raise error
+            # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
+            # token limit this way, with the usage) loses nothing, so it is logged and the event still read.
+            log.warning("in-band error after the answer finished: %s", error)
         reader = rules.readers.get(event_type, rules.default) if event_type is not None else rules.default
         self._last_event = (event_type is not None and event_type in rules.end_types) or (
             rules.end_when is not None and rules.end_when(body)
