@@ -7,6 +7,8 @@ overriding entry's rules are tried first, then the inherited ones.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -41,15 +43,56 @@ def user_spec_paths(providers: str | os.PathLike[str] | Iterable[Any] | Mapping[
     return list(providers)
 
 
+def _cache_dir() -> Path | None:
+    """Where validated specs are cached by content hash; LITELLM_SYNC_CACHE_DIR=off disables it."""
+    configured = os.environ.get("LITELLM_SYNC_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "litellm_sync"
+
+
+def _schema_tag() -> bytes:
+    # The cache is only valid for the schema that validated it.
+    return (Path(__file__).parent / "schema.py").read_bytes()
+
+
+def _cached(text: bytes) -> tuple[Path | None, dict[str, Any] | None]:
+    """A spec file's validated data from the cache (by content hash), and the cache path to write."""
+    directory = _cache_dir()
+    if directory is None:
+        return None, None
+    digest = hashlib.sha256(_schema_tag() + b"\0" + text).hexdigest()
+    path = directory / f"spec-{digest}.json"
+    try:
+        return path, json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return path, None
+
+
+def _store(path: Path | None, data: Mapping[str, Any]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, default=str), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only home only costs speed
+
+
 def read_source(source: Any) -> tuple[str, dict[str, Any]]:
     """Parse one source (a path, or an already-parsed mapping) into (name, data)."""
     if isinstance(source, Mapping):
         return "<dict>", dict(source)
     name = os.fspath(source)
     try:
-        text = Path(name).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
+        text = Path(name).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -125,11 +168,22 @@ def load_layers(sources: list[Any]) -> tuple[dict[str, Any], list[str]]:
     names: list[str] = []
     problems: list[str] = []
     for source in [bundled_spec_path(), *sources]:
+        cache_path, data = (None, None)
+        if not isinstance(source, Mapping):
+            try:
+                cache_path, data = _cached(Path(source).read_bytes())
+            except OSError:
+                pass
+        if data is not None:
+            names.append(os.fspath(source))
+            merged = merge(merged, data)
+            continue
         name, data = read_source(source)
         names.append(name)
         file_problems = validate_file(name, data)
         problems.extend(file_problems)
         if not file_problems:
+            _store(cache_path, data)
             merged = merge(merged, data)
     if problems:
         raise SpecError(problems)
