@@ -42,6 +42,7 @@ from .exceptions import (
     UnprocessableEntityError,
     UnsupportedParamsError,
 )
+from .health import HealthStatus, discover_models, health_check, health_check_all
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .registry import ModelInfo
 from .response import stream_chunk_builder
@@ -67,6 +68,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "HealthStatus",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "Delta",
@@ -92,9 +94,12 @@ __all__ = [
     "completion",
     "completion_cost",
     "cost_per_token",
+    "discover_models",
     "get_default_client",
     "get_max_tokens",
     "get_model_info",
+    "health_check",
+    "health_check_all",
     "list_models",
     "stream_chunk_builder",
     "supports",

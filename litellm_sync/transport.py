@@ -3,6 +3,8 @@ one retry layer), and the single place where urllib3's exceptions become ours.""
 
 from __future__ import annotations
 
+import http.client
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,16 +41,35 @@ class Transport:
                 redirect=False,
                 retries=False,
             )
-        except (TimeoutError, ReadTimeoutError) as exc:
-            raise Timeout(f"request timed out: {_reason(exc)}", provider=provider) from None
-        except (NewConnectionError, ProtocolError, HTTPError, OSError) as exc:
-            raise APIConnectionError(
-                f"could not reach {_host(request.url)}: {_reason(exc)}", provider=provider
-            ) from None
+        except Exception as exc:
+            error = translate_error(exc, f"could not reach {_host(request.url)}", provider)
+            if error is exc:
+                raise
+            raise error from None
 
     def close(self) -> None:
         """Close every pooled connection."""
         self.pool.clear()
+
+
+def translate_error(exc: BaseException, what: str, provider: str | None, model: str | None = None) -> Exception:
+    """Our exception for a transport failure: Timeout for timeouts, APIConnectionError for any other
+    network or protocol failure; anything else (a bug) is returned unchanged for the caller to raise."""
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x: a refused connection is no timeout.
+    if isinstance(exc, NewConnectionError):
+        return APIConnectionError(f"{what}: {_reason(exc)}", provider=provider, model=model)
+    if isinstance(exc, (TimeoutError, ReadTimeoutError, socket.timeout)) or (
+        isinstance(exc, ProtocolError) and isinstance(_cause(exc), socket.timeout)
+    ):
+        return Timeout(f"{what}: timed out ({_reason(exc)})", provider=provider, model=model)
+    if isinstance(exc, (HTTPError, OSError, http.client.HTTPException)):
+        return APIConnectionError(f"{what}: {_reason(exc)}", provider=provider, model=model)
+    return exc  # type: ignore[return-value]
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    args = getattr(exc, "args", ())
+    return args[1] if len(args) > 1 and isinstance(args[1], BaseException) else None
 
 
 def _host(url: str) -> str:
