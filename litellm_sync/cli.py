@@ -167,7 +167,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     if cost is None:
         sys.stdout.write(f"unknown price: the spec lists no pricing for {args.model}\n")
     else:
-        sys.stdout.write(f"{_usd(cost)} USD\n")
+        sys.stdout.write(f"{_usd(cost)}\n")
     return EXIT_OK
 
 
@@ -240,11 +240,16 @@ def _health_functions() -> tuple[Callable[..., Any], Callable[..., Any]]:
 def cmd_health(args: argparse.Namespace) -> int:
     """Probe one provider (or every provider with a key configured); exit 1 when any probe errs."""
     check, check_all = _health_functions()
+    client = _client(args)
+    # Pass a client only for --providers, so the plain call matches the documented module-level API.
+    extra = {"client": client} if getattr(args, "providers_files", None) else {}
     if args.provider:
-        get_default_client().spec.provider(args.provider)
-        results = [check(args.provider, api_key=args.api_key, api_base=args.api_base, timeout=args.timeout)]
+        client.spec.provider(args.provider)  # UnknownModelError (exit 3) names the known providers
+        results = [
+            check(args.provider, api_key=args.api_key, api_base=args.api_base, timeout=args.timeout, **extra)
+        ]
     else:
-        results = list(check_all(timeout=args.timeout))
+        results = list(check_all(timeout=args.timeout, **extra))
     if args.json:
         _dump_json([_health_dict(r) for r in results], sys.stdout)
     else:
@@ -330,8 +335,8 @@ def _add_providers(sub: Any, spec: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_providers)
 
 
-def _add_health(sub: Any) -> None:
-    p = sub.add_parser("health", help="probe providers (all with a key set, or one)")
+def _add_health(sub: Any, spec: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("health", parents=[spec], help="probe providers (all with a key set, or one)")
     p.add_argument("provider", nargs="?", help="one provider (default: every provider)")
     p.add_argument("--api-key", help="API key for the one provider")
     p.add_argument("--api-base", help="base URL for the one provider")
@@ -359,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cost(sub, spec)
     _add_validate(sub)
     _add_providers(sub, spec)
-    _add_health(sub)
+    _add_health(sub, spec)
     return parser
 
 
