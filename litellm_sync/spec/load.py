@@ -14,14 +14,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..exceptions import SpecError
-from .schema import SpecFileSchema, validate_tool_calls
 
 BUNDLED = "providers.yaml"
 ENV_VAR = "LITELLM_SYNC_PROVIDERS"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def bundled_spec_path() -> Path:
@@ -109,6 +105,8 @@ def read_source(source: Any) -> tuple[str, dict[str, Any]]:
 
 def validate_file(name: str, data: Mapping[str, Any]) -> list[str]:
     """Every schema problem of one file, as 'file: dotted.path: message'."""
+    from .schema import SpecFileSchema, validate_tool_calls  # marshmallow loads only when a file is validated
+
     problems = [f"{name}: {path}: {message}" for path, message in _flatten(SpecFileSchema().validate(data))]
     for section in ("dialects", "providers"):
         entries = data.get(section)
