@@ -89,8 +89,11 @@ def read_source(source: Any) -> tuple[str, dict[str, Any]]:
         text = Path(name).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
+    import yaml  # imported on a cache miss only: parsing YAML is the slow part of a load
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
