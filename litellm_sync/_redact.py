@@ -39,6 +39,33 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_QUERY = re.compile(r"\?[^\s\"']*")
+# urllib3 logs every request line, query string included, at DEBUG; some providers take the key there.
+_TRANSPORT_LOGGERS = ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry")
+
+
+class QueryRedactingFilter(logging.Filter):
+    """Masks every URL query string, and anything key-shaped, in a transport library's log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's problem, not ours to hide
+            return True
+        cleaned = redact(_QUERY.sub("?" + _MASK, message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def protect_transport_loggers() -> None:
+    """Attach the query-masking filter to urllib3's loggers (once; safe to call from every Client)."""
+    for name in _TRANSPORT_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QueryRedactingFilter) for f in logger.filters):
+            logger.addFilter(QueryRedactingFilter())
+
+
 def get_logger() -> logging.Logger:
     """The library's logger, with the redacting filter attached once."""
     logger = logging.getLogger("litellm_sync")

@@ -29,7 +29,7 @@ exit codes:
   0  success
   1  spec problems (validate), provider/API error, failed health check
   2  usage error (bad arguments)
-  3  configuration error (missing API key, unknown model or provider)
+  3  configuration error (missing API key, unknown model or provider; health PROVIDER skipped)
 
 examples:
   litellm-sync chat openai/gpt-4o-mini "Say hi" --system "Be brief" -p temperature=0.2
@@ -264,7 +264,10 @@ def cmd_health(args: argparse.Namespace) -> int:
             for r in results
         ]
         _print_table(rows, sys.stdout)
-    return EXIT_FAILURE if any(r.status == "error" for r in results) else EXIT_OK
+    if any(r.status == "error" for r in results):
+        return EXIT_FAILURE
+    # The one provider asked for could not be probed (no key, nothing to probe): a configuration problem.
+    return EXIT_CONFIG if args.provider and results[0].status == "skipped" else EXIT_OK
 
 
 def _health_dict(result: Any) -> dict[str, Any]:

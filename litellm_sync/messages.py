@@ -161,15 +161,24 @@ def _tool_result(message: Mapping[str, Any], parts: list[Part], names_by_id: Map
 
 
 class _PartRule:
-    __slots__ = ("slot", "template")
+    """How one part type renders: into one or more slots (`content` unless named), each with a template."""
+
+    __slots__ = ("targets",)
 
     def __init__(self, raw: Any) -> None:
-        if isinstance(raw, Mapping) and "template" in raw and set(raw) <= {"template", "slot"}:
-            self.template: Template = compile_template(raw["template"])
-            self.slot: str = raw.get("slot", "content")
-        else:
-            self.template = compile_template(raw)
-            self.slot = "content"
+        # A list of {slot, template} rules renders the part into several slots (a tool result's text and
+        # its function name, say); a single {slot, template} mapping into one; anything else is a template.
+        rules = raw if isinstance(raw, list) and raw and all(_is_slot_rule(r) for r in raw) else [raw]
+        self.targets: list[tuple[str, Template]] = [
+            (r.get("slot", "content"), compile_template(r["template"]))
+            if _is_slot_rule(r)
+            else ("content", compile_template(r))
+            for r in rules
+        ]
+
+
+def _is_slot_rule(raw: Any) -> bool:
+    return isinstance(raw, Mapping) and "template" in raw and set(raw) <= {"template", "slot"}
 
 
 def compile_renderer(spec: Mapping[str, Any], provider: str) -> Renderer:
@@ -194,9 +203,10 @@ def compile_renderer(spec: Mapping[str, Any], provider: str) -> Renderer:
                     f"provider '{provider}' cannot send {part['type']} message parts",
                     provider=provider,
                 )
-            value = rule.template(part)
-            if value is not MISSING:
-                slots.setdefault(rule.slot, []).append(value)
+            for slot, template in rule.targets:
+                value = template(part)
+                if value is not MISSING:
+                    slots.setdefault(slot, []).append(value)
         return slots
 
     def render(messages: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:

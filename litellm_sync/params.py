@@ -8,7 +8,8 @@ A rule (all keys optional):
 - ``set``: ``{path: template}`` extra writes; ``headers``: ``{name: template}`` extra request headers
 - ``refuse``: raise UnsupportedParamsError with this text (dropped with a warning under drop_params)
 - ``drop``: accepted but not sent, with this reason logged at debug level
-- ``default``: a template applied when the caller gave nothing; ``required``: error when still absent
+- ``default``: a template applied when the caller gave nothing and no other parameter wrote the target;
+  ``required``: error when still absent
 - ``feature``: a model feature the registry must list for this value (checked when the model is known)
 """
 
@@ -156,7 +157,9 @@ class ParamRules:
             else:
                 unsupported(draft, name, f"provider '{draft.provider}' has no parameter named {name}")
         for rule in self.with_defaults:
-            if params.get(rule.name) is None:
+            # A default fills a gap: not when the caller gave the parameter, nor when another parameter
+            # already wrote its target (max_completion_tokens -> max_tokens, say).
+            if params.get(rule.name) is None and not (rule.target and get_path(draft.body, rule.target) is not MISSING):
                 rule.apply_default(draft)
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from .exceptions import ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
 from .messages import compile_renderer
-from .params import ParamRules, RequestDraft, unsupported
+from .params import ParamRules, RequestDraft
 from .paths import MISSING
 from .registry import ModelInfo
 from .template import compile_template
@@ -104,7 +104,8 @@ class ProviderConnection:
 
     def version(self, given: str | None) -> str | None:
         """The API version: api_version=, else the environment, else the spec's default."""
-        return given or next((os.environ[v] for v in self.version_env if os.environ.get(v)), None) or self.version_default
+        from_env = next((os.environ[v] for v in self.version_env if os.environ.get(v)), None)
+        return given or from_env or self.version_default
 
     def auth(self, key: str | None, context: Mapping[str, Any], headers: dict[str, str]) -> list[tuple[str, str]]:
         """Write the auth header; return the auth query pair if the provider takes the key in the URL."""
@@ -170,7 +171,13 @@ class RequestBuilder:
                 headers[header] = value
         draft = RequestDraft(body, headers, context, self.name, model, info.features if info else None, drop_params)
         if info is not None and "vision" not in info.features and _has_images(messages):
-            unsupported(draft, "messages", f"model '{model}' does not accept images (no vision feature)")
+            # Message content is never dropped silently, drop_params or not (as with unrenderable parts).
+            raise UnsupportedParamsError(
+                f"messages: model '{model}' does not accept images (no vision feature); "
+                "remove the image parts or use a vision model.",
+                provider=self.name,
+                model=model,
+            )
         self.params.apply(params, draft)
         query = connection.auth(key, context, headers)
         if extra_headers:

@@ -9,11 +9,11 @@ from typing import Any, Callable
 
 from ._redact import get_logger
 from .errors_map import ErrorMapper
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError, Timeout
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError
 from .reader import Read, Reader, ReadState, compile_condition
 from .response import ChunkAssembler, stream_chunk_builder
 from .sse import FRAMINGS, iter_lines
-from .transport import read_chunks, release
+from .transport import read_chunks, release, translate_error
 from .types import ChatChunk, ChatResponse
 
 _END = object()
@@ -138,8 +138,15 @@ class ChatStream:
             self._finished = True
         except APIError:
             raise
-        except (OSError, ValueError) as exc:
-            raise _transport_error(exc, self._assembler) from None
+        except Exception as exc:
+            error = translate_error(exc, "the stream broke", self._assembler.provider, self._assembler.model)
+            if error is exc and not isinstance(exc, ValueError):
+                raise
+            if error is exc:
+                error = APIConnectionError(
+                    f"the stream broke: {exc}", provider=self._assembler.provider, model=self._assembler.model
+                )
+            raise error from None
         finally:
             if not self._closed:
                 self._closed = True
@@ -224,9 +231,3 @@ class ChatStream:
     def cost(self) -> Any:
         """The cost in USD from the latest usage, or None."""
         return next((c.cost for c in reversed(self._chunks) if c.usage is not None), None)
-
-
-def _transport_error(exc: Exception, assembler: ChunkAssembler) -> APIError:
-    text = str(exc) or type(exc).__name__
-    cls = Timeout if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower() else APIConnectionError
-    return cls(f"the stream broke: {text}", provider=assembler.provider, model=assembler.model)

@@ -11,6 +11,7 @@ from typing import Any
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError, TimeoutError
 
+from ._redact import protect_transport_loggers
 from .exceptions import APIConnectionError, Timeout
 from .request import PreparedRequest
 
@@ -21,6 +22,7 @@ class Transport:
     """Sends prepared requests over a pooled, thread-safe connection manager."""
 
     def __init__(self, pool_size: int = 32, pool_manager: Any = None) -> None:
+        protect_transport_loggers()
         self.pool = pool_manager or urllib3.PoolManager(
             num_pools=32, maxsize=pool_size, block=False, retries=False
         )
@@ -48,8 +50,18 @@ class Transport:
             raise error from None
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every idle pooled connection; connections still streaming close when their stream ends."""
+        # urllib3 2.x PoolManager.clear() only forgets its pools (they close when garbage collected, which a
+        # live response or a traceback can postpone indefinitely): close each one explicitly first.
+        for pool in self.connection_pools():
+            pool.close()
         self.pool.clear()
+
+    def connection_pools(self) -> list[Any]:
+        """The urllib3 connection pools currently kept, one per host (for inspection and tests)."""
+        pools = self.pool.pools
+        found = (pools.get(key) for key in pools.keys())  # noqa: SIM118 - the container cannot be iterated
+        return [pool for pool in found if pool is not None]
 
 
 def translate_error(exc: BaseException, what: str, provider: str | None, model: str | None = None) -> Exception:

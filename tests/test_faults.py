@@ -102,7 +102,7 @@ def stream_text(chunks: list[Any]) -> str:
 
 def assert_no_leaks(client: litellm_sync.Client, server: FaultServer) -> None:
     """Every pooled connection is back in its pool (or closed), and closing the client closes every socket."""
-    for pool in list(client.transport.pool.pools._container.values()):
+    for pool in client.transport.connection_pools():
         assert pool.pool.qsize() == pool.pool.maxsize, "a connection was never returned to the pool"
     client.close()
     assert server.wait_idle(5.0), f"{server.open_connections} server-side connection(s) still open"
@@ -122,7 +122,7 @@ def test_connection_refused(client: litellm_sync.Client) -> None:
     assert not isinstance(info.value, litellm_sync.Timeout)
     assert info.value.retryable
     assert "127.0.0.1" in str(info.value)
-    for pool in list(client.transport.pool.pools._container.values()):
+    for pool in client.transport.connection_pools():
         assert pool.pool.qsize() == pool.pool.maxsize
 
 
@@ -305,9 +305,8 @@ def test_anthropic_stream_without_message_stop(client: litellm_sync.Client, serv
 
 
 def test_in_band_error_event_openai(client: litellm_sync.Client, server: FaultServer) -> None:
-    events = sse_chat(["fine"], done=False)[:1] + [
-        b'data: {"error": {"message": "upstream overloaded", "code": 502}}\n\n'
-    ]
+    in_band = b'data: {"error": {"message": "upstream overloaded", "code": 502}}\n\n'
+    events = [*sse_chat(["fine"], done=False)[:1], in_band]
     server.enqueue([Send(chunked_head() + b"".join(chunk(e) for e in events) + chunk(b""))])
     stream = call(client, server, stream=True)
     with pytest.raises(litellm_sync.APIStatusError) as info:

@@ -12,6 +12,7 @@ __all__ = ["ENV_VAR", "CompiledSpec", "ProviderSpec", "bundled_spec_path", "load
 
 def load_spec(providers: Any = None) -> CompiledSpec:
     """Load, validate, merge and compile the bundled spec and the user's files (or LITELLM_SYNC_PROVIDERS)."""
-    merged, names = load_layers(user_spec_paths(providers))
-    entries = resolve_entries(merged)
-    return compile_spec(entries, merged.get("http_errors"), names)
+    origins: dict[str, str] = {}
+    merged, names = load_layers(user_spec_paths(providers), origins)
+    entries = resolve_entries(merged, origins)
+    return compile_spec(entries, merged.get("http_errors"), names, origins)

@@ -13,6 +13,7 @@ from ..registry import ModelInfo, Registry, model_info_from_spec
 from ..request import RequestBuilder
 from ..stream import StreamRules
 from ..template import TemplateError
+from .load import origin_prefix
 
 DEFAULT_HTTP_ERRORS = {"4xx": "BadRequestError", "5xx": "InternalServerError"}
 
@@ -56,9 +57,11 @@ class CompiledSpec:
             raise UnknownModelError(f"Unknown provider '{name}'. Known providers: {known}.") from None
 
 
-def compile_provider(name: str, entry: Mapping[str, Any], http_errors: Mapping[Any, str]) -> ProviderSpec:
-    """Compile one resolved entry; raises SpecError naming the entry on any problem."""
-    where = f"providers.{name}"
+def compile_provider(
+    name: str, entry: Mapping[str, Any], http_errors: Mapping[Any, str], origins: Mapping[str, str] | None = None
+) -> ProviderSpec:
+    """Compile one resolved entry; raises SpecError naming the file(s) and the entry on any problem."""
+    where = origin_prefix(origins, f"providers.{name}")
     missing = [key for key in ("response",) if key not in entry]
     if not (entry.get("endpoints") or {}).get("chat"):
         missing.append("endpoints.chat")
@@ -95,7 +98,10 @@ def compile_provider(name: str, entry: Mapping[str, Any], http_errors: Mapping[A
 
 
 def compile_spec(
-    entries: Mapping[str, Mapping[str, Any]], http_errors: Mapping[Any, str] | None, sources: list[str]
+    entries: Mapping[str, Mapping[str, Any]],
+    http_errors: Mapping[Any, str] | None,
+    sources: list[str],
+    origins: Mapping[str, str] | None = None,
 ) -> CompiledSpec:
     """Compile every provider and build the registry, collecting every problem into one SpecError."""
     table = {**DEFAULT_HTTP_ERRORS, **(http_errors or {})}
@@ -104,7 +110,7 @@ def compile_spec(
     problems: list[str] = []
     for name, entry in entries.items():
         try:
-            providers[name] = compile_provider(name, entry, table)
+            providers[name] = compile_provider(name, entry, table, origins)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue

@@ -7,6 +7,7 @@ overriding entry's rules are tried first, then the inherited ones.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -120,6 +121,71 @@ def validate_file(name: str, data: Mapping[str, Any]) -> list[str]:
             if "tool_calls" in choice:
                 where = f"{section}.{entry_name}.response.choice.tool_calls"
                 problems.extend(f"{name}: {where}{p}" for p in validate_tool_calls(choice["tool_calls"]))
+            if isinstance(entry, dict):
+                problems.extend(
+                    f"{name}: {section}.{entry_name}.{path}: {message}" for path, message in template_problems(entry)
+                )
+    return problems
+
+
+def template_problems(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every template in one entry that does not compile, as (dotted path inside the entry, message)."""
+    from ..template import TemplateError, compile_template
+
+    found: list[tuple[str, Any]] = []
+
+    def add(path: str, value: Any) -> None:
+        if value is not None:
+            found.append((path, value))
+
+    def add_each(path: str, mapping: Any) -> None:
+        if isinstance(mapping, Mapping):
+            for key, value in mapping.items():
+                add(f"{path}.{key}", value)
+
+    def add_rule(path: str, rule: Any) -> None:
+        if not isinstance(rule, Mapping):
+            return
+        for key in ("template", "default"):
+            if key in rule:
+                add(f"{path}.{key}", rule[key])
+        for key in ("map", "set", "headers"):
+            add_each(f"{path}.{key}", rule.get(key))
+        for case, sub in (rule.get("cases") or {}).items() if isinstance(rule.get("cases"), Mapping) else ():
+            add_rule(f"{path}.cases.{case}", sub)
+
+    for key in ("body", "stream_body"):
+        add(key, entry.get(key))
+    add("auth.value", (entry.get("auth") or {}).get("value") if isinstance(entry.get("auth"), Mapping) else None)
+    add_each("headers", entry.get("headers"))
+    endpoints = entry.get("endpoints")
+    for endpoint_name, endpoint in (endpoints or {}).items() if isinstance(endpoints, Mapping) else ():
+        if isinstance(endpoint, Mapping):
+            where = f"endpoints.{endpoint_name}"
+            for key in ("path", "stream_path"):
+                add(f"{where}.{key}", endpoint.get(key))
+            add_each(f"{where}.query", endpoint.get("query"))
+            add_each(f"{where}.stream_query", endpoint.get("stream_query"))
+    messages = entry.get("messages")
+    if isinstance(messages, Mapping):
+        add("messages.message", messages.get("message"))
+        for kind, rule in (messages.get("parts") or {}).items() if isinstance(messages.get("parts"), Mapping) else ():
+            rules = rule if isinstance(rule, list) else [rule]
+            for index, item in enumerate(rules):
+                where = f"messages.parts.{kind}" + (f"[{index}]" if isinstance(rule, list) else "")
+                is_slot = isinstance(item, Mapping) and "template" in item and set(item) <= {"template", "slot"}
+                add(f"{where}.template" if is_slot else where, item["template"] if is_slot else item)
+    params = entry.get("params")
+    for param, rule in (params or {}).items() if isinstance(params, Mapping) else ():
+        add_rule(f"params.{param}", rule)
+    problems = []
+    for path, raw in found:
+        try:
+            compile_template(raw)
+        except TemplateError as exc:
+            problems.append((path, str(exc)))
+        except (TypeError, ValueError, AttributeError) as exc:
+            problems.append((path, f"not a valid template: {exc}"))
     return problems
 
 
@@ -163,20 +229,23 @@ def merge(base: Any, override: Any) -> Any:
     return out
 
 
-def load_layers(sources: list[Any]) -> tuple[dict[str, Any], list[str]]:
-    """Read, validate and merge the bundled spec and the given sources; the names of what was read."""
+def load_layers(sources: list[Any], origins: dict[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Read, validate and merge the bundled spec and the given sources; the names of what was read.
+
+    When `origins` is given it is filled with 'section.entry' -> the files that define or change that entry,
+    so later problems (extends, compile) can name the file.
+    """
     merged: dict[str, Any] = {}
     names: list[str] = []
     problems: list[str] = []
     for source in [bundled_spec_path(), *sources]:
         cache_path, data = (None, None)
         if not isinstance(source, Mapping):
-            try:
+            with contextlib.suppress(OSError):
                 cache_path, data = _cached(Path(source).read_bytes())
-            except OSError:
-                pass
         if data is not None:
             names.append(os.fspath(source))
+            _note_origins(origins, os.fspath(source), data)
             merged = merge(merged, data)
             continue
         name, data = read_source(source)
@@ -185,18 +254,35 @@ def load_layers(sources: list[Any]) -> tuple[dict[str, Any], list[str]]:
         problems.extend(file_problems)
         if not file_problems:
             _store(cache_path, data)
+            _note_origins(origins, name, data)
             merged = merge(merged, data)
     if problems:
         raise SpecError(problems)
     return merged, names
 
 
-def resolve_entries(merged: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _note_origins(origins: dict[str, str] | None, name: str, data: Mapping[str, Any]) -> None:
+    if origins is None:
+        return
+    for section in ("dialects", "providers"):
+        for entry in data.get(section) or {}:
+            key = f"{section}.{entry}"
+            origins[key] = f"{origins[key]}, {name}" if key in origins else name
+
+
+def origin_prefix(origins: Mapping[str, str] | None, where: str) -> str:
+    """'file: section.entry' for a problem in one entry: the files that define or change it."""
+    source = (origins or {}).get(where)
+    return f"{source}: {where}" if source else where
+
+
+def resolve_entries(merged: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Every provider with its `extends` chain applied (dialects and providers share one namespace)."""
     dialects = merged.get("dialects") or {}
     providers = merged.get("providers") or {}
     problems = [
-        f"'{name}' is both a dialect and a provider: rename one" for name in set(dialects) & set(providers)
+        f"{origin_prefix(origins, f'providers.{name}')}: '{name}' is both a dialect and a provider: rename one"
+        for name in sorted(set(dialects) & set(providers))
     ]
     entries = {**dialects, **providers}
     resolved: dict[str, dict[str, Any]] = {}
@@ -209,11 +295,13 @@ def resolve_entries(merged: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if parent is None:
             result = dict(entry)
         elif parent in chain or parent == name:
-            problems.append(f"{_where(name, dialects)}.extends: cycle {' -> '.join((*chain, name, parent))}")
+            cycle = " -> ".join((*chain, name, parent))
+            problems.append(f"{origin_prefix(origins, _where(name, dialects))}.extends: cycle {cycle}")
             result = dict(entry)
         elif parent not in entries:
             known = ", ".join(sorted(entries))
-            problems.append(f"{_where(name, dialects)}.extends: unknown entry '{parent}' (known: {known})")
+            where = origin_prefix(origins, _where(name, dialects))
+            problems.append(f"{where}.extends: unknown entry '{parent}' (known: {known})")
             result = dict(entry)
         else:
             result = merge(resolve(parent, (*chain, name)), entry)

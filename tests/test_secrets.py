@@ -1,0 +1,219 @@
+"""Secrets: with every logger at DEBUG, API keys appear in no log record, exception message or repr, and a
+key that could split the request (CR, LF, NUL) is refused before anything is sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from faultserver import (
+    FaultServer,
+    Request,
+    Send,
+    Stall,
+    chat_json,
+    chunk,
+    chunked_head,
+    closed_port,
+    response,
+    sse_chat,
+)
+
+import litellm_sync
+from litellm_sync.retry import RetryPolicy
+
+OPENAI_KEY = "sk-proj-SECRETsecret0123456789abcdef"
+PLAIN_KEY = "plainSecretWithoutPrefix42"  # not key-shaped: only exact-value redaction can catch it
+OTHER_KEY = "sk-live-ANOTHERkey9876543210zyxw"  # a key-shaped string the provider echoes back
+MESSAGES = [{"role": "user", "content": "hello"}]
+# A provider that takes its key in the query string, as some gateways do: urllib3 logs that URL at DEBUG.
+QUERY_KEY_SPEC = {
+    "providers": {
+        "querykey": {
+            "extends": "openai_chat",
+            "base_url": "http://127.0.0.1:9",
+            "auth": {"query": "key", "env": ["QUERYKEY_API_KEY"]},
+        }
+    }
+}
+GEMINI_BODY = {
+    "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP", "index": 0}],
+    "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+}
+
+
+def _handler(request: Request) -> list[Any]:
+    if ":generateContent" in request.target:
+        return [Send(response(200, json.dumps(GEMINI_BODY)))]
+    return [Send(response(200, chat_json("ok")))]
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer(_handler) as fault:
+        yield fault
+
+
+@pytest.fixture
+def client() -> Iterator[litellm_sync.Client]:
+    policy = RetryPolicy(max_retries=2, sleep=lambda _seconds: None)
+    with litellm_sync.Client(QUERY_KEY_SPEC, timeout=5.0, retry_policy=policy) as shared:
+        yield shared
+
+
+class Records:
+    """The records captured during the test's call phase (caplog swaps its list between phases)."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self.caplog = caplog
+
+    def __iter__(self) -> Iterator[logging.LogRecord]:
+        return iter(self.caplog.records)
+
+    def __len__(self) -> int:
+        return len(self.caplog.records)
+
+
+@pytest.fixture
+def records(caplog: pytest.LogCaptureFixture) -> Records:
+    caplog.set_level(logging.DEBUG)
+    for name in ("litellm_sync", "urllib3", "urllib3.connectionpool"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    return Records(caplog)
+
+
+def assert_secret_free(*texts: Any, keys: tuple[str, ...] = (OPENAI_KEY, PLAIN_KEY, OTHER_KEY)) -> None:
+    for text in texts:
+        for key in keys:
+            assert key not in str(text), f"a key leaked into: {str(text)[:300]}"
+
+
+def assert_records_clean(records: Records) -> None:
+    assert records, "expected DEBUG records (the check would be vacuous)"
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    for record in records:
+        assert_secret_free(formatter.format(record), record.getMessage(), record.msg, record.args)
+
+
+def assert_error_clean(error: BaseException) -> None:
+    rendered = "".join(traceback.format_exception_only(type(error), error))
+    assert_secret_free(str(error), repr(error), error.args, rendered, getattr(error, "message", ""))
+
+
+def test_successful_calls_log_no_key(
+    client: litellm_sync.Client, server: FaultServer, records: Records
+) -> None:
+    client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=OPENAI_KEY)
+    result = client.completion("gemini/gemini-2.0-flash", MESSAGES, api_base=server.url, api_key=PLAIN_KEY)
+    assert result.choices[0].message.content == "ok"
+    client.completion("querykey/some-model", MESSAGES, api_base=server.url, api_key=PLAIN_KEY)
+    client.completion("querykey/some-model", MESSAGES, api_base=server.url, api_key=OPENAI_KEY, stream=True).close()
+    assert any(f"key={PLAIN_KEY}" in r.target for r in server.requests)  # it was sent, in the URL
+    assert any(r.name.startswith("urllib3") for r in records)
+    assert_records_clean(records)
+    assert_secret_free(repr(result), repr(client))
+
+
+def test_error_echoing_the_key(
+    client: litellm_sync.Client, server: FaultServer, records: Records
+) -> None:
+    message = f"Incorrect API key provided: {OPENAI_KEY}. Also tried {OTHER_KEY}."
+    server.enqueue([Send(response(401, json.dumps({"error": {"message": message, "code": "invalid_api_key"}})))])
+    with pytest.raises(litellm_sync.AuthenticationError) as info:
+        client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=OPENAI_KEY)
+    assert "Incorrect API key provided" in str(info.value)
+    assert_error_clean(info.value)
+    assert_records_clean(records)
+
+
+def test_plain_key_echoed_in_an_error(
+    client: litellm_sync.Client, server: FaultServer, records: Records
+) -> None:
+    body = {"error": {"code": 400, "message": f"API key not valid: {PLAIN_KEY}", "status": "INVALID_ARGUMENT"}}
+    server.enqueue([Send(response(400, json.dumps(body)))])
+    with pytest.raises(litellm_sync.APIStatusError) as info:
+        client.completion("gemini/gemini-2.0-flash", MESSAGES, api_base=server.url, api_key=PLAIN_KEY)
+    assert "API key not valid" in str(info.value)
+    assert_error_clean(info.value)
+    assert_records_clean(records)
+
+
+def test_in_band_stream_error_echoing_the_key(
+    client: litellm_sync.Client, server: FaultServer, records: Records
+) -> None:
+    events = [*sse_chat(["hi"], done=False)[:1], f'data: {{"error": {{"message": "key {OPENAI_KEY} revoked"}}}}\n\n']
+    server.enqueue([Send(chunked_head() + b"".join(chunk(e) for e in events) + chunk(b""))])
+    stream = client.completion("openai/gpt-4o", MESSAGES, stream=True, api_base=server.url, api_key=OPENAI_KEY)
+    with pytest.raises(litellm_sync.APIError) as info:
+        list(stream)
+    assert "revoked" in str(info.value)
+    assert_error_clean(info.value)
+    assert_records_clean(records)
+
+
+def test_retried_call_logs_no_key(
+    client: litellm_sync.Client, server: FaultServer, records: Records
+) -> None:
+    busy = response(503, json.dumps({"error": {"message": f"overloaded for {OPENAI_KEY}"}}))
+    server.enqueue([Send(busy)], [Send(busy)])
+    result = client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=OPENAI_KEY)
+    assert result.choices[0].message.content == "ok"
+    assert len(server.requests) == 3
+    assert any("retrying" in r.getMessage() for r in records)
+    assert_records_clean(records)
+
+    server.enqueue(*([Send(busy)] for _ in range(3)))
+    with pytest.raises(litellm_sync.ServiceUnavailableError) as info:
+        client.completion("gemini/gemini-2.0-flash", MESSAGES, api_base=server.url, api_key=PLAIN_KEY)
+    assert info.value.attempts == 3
+    assert_error_clean(info.value)
+    assert_records_clean(records)
+
+
+def test_connection_error_with_key_in_url(client: litellm_sync.Client, records: Records) -> None:
+    base = f"http://127.0.0.1:{closed_port()}/v1"
+    with pytest.raises(litellm_sync.APIConnectionError) as info:
+        client.completion("querykey/some-model", MESSAGES, api_base=base, api_key=PLAIN_KEY, max_retries=1)
+    assert_error_clean(info.value)
+    assert_records_clean(records)
+
+
+def test_timeout_with_key_in_url(client: litellm_sync.Client, server: FaultServer, records: Records) -> None:
+    server.enqueue([Stall(5.0)])
+    with pytest.raises(litellm_sync.Timeout) as info:
+        client.completion(
+            "querykey/some-model", MESSAGES, api_base=server.url, api_key=PLAIN_KEY, timeout=0.3, max_retries=0
+        )
+    assert_error_clean(info.value)
+    assert_records_clean(records)
+
+
+@pytest.mark.parametrize("bad", ["sk-abc\r\nX-Injected: 1", "sk-abc\ndef", "sk-abc\rdef", "sk-abc\x00def"])
+def test_key_with_line_break_is_refused_before_sending(
+    client: litellm_sync.Client, server: FaultServer, bad: str
+) -> None:
+    with pytest.raises(litellm_sync.ConfigurationError) as info:
+        client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=bad)
+    assert_error_clean(info.value)
+    assert bad not in str(info.value) and "sk-abc" not in str(info.value)
+    with pytest.raises(litellm_sync.ConfigurationError):
+        client.completion("gemini/gemini-2.0-flash", MESSAGES, api_base=server.url, api_key=bad, stream=True)
+    assert server.requests == []
+    assert server.accepted == 0
+
+
+def test_key_from_environment_with_line_break_is_refused(
+    client: litellm_sync.Client, server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env\r\nEvil: yes")
+    with pytest.raises(litellm_sync.ConfigurationError):
+        client.completion("openai/gpt-4o", MESSAGES, api_base=server.url)
+    with pytest.raises(litellm_sync.ConfigurationError):
+        client.completion(
+            "openai/gpt-4o", MESSAGES, api_base=server.url, api_key=OPENAI_KEY, extra_headers={"x-a": "1\r\nB: 2"}
+        )
+    assert server.accepted == 0
