@@ -10,6 +10,7 @@ streams, each event in its own HTTP chunk; the `x-chunks: N` header sets the num
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import sys
@@ -152,10 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(args.port)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -67,10 +67,7 @@ class Client:
         """The provider, the model as the provider spells it, and the registry's info (None if unlisted)."""
         provider_name, model_name = self.spec.registry.resolve(model)
         provider = self.spec.provider(provider_name)
-        info = self.spec.registry.get(provider_name, model_name)
-        if info is not None and info.name != model_name and model_name in info.aliases:
-            return provider, model_name, info
-        return provider, model_name, info
+        return provider, model_name, self.spec.registry.get(provider_name, model_name)
 
     # -- chat ---------------------------------------------------------------------------------------
 

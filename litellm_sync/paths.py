@@ -59,25 +59,69 @@ def set_path(target: dict[str, Any], path: Path, value: Any) -> None:
     node[path[-1]] = value  # type: ignore[index]
 
 
+_NO_DICT: Any = {}  # what a missing intermediate key reads as; never handed out, never mutated
+
+
+def _compile_one(path: Path) -> Callable[[Any], Any]:
+    """One path as a getter. All-string paths (the common case) chain `dict.get` calls: a missing key costs
+    no exception, and a null or non-object step raises AttributeError, which reads as MISSING."""
+    if not path or not all(isinstance(key, str) for key in path):
+        return lambda value: get_path(value, path)
+    if len(path) == 1:
+        (a,) = path
+
+        def get1(value: Any) -> Any:
+            return value.get(a, MISSING) if isinstance(value, dict) else MISSING
+
+        return get1
+    if len(path) == 2:
+        a, b = path
+
+        def get2(value: Any) -> Any:
+            try:
+                return value.get(a, _NO_DICT).get(b, MISSING)
+            except AttributeError:
+                return MISSING
+
+        return get2
+    if len(path) == 3:
+        a, b, c = path
+
+        def get3(value: Any) -> Any:
+            try:
+                return value.get(a, _NO_DICT).get(b, _NO_DICT).get(c, MISSING)
+            except AttributeError:
+                return MISSING
+
+        return get3
+    *head, last = path
+
+    def get_n(value: Any) -> Any:
+        try:
+            for key in head:
+                value = value.get(key, _NO_DICT)
+            return value.get(last, MISSING)
+        except AttributeError:
+            return MISSING
+
+    return get_n
+
+
+def _missing(_value: Any) -> Any:
+    return MISSING
+
+
 def make_getter(spec: str | list[str] | None) -> Callable[[Any], Any]:
     """Compile one path, or a list of paths tried in order, into value -> first non-null value or MISSING."""
     if spec is None:
-        return lambda _value: MISSING
-    paths = [compile_path(p) for p in ([spec] if isinstance(spec, str) else spec)]
-    if len(paths) == 1:
-        (only,) = paths
-        if len(only) == 1:
-            (key,) = only
-
-            def get_one_key(value: Any) -> Any:
-                return value.get(key, MISSING) if isinstance(value, dict) else get_path(value, only)
-
-            return get_one_key
-        return lambda value: get_path(value, only)
+        return _missing
+    getters = [_compile_one(compile_path(p)) for p in ([spec] if isinstance(spec, str) else spec)]
+    if len(getters) == 1:
+        return getters[0]
 
     def get_first(value: Any) -> Any:
-        for path in paths:
-            found = get_path(value, path)
+        for getter in getters:
+            found = getter(value)
             if found is not MISSING and found is not None:
                 return found
         return MISSING

@@ -238,9 +238,11 @@ class Reader:
             self._read_parts(content, choice, state)
         elif content is not MISSING and content is not None:
             choice.content = text_of(content)
-        reasoning = text_of(self.reasoning(item))
-        if reasoning is not None:
-            choice.reasoning = (choice.reasoning or "") + reasoning
+        reasoning = self.reasoning(item)
+        if reasoning is not MISSING and reasoning is not None:
+            reasoning = text_of(reasoning)
+            if reasoning is not None:
+                choice.reasoning = (choice.reasoning or "") + reasoning
         refusal = self.refusal(item)
         choice.refusal = refusal if isinstance(refusal, str) else None
         for rule in self.tool_calls:

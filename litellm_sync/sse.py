@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-_NEWLINE_BYTES = (b"\n", b"\r")
-
 
 class ServerSentEvent:
     """One dispatched event: its type (``event`` field, or None) and its data text."""
@@ -39,6 +37,13 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
     for chunk in chunks:
         if not chunk:
             continue
+        # Fast path, the usual read of an LF-framed stream: whole lines, no CR, nothing carried over.
+        if not pending and chunk[-1] == 10 and 13 not in chunk:
+            lines = chunk.split(b"\n")
+            lines.pop()
+            for line in lines:
+                yield line.decode("utf-8", "replace")
+            continue
         if b"\n" not in chunk and b"\r" not in chunk:
             pending.append(chunk)
             continue
@@ -47,24 +52,16 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
             chunk = b"".join(pending)
             pending = []
         lines = chunk.splitlines(keepends=True)
-        last = lines[-1]
         # A line ending in a bare CR may be the first half of a CRLF: keep it until the next read decides.
-        if not last.endswith(b"\n"):
+        if lines[-1][-1] != 10:
             pending.append(lines.pop())
         for line in lines:
-            yield _strip_terminator(line).decode("utf-8", "replace")
+            # splitlines(keepends=True) leaves exactly one terminator (CRLF, CR or LF) and no other CR/LF.
+            yield line.rstrip(b"\r\n").decode("utf-8", "replace")
     if pending:
         tail = b"".join(pending)
         for line in tail.splitlines():
             yield line.decode("utf-8", "replace")
-
-
-def _strip_terminator(line: bytes) -> bytes:
-    if line.endswith(b"\r\n"):
-        return line[:-2]
-    if line.endswith(_NEWLINE_BYTES):
-        return line[:-1]
-    return line
 
 
 def iter_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
@@ -77,6 +74,9 @@ def iter_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
             if data:
                 yield ServerSentEvent("\n".join(data), event, event_id)
             event, data = None, []
+            continue
+        if line.startswith("data:"):  # the hot path: most lines are data lines
+            data.append(line[6:] if line[5:6] == " " else line[5:])
             continue
         if line[0] == ":":
             continue

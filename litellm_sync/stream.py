@@ -84,8 +84,9 @@ class ChatStream:
         """The provider serving this stream."""
         return self._assembler.provider
 
-    def __iter__(self) -> ChatStream:
-        return self
+    def __iter__(self) -> Iterator[ChatChunk]:
+        # The generator itself: a for loop then skips one Python call per chunk through __next__.
+        return self._iterator
 
     def __next__(self) -> ChatChunk:
         return next(self._iterator)
