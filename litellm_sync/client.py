@@ -108,7 +108,7 @@ class Client:
                 http,
                 provider.stream,
                 provider.errors,
-                ChunkAssembler(model_name, provider.name, cost),
+                ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
                 request.secret,
             )
         http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Union
 
 Key = Union[str, int]
@@ -127,3 +128,68 @@ def make_getter(spec: str | list[str] | None) -> Callable[[Any], Any]:
         return MISSING
 
     return get_first
+
+
+def compile_fields(fields: list[str | list[str] | None]) -> Callable[[Any], tuple[Any, ...]]:
+    """Compile several fields (each a path, a list of fallback paths, or None) into ONE function returning a
+    tuple with each field's first non-null value (or MISSING).
+
+    The function is generated Python source that walks the paths' common prefixes once (`delta` is fetched
+    once for `delta.content` and `delta.role`): this is the per-chunk hot path of every stream. Providers
+    that share a dialect share the same field lists, so compiled functions are shared too.
+    """
+    return _compile_fields(tuple(f if f is None or isinstance(f, str) else tuple(f) for f in fields))
+
+
+@functools.cache
+def _compile_fields(fields: tuple[str | tuple[str, ...] | None, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    trie: dict[Key, Any] = {}
+    slots: list[list[str]] = []
+    for index, field in enumerate(fields):
+        alternatives = [] if field is None else [field] if isinstance(field, str) else list(field)
+        names = []
+        for alternative, text in enumerate(alternatives):
+            name = f"s{index}_{alternative}"
+            names.append(name)
+            node = trie
+            for key in compile_path(text):
+                node = node.setdefault(key, {})
+            node.setdefault(None, []).append(name)  # type: ignore[call-overload]
+        slots.append(names)
+    every = [name for names in slots for name in names]
+    lines = ["def read_fields(o):"]
+    if every:
+        lines.append(f"    {' = '.join(every)} = None")
+    _emit(trie, "o", 1, lines, iter(range(1_000_000)))
+    results = []
+    for names in slots:
+        expression = "MISSING"
+        for name in reversed(names):
+            expression = f"({name} if {name} is not None else {expression})"
+        results.append(expression)
+    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    namespace: dict[str, Any] = {"MISSING": MISSING}
+    exec(compile("\n".join(lines), "<litellm_sync fields>", "exec"), namespace)
+    return namespace["read_fields"]  # type: ignore[no-any-return]
+
+
+def _emit(node: dict[Key, Any], var: str, depth: int, lines: list[str], counter: Any) -> None:
+    """Emit code reading node's children out of the variable `var` (of unknown type)."""
+    pad = "    " * depth
+    for name in node.get(None, ()):  # type: ignore[call-overload]
+        lines.append(f"{pad}{name} = {var}")
+    by_kind = (
+        ("dict", [k for k in node if isinstance(k, str)]),
+        ("list", [k for k in node if isinstance(k, int)]),
+    )
+    for kind, keys in by_kind:
+        if not keys:
+            continue
+        lines.append(f"{pad}if {var}.__class__ is {kind}:")
+        for key in keys:
+            child = f"t{next(counter)}"
+            if kind == "dict":
+                lines.append(f"{pad}    {child} = {var}.get({key!r})")
+            else:
+                lines.append(f"{pad}    {child} = {var}[{key}] if -len({var}) <= {key} < len({var}) else None")
+            _emit(node[key], child, depth + 1, lines, counter)

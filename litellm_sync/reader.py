@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from .paths import MISSING, compile_path, get_path, make_getter
+from .paths import MISSING, compile_fields, make_getter
 
 Getter = Callable[[Any], Any]
 USAGE_FIELDS = (
@@ -110,17 +110,16 @@ def arguments_text(value: Any) -> str | None:
 
 def compile_condition(when: Mapping[str, Any] | None, has: str | None) -> Callable[[Any], bool] | None:
     """`when: {path: value or [values]}` equality tests plus `has: path` presence, all required."""
-    tests: list[tuple[tuple[Any, ...], Any]] = [
-        (compile_path(path), tuple(v) if isinstance(v, list) else (v,)) for path, v in (when or {}).items()
-    ]
-    has_path = compile_path(has) if has else None
-    if not tests and has_path is None:
+    wanted = [tuple(v) if isinstance(v, list) else (v,) for v in (when or {}).values()]
+    if not wanted and not has:
         return None
+    read = compile_fields([has, *(when or {})])
 
     def condition(value: Any) -> bool:
-        if has_path is not None and get_path(value, has_path) in (MISSING, None):
+        present, *found = read(value)
+        if has and present is MISSING:
             return False
-        return all(get_path(value, path) in wanted for path, wanted in tests)
+        return all(value in options for value, options in zip(found, wanted))
 
     return condition
 
@@ -129,7 +128,8 @@ class _ToolCallRule:
     """Reads tool calls from a list (or a single object) at a path."""
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.items = make_getter(spec.get("path"))
+        self.path = spec.get("path")
+        self.items = make_getter(self.path)
         self.condition = compile_condition(spec.get("when"), spec.get("has"))
         index = spec.get("index", "$next")
         self.index_mode = index if index in ("$next", "$current") else "path"
@@ -139,7 +139,10 @@ class _ToolCallRule:
         self.arguments = make_getter(spec.get("arguments"))
 
     def read(self, source: Any, state: ReadState, out: list[ToolCallRead]) -> None:
-        items = self.items(source) if source is not MISSING else MISSING
+        self.read_items(self.items(source) if source is not MISSING else MISSING, state, out)
+
+    def read_items(self, items: Any, state: ReadState, out: list[ToolCallRead]) -> None:
+        """Read the calls found at this rule's path (already fetched by the reader)."""
         if items is MISSING or items is None:
             return
         for item in items if isinstance(items, list) else (items,):
@@ -182,73 +185,84 @@ class _PartRule:
 
 
 class Reader:
-    """A compiled `response:` (or stream event) rule set."""
+    """A compiled `response:` (or stream event) rule set.
+
+    The plain paths of the top level and of a choice are each compiled into one generated function
+    (`compile_fields`), so reading an event costs two calls plus whatever is actually present.
+    """
 
     def __init__(self, spec: Mapping[str, Any], finish_reasons: Mapping[str, str] | None = None) -> None:
-        self.id = make_getter(spec.get("id"))
-        self.model = make_getter(spec.get("model"))
-        self.created = make_getter(spec.get("created"))
-        self.choices = make_getter(spec["choices"]) if spec.get("choices") else None
+        usage = spec.get("usage") or {}
+        self.has_choices = bool(spec.get("choices"))
+        self.has_usage = any(field in usage for field in USAGE_FIELDS)
+        self.top = compile_fields(
+            [spec.get("id"), spec.get("model"), spec.get("created"), spec.get("choices"), usage.get("from", ".")]
+        )
         choice = spec.get("choice") or {}
-        self.index = make_getter(choice.get("index"))
-        self.role = make_getter(choice.get("role"))
-        self.content = make_getter(choice.get("content"))
-        self.reasoning = make_getter(choice.get("reasoning"))
-        self.refusal = make_getter(choice.get("refusal"))
-        self.finish_reason = make_getter(choice.get("finish_reason"))
         tool_specs = choice.get("tool_calls") or []
         self.tool_calls = [_ToolCallRule(s) for s in (tool_specs if isinstance(tool_specs, list) else [tool_specs])]
+        self.choice = compile_fields(
+            [choice.get(key) for key in ("index", "role", "content", "reasoning", "refusal", "finish_reason")]
+            + [rule.path for rule in self.tool_calls]
+        )
+        self.tool_call_slots = [(6 + i, rule) for i, rule in enumerate(self.tool_calls)]  # after the 6 fields
         self.parts = [_PartRule(p) for p in spec.get("parts") or []]
         self.finish_reasons = dict(finish_reasons or {}, **(spec.get("finish_reasons") or {}))
         self.tool_calls_finish_reason = spec.get("tool_calls_finish_reason")
-        usage = spec.get("usage") or {}
-        self.usage_root = make_getter(usage["from"]) if usage.get("from") else None
-        self.usage = [(field, _usage_getter(usage[field])) for field in USAGE_FIELDS if field in usage]
+        # Usage: every path of every field in one function; a {sum: [...]} field adds its paths up.
+        paths: list[Any] = []
+        self.usage_plan: list[tuple[str, list[int]]] = []
+        for field in USAGE_FIELDS:
+            if field not in usage:
+                continue
+            wanted = usage[field]["sum"] if isinstance(usage[field], dict) else [usage[field]]
+            self.usage_plan.append((field, list(range(len(paths), len(paths) + len(wanted)))))
+            paths.extend(wanted)
+        self.usage_fields = compile_fields(paths)
 
     def read(self, body: Any, state: ReadState) -> Read:
         """Read one body or event."""
         out = Read()
-        value = self.id(body)
-        out.id = None if value is MISSING else value
-        value = self.model(body)
-        out.model = None if value is MISSING else value
-        value = self.created(body)
-        out.created = value if isinstance(value, int) else None
-        if self.choices is None:
+        found_id, model, created, choices, usage = self.top(body)
+        if found_id is not MISSING:
+            out.id = found_id
+        if model is not MISSING:
+            out.model = model
+        if created.__class__ is int:
+            out.created = created
+        if not self.has_choices:
             out.choices.append(self._read_choice(body, 0, state))
-        else:
-            items = self.choices(body)
-            if isinstance(items, list):
-                for position, item in enumerate(items):
-                    out.choices.append(self._read_choice(item, position, state))
-        if self.usage:
-            out.usage = self._read_usage(body)
+        elif choices.__class__ is list:
+            for position, item in enumerate(choices):
+                out.choices.append(self._read_choice(item, position, state))
+        if self.has_usage and usage is not MISSING:
+            out.usage = self._read_usage(usage)
         return out
 
     def _read_choice(self, item: Any, position: int, state: ReadState) -> ChoiceRead:
         choice = ChoiceRead()
-        index = self.index(item)
-        choice.index = index if isinstance(index, int) else position
-        role = self.role(item)
-        choice.role = role if isinstance(role, str) else None
-        content = self.content(item)
-        if isinstance(content, str):
+        values = self.choice(item)
+        index, role, content, reasoning, refusal, reason = values[:6]
+        choice.index = index if index.__class__ is int else position
+        if role.__class__ is str:
+            choice.role = role
+        if content.__class__ is str:
             choice.content = content
-        elif isinstance(content, list) and self.parts:
+        elif content.__class__ is list and self.parts:
             self._read_parts(content, choice, state)
-        elif content is not MISSING and content is not None:
+        elif content is not MISSING:
             choice.content = text_of(content)
-        reasoning = self.reasoning(item)
-        if reasoning is not MISSING and reasoning is not None:
+        if reasoning is not MISSING:
             reasoning = text_of(reasoning)
             if reasoning is not None:
                 choice.reasoning = (choice.reasoning or "") + reasoning
-        refusal = self.refusal(item)
-        choice.refusal = refusal if isinstance(refusal, str) else None
-        for rule in self.tool_calls:
-            rule.read(item, state, choice.tool_calls)
-        reason = self.finish_reason(item)
-        if reason is not MISSING and reason is not None:
+        if refusal.__class__ is str:
+            choice.refusal = refusal
+        for slot, rule in self.tool_call_slots:
+            items = values[slot]
+            if items is not MISSING:
+                rule.read_items(items, state, choice.tool_calls)
+        if reason is not MISSING:
             reason = self.finish_reasons.get(reason, reason)
             if self.tool_calls_finish_reason and choice.tool_calls and reason == "stop":
                 reason = self.tool_calls_finish_reason
@@ -278,29 +292,14 @@ class Reader:
         if thoughts:
             choice.reasoning = "".join(thoughts)
 
-    def _read_usage(self, body: Any) -> dict[str, int] | None:
-        source = self.usage_root(body) if self.usage_root is not None else body
-        if source is MISSING or source is None:
-            return None
+    def _read_usage(self, source: Any) -> dict[str, int] | None:
+        values = self.usage_fields(source)
         usage = {}
-        for field, getter in self.usage:
-            value = getter(source)
-            if isinstance(value, int):
-                usage[field] = value
+        for field, slots in self.usage_plan:
+            numbers = [values[i] for i in slots if values[i].__class__ is int]
+            if numbers:
+                usage[field] = numbers[0] if len(slots) == 1 else sum(numbers)
         return usage or None
-
-
-def _usage_getter(spec: Any) -> Getter:
-    """A usage field: a path, a list of fallback paths, or `{sum: [paths]}`."""
-    if isinstance(spec, dict):
-        getters = [make_getter(p) for p in spec["sum"]]
-
-        def total(source: Any) -> Any:
-            values = [v for v in (g(source) for g in getters) if isinstance(v, int)]
-            return sum(values) if values else MISSING
-
-        return total
-    return make_getter(spec)
 
 
 def new_tool_call_id() -> str:

@@ -50,15 +50,18 @@ def to_response(read: Read, model: str, provider: str, cost: CostFunction | None
 class ChunkAssembler:
     """Per-stream state: the response id and model seen so far, tool-call ids per index, merged usage."""
 
-    __slots__ = ("cost", "created", "id", "model", "provider", "tool_ids", "usage")
+    __slots__ = ("cost", "created", "id", "model", "provider", "tool_ids", "tools_finish_reason", "usage")
 
-    def __init__(self, model: str, provider: str, cost: CostFunction | None) -> None:
+    def __init__(
+        self, model: str, provider: str, cost: CostFunction | None, tools_finish_reason: str | None = None
+    ) -> None:
         self.id: str | None = None
         self.model = model
         self.provider = provider
         self.created = int(time.time())
         self.cost = cost
         self.tool_ids: dict[tuple[int, int], str] = {}
+        self.tools_finish_reason = tools_finish_reason
         self.usage: dict[str, int] = {}
 
     def chunk(self, read: Read) -> ChatChunk | None:
@@ -69,7 +72,11 @@ class ChunkAssembler:
             self.model = read.model
         if read.created is not None:
             self.created = read.created
-        choices = [self._choice(c) for c in read.choices if not c.is_empty()]
+        choices = [
+            self._choice(c)
+            for c in read.choices
+            if c.content is not None or c.finish_reason is not None or c.tool_calls or not c.is_empty()
+        ]
         usage = None
         cost = None
         if read.usage:
@@ -93,7 +100,10 @@ class ChunkAssembler:
                     self.tool_ids[key] = call_id
                 calls.append(ToolCall(call_id, Function(call.name, call.arguments), call.index))
         delta = Delta(read.content, read.reasoning, calls, read.role, read.refusal)
-        return ChunkChoice(read.index, delta, read.finish_reason)
+        reason = read.finish_reason
+        if reason == "stop" and self.tools_finish_reason and any(key[0] == read.index for key in self.tool_ids):
+            reason = self.tools_finish_reason  # tool calls came in earlier events of this choice
+        return ChunkChoice(read.index, delta, reason)
 
 
 def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:

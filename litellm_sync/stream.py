@@ -12,11 +12,10 @@ from .errors_map import ErrorMapper
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError
 from .reader import Read, Reader, ReadState, compile_condition
 from .response import ChunkAssembler, stream_chunk_builder
-from .sse import FRAMINGS, iter_lines
-from .transport import read_chunks, release, translate_error
+from .sse import FRAMINGS
+from .transport import finish_stream, read_chunks, release, translate_error
 from .types import ChatChunk, ChatResponse
 
-_END = object()
 log = get_logger()
 
 
@@ -44,6 +43,8 @@ class StreamRules:
         self.readers = {name: Reader(rule, finish_reasons) for name, rule in events.items()}
         self.default = Reader(default_spec, finish_reasons) if default_spec is not None else default
         self.has_end_marker = bool(self.done or self.end_types or self.end_when)
+        # Streams learn of tool calls and of the finish reason in different events: the assembler applies this.
+        self.tool_calls_finish_reason: str | None = default.tool_calls_finish_reason
 
 
 class ChatStream:
@@ -114,18 +115,23 @@ class ChatStream:
         state = ReadState()
         ended = False
         try:
-            for event in rules.framing(iter_lines(read_chunks(self._http))):
-                read = self._handle(event, state)
-                if read is _END:
+            body = read_chunks(self._http)
+            handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
+            done = rules.done
+            for event in rules.framing(body):
+                if event.data == done:
                     ended = True
                     break
+                read = handle(event, state)
                 if read is None:
                     continue
-                chunk = self._assembler.chunk(read)  # type: ignore[arg-type]
+                chunk = assemble(read)
                 if chunk is not None:
-                    self._chunks.append(chunk)
+                    keep(chunk)
                     if not self._answer_complete:
-                        self._answer_complete = any(c.finish_reason for c in chunk.choices)
+                        for choice in chunk.choices:
+                            if choice.finish_reason is not None:
+                                self._answer_complete = True
                     yield chunk
                 if self._last_event:
                     ended = True
@@ -137,6 +143,9 @@ class ChatStream:
                     model=self._assembler.model,
                 )
             self._finished = True
+            if ended and not self._closed:
+                self._closed = True
+                finish_stream(self._http, body)
         except APIError:
             raise
         except Exception as exc:
@@ -153,11 +162,9 @@ class ChatStream:
                 self._closed = True
                 release(self._http, complete=self._finished)
 
-    def _handle(self, event: Any, state: ReadState) -> Read | object | None:
+    def _handle(self, event: Any, state: ReadState) -> Read | None:
         rules = self._rules
         data = event.data
-        if rules.done is not None and data == rules.done:
-            return _END
         event_type = event.event if rules.type_from_event else None
         if event_type is not None and event_type in rules.ignore:
             return None

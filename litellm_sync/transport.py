@@ -107,6 +107,32 @@ def read_chunks(response: Any) -> Iterator[bytes]:
         yield data
 
 
+def finish_stream(response: Any, remaining: Iterator[bytes], grace: float = 0.05, most: int = 16) -> None:
+    """After a stream's end marker: read the little that is left of the body (its closing chunk), waiting at
+    most `grace` seconds per read, so the connection goes back to the pool for reuse instead of being closed.
+    """
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    previous = sock.gettimeout() if sock is not None else None
+    complete = False
+    try:
+        if sock is not None:
+            sock.settimeout(grace)
+        for count, _data in enumerate(remaining):
+            if count >= most:
+                break  # the server keeps talking after the end: not worth waiting for
+        else:
+            complete = True
+    except Exception:  # a slow or broken tail only costs the connection
+        complete = False
+    finally:
+        if sock is not None and complete:
+            try:
+                sock.settimeout(previous)
+            except OSError:
+                complete = False
+    release(response, complete)
+
+
 def release(response: Any, complete: bool) -> None:
     """Return the connection to the pool: drained when the stream reached its end, else closed first."""
     try:

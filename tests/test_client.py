@@ -74,14 +74,7 @@ def test_stream(client: litellm_sync.Client, server: FakeProviderServer, dialect
     assert _no_leak(server)
 
 
-# stream.py (not owned here) stops reading at the end marker ([DONE], message_stop, message-end, done: true) and
-# closes the connection instead of reading the body's last chunk and returning the connection to the pool.
-END_MARKER_CLOSES = pytest.mark.xfail(reason="stream ends at its end marker without draining: connection closed")
-
-
-@pytest.mark.parametrize("dialect", [
-    pytest.param(d, marks=END_MARKER_CLOSES) if d != "gemini" else d for d in sorted(MODELS)
-])
+@pytest.mark.parametrize("dialect", sorted(MODELS))
 def test_stream_connection_is_reused_after_exhaustion(
     client: litellm_sync.Client, server: FakeProviderServer, dialect: str
 ) -> None:

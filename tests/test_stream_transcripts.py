@@ -236,8 +236,6 @@ def test_transcript_whole(client: litellm_sync.Client, server: FakeProviderServe
 
 
 @pytest.mark.parametrize("dialect", sorted(FINISH_REASON_BUG))
-@pytest.mark.xfail(strict=True, reason="reader/stream (not owned here): a stream whose tool calls and finish reason "
-                   "arrive in different events keeps 'stop' instead of tool_calls_finish_reason")
 def test_stream_finish_reason_is_tool_calls_when_tools_were_called(
     client: litellm_sync.Client, server: FakeProviderServer, dialect: str
 ) -> None:

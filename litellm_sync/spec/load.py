@@ -111,7 +111,9 @@ def validate_file(name: str, data: Mapping[str, Any]) -> list[str]:
     """Every schema problem of one file, as 'file: dotted.path: message'."""
     from .schema import SpecFileSchema, validate_tool_calls  # marshmallow loads only when a file is validated
 
-    problems = [f"{name}: {path}: {message}" for path, message in _flatten(SpecFileSchema().validate(data))]
+    checked = _without_nulls(data)
+    errors = SpecFileSchema().validate(checked)
+    problems = [f"{name}: {path}: {message}" for path, message in _flatten(errors, "", checked)]
     for section in ("dialects", "providers"):
         entries = data.get(section)
         if not isinstance(entries, Mapping):
@@ -189,29 +191,44 @@ def template_problems(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def _flatten(errors: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """marshmallow's nested error dict as (path, message) pairs; list indexes become [n]."""
+def _flatten(errors: Any, prefix: str = "", data: Any = None) -> list[tuple[str, str]]:
+    """marshmallow's nested error dict as (path, message) pairs, walked beside the data it describes so that
+    list positions read `[n]` and mapping keys (numbers included) read `.key`."""
     out: list[tuple[str, str]] = []
     if isinstance(errors, dict):
         for key, value in errors.items():
-            if key == "_schema":
-                out.extend(_flatten(value, prefix))
+            is_field = isinstance(data, dict) and key in data
+            if key == "_schema" or (key == "value" and prefix and not is_field):
+                out.extend(_flatten(value, prefix, data))  # a mapping entry's value: same path
                 continue
-            if isinstance(key, int):
+            if key == "key" and not is_field:
+                out.extend(_flatten(value, f"{prefix} (key)"))
+                continue
+            if isinstance(data, list) and isinstance(key, int):
+                child = data[key] if key < len(data) else None
                 path = f"{prefix}[{key}]"
-            elif key == "value" and prefix:
-                path = prefix
-            elif key == "key":
-                path = f"{prefix} (key)"
             else:
+                child = data.get(key) if isinstance(data, dict) else None
                 path = f"{prefix}.{key}" if prefix else str(key)
-            out.extend(_flatten(value, path))
+            out.extend(_flatten(value, path, child))
     elif isinstance(errors, list):
         for item in errors:
-            out.extend(_flatten(item, prefix) if isinstance(item, (dict, list)) else [(prefix or "(top)", str(item))])
+            if isinstance(item, (dict, list)):
+                out.extend(_flatten(item, prefix, data))
+            else:
+                out.append((prefix or "(top)", str(item)))
     else:
         out.append((prefix or "(top)", str(errors)))
     return out
+
+
+def _without_nulls(value: Any) -> Any:
+    """A copy without null mapping values: in a layered file, null means 'delete this key', not a value."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -265,9 +282,22 @@ def _note_origins(origins: dict[str, str] | None, name: str, data: Mapping[str, 
     if origins is None:
         return
     for section in ("dialects", "providers"):
-        for entry in data.get(section) or {}:
+        if section in data and data[section] is None:
+            origins[f"deleted:{section}"] = name  # null deletes the whole section
+        for entry, value in (data.get(section) or {}).items():
             key = f"{section}.{entry}"
+            if value is None:
+                origins[f"deleted:{key}"] = name
             origins[key] = f"{origins[key]}, {name}" if key in origins else name
+
+
+def _deleted_by(origins: Mapping[str, str] | None, entry: str) -> tuple[str, str] | None:
+    """(file, path) of the layer that deleted an entry with null, if one did."""
+    for section in ("dialects", "providers"):
+        for key in (f"deleted:{section}.{entry}", f"deleted:{section}"):
+            if origins and key in origins:
+                return origins[key], key.split(":", 1)[1]
+    return None
 
 
 def origin_prefix(origins: Mapping[str, str] | None, where: str) -> str:
@@ -299,9 +329,14 @@ def resolve_entries(merged: Mapping[str, Any], origins: Mapping[str, str] | None
             problems.append(f"{origin_prefix(origins, _where(name, dialects))}.extends: cycle {cycle}")
             result = dict(entry)
         elif parent not in entries:
-            known = ", ".join(sorted(entries))
-            where = origin_prefix(origins, _where(name, dialects))
-            problems.append(f"{where}.extends: unknown entry '{parent}' (known: {known})")
+            deleted = _deleted_by(origins, parent)
+            if deleted is not None:
+                source, path = deleted
+                problems.append(f"{source}: {path}: set to null, but {_where(name, dialects)} extends '{parent}'")
+            else:
+                known = ", ".join(sorted(entries))
+                where = origin_prefix(origins, _where(name, dialects))
+                problems.append(f"{where}.extends: unknown entry '{parent}' (known: {known})")
             result = dict(entry)
         else:
             result = merge(resolve(parent, (*chain, name)), entry)

@@ -71,6 +71,8 @@ class StatusField(fields.Field):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.isdigit():
+                item = int(item)  # a status written as text, as JSON keys are
             ok = (isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599) or (
                 isinstance(item, str) and len(item) == 3 and item[0] in "12345" and item[1:] == "xx"
             )
@@ -284,7 +286,7 @@ class ProviderSchema(_Strict):
 
 class SpecFileSchema(_Strict):
     version = fields.Int(validate=validate.Equal(1))
-    http_errors = fields.Dict(keys=fields.Raw(), values=fields.Str(validate=validate.OneOf(sorted(ERROR_CLASSES))))
+    http_errors = fields.Dict(keys=StatusField(), values=fields.Str(validate=validate.OneOf(sorted(ERROR_CLASSES))))
     dialects = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
     providers = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
 
