@@ -7,7 +7,8 @@ Part types, and the fields each offers its template:
 - ``image_data`` (a data: URL): url, media_type, data (base64), detail
 - ``image_url`` (any other URL): url, media_type (guessed from the extension), detail
 - ``audio``: data, format; ``file``: file_data, file_id, filename, media_type, data
-- ``tool_call`` (from an assistant's tool_calls): id, name, arguments (JSON text), arguments_obj (parsed)
+- ``tool_call`` (from an assistant's tool_calls): id, name, arguments (JSON text), arguments_obj (parsed),
+  extra (the call's provider_specific_fields, as a response gave them)
 - ``tool_result`` (a tool message): tool_call_id, name (looked up from the assistant call with that id),
   text, content_obj (the content parsed as a JSON object, or ``{content: text}``)
 - ``reasoning`` (an assistant's reasoning_content): text
@@ -136,6 +137,7 @@ def normalize(messages: Sequence[Any]) -> list[tuple[str, list[Part]]]:
                         "name": function.get("name"),
                         "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments or {}),
                         "arguments_obj": _parse_arguments(arguments),
+                        "extra": call.get("provider_specific_fields"),
                     }
                 )
         elif role == "tool":

@@ -38,13 +38,21 @@ class ReadState:
 class ToolCallRead:
     """A tool call, or a fragment of one in a stream, as read from the wire."""
 
-    __slots__ = ("arguments", "id", "index", "name")
+    __slots__ = ("arguments", "extra", "id", "index", "name")
 
-    def __init__(self, index: int, id: str | None, name: str | None, arguments: str | None) -> None:
+    def __init__(
+        self,
+        index: int,
+        id: str | None,
+        name: str | None,
+        arguments: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.index = index
         self.id = id
         self.name = name
         self.arguments = arguments
+        self.extra = extra
 
 
 class ChoiceRead:
@@ -137,6 +145,7 @@ class _ToolCallRule:
         self.id = make_getter(spec.get("id"))
         self.name = make_getter(spec.get("name"))
         self.arguments = make_getter(spec.get("arguments"))
+        self.extra = [(name, make_getter(path)) for name, path in (spec.get("extra") or {}).items()]
 
     def read(self, source: Any, state: ReadState, out: list[ToolCallRead]) -> None:
         self.read_items(self.items(source) if source is not MISSING else MISSING, state, out)
@@ -162,11 +171,15 @@ class _ToolCallRule:
             state.tool_index = max(state.tool_index, index)
         call_id = self.id(item)
         name = self.name(item)
+        extra = None
+        if self.extra:
+            extra = {key: value for key, getter in self.extra if (value := getter(item)) is not MISSING} or None
         return ToolCallRead(
             index,
             None if call_id is MISSING else call_id,
             None if name is MISSING else name,
             arguments_text(self.arguments(item)),
+            extra,
         )
 
 

@@ -20,7 +20,7 @@ def make_usage(fields: dict[str, int] | None) -> Usage | None:
 
 def _tool_calls(reads: list[ToolCallRead]) -> list[ToolCall]:
     return [
-        ToolCall(read.id or new_tool_call_id(), Function(read.name, read.arguments or ""), None)
+        ToolCall(read.id or new_tool_call_id(), Function(read.name, read.arguments or ""), None, "function", read.extra)
         for read in reads
     ]
 
@@ -98,7 +98,7 @@ class ChunkAssembler:
                     call_id = new_tool_call_id()
                 if call_id is not None and key not in self.tool_ids:
                     self.tool_ids[key] = call_id
-                calls.append(ToolCall(call_id, Function(call.name, call.arguments), call.index))
+                calls.append(ToolCall(call_id, Function(call.name, call.arguments), call.index, "function", call.extra))
         delta = Delta(read.content, read.reasoning, calls, read.role, read.refusal)
         reason = read.finish_reason
         if reason == "stop" and self.tools_finish_reason and any(key[0] == read.index for key in self.tool_ids):
@@ -130,16 +130,18 @@ def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
             if choice.finish_reason is not None:
                 finish[index] = choice.finish_reason
             for call in delta.tool_calls or ():
-                slot = calls.setdefault(index, {}).setdefault(call.index or 0, [None, None, []])
+                slot = calls.setdefault(index, {}).setdefault(call.index or 0, [None, None, [], None])
                 slot[0] = slot[0] or call.id
                 slot[1] = slot[1] or call.function.name
                 if call.function.arguments:
                     slot[2].append(call.function.arguments)
+                if call.provider_specific_fields:
+                    slot[3] = {**(slot[3] or {}), **call.provider_specific_fields}
     choices = []
     for index in sorted(set(content) | set(calls) | set(finish)):
         tool_calls = [
-            ToolCall(call_id or new_tool_call_id(), Function(name, "".join(args)))
-            for _, (call_id, name, args) in sorted(calls.get(index, {}).items())
+            ToolCall(call_id or new_tool_call_id(), Function(name, "".join(args)), None, "function", extra)
+            for _, (call_id, name, args, extra) in sorted(calls.get(index, {}).items())
         ]
         text = "".join(content.get(index, ())) or None
         thought = "".join(reasoning[index]) if index in reasoning else None

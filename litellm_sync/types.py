@@ -67,15 +67,22 @@ class Function(_Record):
 class ToolCall(_Record):
     """A tool call of a response message, or a fragment of one in a stream delta (with index)."""
 
-    __slots__ = ("function", "id", "index", "type")
+    __slots__ = ("function", "id", "index", "provider_specific_fields", "type")
 
     def __init__(
-        self, id: str | None, function: Function, index: int | None = None, type: str | None = "function"
+        self,
+        id: str | None,
+        function: Function,
+        index: int | None = None,
+        type: str | None = "function",
+        provider_specific_fields: dict[str, Any] | None = None,
     ) -> None:
         self.id = id
         self.function = function
         self.index = index
         self.type = type
+        # What the provider needs back with this call in the next turn (the spec's `extra:`), e.g. a signature.
+        self.provider_specific_fields = provider_specific_fields
 
 
 class Message(_Record):

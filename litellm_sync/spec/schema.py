@@ -149,6 +149,7 @@ class ToolCallsSchema(_Strict):
     id = PathField()
     name = PathField()
     arguments = PathField()
+    extra = fields.Dict(keys=fields.Str(), values=PathField())
 
 
 class PartRuleSchema(_Strict):
