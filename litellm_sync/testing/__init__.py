@@ -1,0 +1,27 @@
+"""Fake LLM provider HTTP server for tests, examples and benchmarks.
+
+`FakeProviderServer` listens on a real socket (127.0.0.1 by default), keeps HTTP/1.1 connections alive and
+speaks five wire formats, chosen only by the request path:
+
+* ``POST .../chat/completions`` - Chat Completions style (SSE with ``data: [DONE]`` when ``"stream": true``).
+* ``POST .../messages`` - Messages style (SSE with ``event:`` lines when ``"stream": true``).
+* ``POST .../models/<model>:generateContent`` and ``:streamGenerateContent`` (SSE with ``?alt=sse``,
+  otherwise a streamed JSON array).
+* ``POST .../v2/chat`` - v2 chat style (SSE with ``event:`` lines when ``"stream": true``).
+* ``POST .../api/chat`` - native chat style (NDJSON stream unless ``"stream": false``).
+* ``GET .../models`` and ``GET .../api/tags`` - model listings.
+
+By default the reply text is ``"Echo: " + <last user text>``; prompt tokens are the whitespace-separated words
+of all the request's message texts, system text included (at least 1); completion tokens are the number of
+streamed tokens (the text split on single spaces).
+Tests script exact behaviour with `FakeProviderServer.enqueue` and inspect `FakeProviderServer.requests`.
+A request header ``x-fake-chunks: N`` makes the default reply exactly N tokens of ``"x"``.
+
+Run ``python -m litellm_sync.testing [--port N]`` to serve in the foreground; it prints
+``FAKE_PROVIDER_URL=http://127.0.0.1:N`` on one line.
+"""
+
+from .server import FakeProviderServer, main
+from .wire import DEFAULT_MODELS, RecordedRequest, Reply
+
+__all__ = ["DEFAULT_MODELS", "FakeProviderServer", "RecordedRequest", "Reply", "main"]
