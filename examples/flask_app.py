@@ -25,6 +25,7 @@ try:
 except ImportError:  # running from a source checkout without `pip install .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import litellm_sync
+from litellm_sync.web import error_payload, http_status, retry_after_header
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 MAX_PROMPT_CHARS = 20_000
@@ -54,23 +55,6 @@ document.getElementById("f").onsubmit = function (e) {
 """
 
 
-def error_status(exc: Exception) -> int:
-    """The HTTP status a litellm_sync exception becomes in this app."""
-    if isinstance(exc, litellm_sync.RateLimitError):
-        return 429
-    if isinstance(exc, (litellm_sync.BadRequestError, litellm_sync.UnknownModelError)):
-        return 400  # the caller's input (prompt, model name, parameters) was refused
-    if isinstance(exc, litellm_sync.ConfigurationError):
-        return 500  # no API key or a broken spec: the server, not the caller, must be fixed
-    return 502  # any other provider or network failure
-
-
-def error_body(exc: Exception) -> dict[str, Any]:
-    """A JSON error body; the exception's text is already redacted (no API key in it)."""
-    message = exc.message if isinstance(exc, litellm_sync.APIError) else str(exc)
-    return {"error": {"type": type(exc).__name__, "message": message}}
-
-
 def create_app(
     client: litellm_sync.Client | None = None,
     model: str | None = None,
@@ -92,11 +76,11 @@ def create_app(
 
     @app.errorhandler(litellm_sync.LiteLLMSyncError)
     def on_error(exc: litellm_sync.LiteLLMSyncError) -> tuple[Response, int]:
-        response = jsonify(error_body(exc))
-        retry_after = getattr(exc, "retry_after", None)
+        response = jsonify(error_payload(exc))
+        retry_after = retry_after_header(exc)
         if retry_after is not None:
-            response.headers["Retry-After"] = str(int(retry_after + 0.999))
-        return response, error_status(exc)
+            response.headers["Retry-After"] = retry_after
+        return response, http_status(exc)
 
     @app.get("/")
     def index() -> Response:

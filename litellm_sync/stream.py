@@ -15,6 +15,7 @@ from .response import ChunkAssembler, stream_chunk_builder
 from .sse import FRAMINGS
 from .transport import finish_stream, read_chunks, release, translate_error
 from .types import ChatChunk, ChatResponse
+from .web import error_payload
 
 log = get_logger()
 
@@ -213,8 +214,7 @@ class ChatStream:
             for chunk in self:
                 yield b"data: " + json.dumps(chunk.to_dict(), separators=(",", ":")).encode() + b"\n\n"
         except APIError as exc:
-            error = {"error": {"message": exc.message, "type": type(exc).__name__, "code": exc.code}}
-            yield b"data: " + json.dumps(error).encode() + b"\n\n"
+            yield b"data: " + json.dumps(error_payload(exc)).encode() + b"\n\n"
         finally:
             self.close()
         yield b"data: [DONE]\n\n"

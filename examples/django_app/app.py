@@ -30,6 +30,7 @@ try:
 except ImportError:  # running from a source checkout without `pip install .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     import litellm_sync
+from litellm_sync.web import error_payload, http_status, retry_after_header
 
 if not settings.configured:
     settings.configure(
@@ -98,24 +99,12 @@ def call(messages: list[dict[str, Any]], stream: bool) -> Any:
     return CHAT["client"].completion(CHAT["model"], messages, stream=stream, **CHAT["options"])
 
 
-def error_status(exc: Exception) -> int:
-    """The HTTP status a litellm_sync exception becomes in this app."""
-    if isinstance(exc, litellm_sync.RateLimitError):
-        return 429
-    if isinstance(exc, (litellm_sync.BadRequestError, litellm_sync.UnknownModelError)):
-        return 400  # the caller's input (prompt, model name, parameters) was refused
-    if isinstance(exc, litellm_sync.ConfigurationError):
-        return 500  # no API key or a broken spec: the server, not the caller, must be fixed
-    return 502  # any other provider or network failure
-
-
 def error_response(exc: Exception) -> JsonResponse:
     """A JSON error; the exception's text is already redacted (no API key in it)."""
-    message = exc.message if isinstance(exc, litellm_sync.APIError) else str(exc)
-    response = JsonResponse({"error": {"type": type(exc).__name__, "message": message}}, status=error_status(exc))
-    retry_after = getattr(exc, "retry_after", None)
+    response = JsonResponse(error_payload(exc), status=http_status(exc))
+    retry_after = retry_after_header(exc)
     if retry_after is not None:
-        response["Retry-After"] = str(int(retry_after + 0.999))
+        response["Retry-After"] = retry_after
     return response
 
 

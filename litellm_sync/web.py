@@ -1,0 +1,45 @@
+"""Serving calls from web views: the HTTP status, JSON body and Retry-After header an exception becomes.
+
+    try:
+        answer = client.completion(model, messages)
+    except litellm_sync.LiteLLMSyncError as exc:
+        return JsonResponse(error_payload(exc), status=http_status(exc))
+
+Messages are the exceptions' own text, which never holds an API key; no traceback is included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .exceptions import (
+    APIError,
+    BadRequestError,
+    ConfigurationError,
+    RateLimitError,
+    UnknownModelError,
+)
+
+
+def http_status(exc: BaseException) -> int:
+    """429 for rate limits, 400 for input the provider or the library refused, 500 for server-side
+    configuration (a missing key, a broken spec), 502 for any other provider or network failure."""
+    if isinstance(exc, RateLimitError):
+        return 429
+    if isinstance(exc, (BadRequestError, UnknownModelError)):
+        return 400
+    if isinstance(exc, ConfigurationError):
+        return 500
+    return 502
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """`{"error": {"type", "message", "code"}}`, the shape OpenAI clients read (also used in SSE streams)."""
+    message = exc.message if isinstance(exc, APIError) else str(exc)
+    return {"error": {"type": type(exc).__name__, "message": message, "code": getattr(exc, "code", None)}}
+
+
+def retry_after_header(exc: BaseException) -> str | None:
+    """The Retry-After value (whole seconds, rounded up) to pass on, or None."""
+    retry_after = getattr(exc, "retry_after", None)
+    return None if retry_after is None else str(int(retry_after + 0.999))
