@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,6 @@ USER_MESSAGES = [
     {"role": "user", "content": "hello there world"},
 ]
 ECHO = "Echo: hello there world"
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(shared_server: FakeProviderServer) -> FakeProviderServer:
-    shared_server.clear()
-    shared_server.set_default_text(None)
-    return shared_server
 
 
 def request(

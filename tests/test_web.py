@@ -104,19 +104,6 @@ class DjangoAdapter:
 Adapter = Any
 
 
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(shared_server: FakeProviderServer) -> FakeProviderServer:
-    shared_server.clear()
-    shared_server.set_default_text(None)
-    return shared_server
-
-
 @pytest.fixture
 def client() -> Iterator[litellm_sync.Client]:
     with litellm_sync.Client(max_retries=0, timeout=10.0) as chat_client:
