@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
+from ._redact import redact
 from .exceptions import ERROR_CLASSES, APIError, APIStatusError
 from .paths import MISSING, make_getter
 from .reader import compile_condition
@@ -132,6 +133,7 @@ class ErrorMapper:
             request_id=request_id,
             retryable=retryable,
             retry_after=retry_after_seconds(headers),
+            body=_redact_json(body, secrets),
         )
         return error
 
@@ -146,6 +148,17 @@ class ErrorMapper:
         if not text.strip():
             return f"HTTP {status} with an empty body"
         return f"HTTP {status}: {describe_text(text)}"
+
+
+def _redact_json(value: Any, secrets: Sequence[str | None]) -> Any:
+    """A copy of a parsed body with every string redacted (providers echo keys in error bodies)."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {key: _redact_json(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(item, secrets) for item in value]
+    return value
 
 
 def _secret_free(message: str, secrets: Sequence[str | None]) -> str:

@@ -217,3 +217,18 @@ def test_key_from_environment_with_line_break_is_refused(
             "openai/gpt-4o", MESSAGES, api_base=server.url, api_key=OPENAI_KEY, extra_headers={"x-a": "1\r\nB: 2"}
         )
     assert server.accepted == 0
+
+
+def test_error_body_attribute_is_redacted_too() -> None:
+    """`exc.body` keeps the provider's parsed error body for inspection, with the key masked in it."""
+    from litellm_sync.testing import FakeProviderServer, Reply
+
+    key = "plainkey-0123456789abcdef"
+    echoed = {"error": {"message": f"Incorrect API key provided: {key}", "code": "invalid_api_key"}}
+    with FakeProviderServer() as fake, litellm_sync.Client(max_retries=0) as client:
+        fake.enqueue(Reply(status=401, json=echoed))
+        with pytest.raises(litellm_sync.AuthenticationError) as info:
+            client.completion("openai/gpt-4o-mini", [{"role": "user", "content": "x"}], api_key=key, api_base=fake.url)
+    masked = {"error": {"message": "Incorrect API key provided: [REDACTED]", "code": "invalid_api_key"}}
+    assert info.value.body == masked
+    assert key not in repr(info.value) and key not in str(info.value.body)
