@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -21,9 +21,17 @@ def user_message(content: str | Sequence[Any], *, images: Sequence[str] = ()) ->
     return {"role": "user", "content": parts}
 
 
-def assistant_message(content: str | None = None, *, tool_calls: Sequence[Any] | None = None) -> dict[str, Any]:
-    """An assistant message; tool_calls may be ToolCall objects (from a response) or dicts."""
+def assistant_message(
+    content: str | None = None,
+    *,
+    tool_calls: Sequence[Any] | None = None,
+    thinking_blocks: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An assistant message; tool_calls may be ToolCall objects (from a response) or dicts, and
+    thinking_blocks the response message's blocks (sent back verbatim where the provider needs them)."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
+    if thinking_blocks:
+        message["thinking_blocks"] = [dict(block) for block in thinking_blocks]
     if tool_calls:
         message["tool_calls"] = [c.to_dict() if hasattr(c, "to_dict") else dict(c) for c in tool_calls]
         for call in message["tool_calls"]:

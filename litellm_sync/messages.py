@@ -11,7 +11,9 @@ Part types, and the fields each offers its template:
   extra (the call's provider_specific_fields, as a response gave them)
 - ``tool_result`` (a tool message): tool_call_id, name (looked up from the assistant call with that id),
   text, content_obj (the content parsed as a JSON object, or ``{content: text}``)
-- ``reasoning`` (an assistant's reasoning_content): text
+- ``reasoning`` (an assistant's reasoning_content, when it has no thinking_blocks): text
+- ``reasoning_block`` (each of an assistant's thinking_blocks, placed first): block (the dict, as a response
+  gave it, e.g. ``{type: thinking, thinking, signature}``)
 """
 
 from __future__ import annotations
@@ -123,9 +125,7 @@ def normalize(messages: Sequence[Any]) -> list[tuple[str, list[Part]]]:
             raise BadRequestError(f"messages[{position}] has no 'role'")
         parts = _content_parts(message.get("content"), position)
         if role == "assistant":
-            reasoning = message.get("reasoning_content")
-            if reasoning:
-                parts.insert(0, {"type": "reasoning", "text": reasoning})
+            parts[:0] = _reasoning_parts(message, position)
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or {}
                 arguments = function.get("arguments")
@@ -144,6 +144,17 @@ def normalize(messages: Sequence[Any]) -> list[tuple[str, list[Part]]]:
             parts = [_tool_result(message, parts, names_by_id)]
         out.append((role, parts))
     return out
+
+
+def _reasoning_parts(message: Mapping[str, Any], position: int) -> list[Part]:
+    """An assistant's kept reasoning blocks (one part each), or else its reasoning text as one part."""
+    blocks = message.get("thinking_blocks")
+    if blocks:
+        if not isinstance(blocks, (list, tuple)) or not all(isinstance(b, Mapping) for b in blocks):
+            raise BadRequestError(f"messages[{position}].thinking_blocks must be a list of dicts")
+        return [{"type": "reasoning_block", "block": dict(block)} for block in blocks]
+    reasoning = message.get("reasoning_content")
+    return [{"type": "reasoning", "text": reasoning}] if reasoning else []
 
 
 def _tool_result(message: Mapping[str, Any], parts: list[Part], names_by_id: Mapping[str, str]) -> Part:

@@ -27,12 +27,13 @@ USAGE_FIELDS = (
 
 
 class ReadState:
-    """Mutable per-response (or per-stream) state: the running tool-call index."""
+    """Mutable per-response (or per-stream) state: the running tool-call and kept-block indexes."""
 
-    __slots__ = ("tool_index",)
+    __slots__ = ("block_index", "tool_index")
 
     def __init__(self) -> None:
         self.tool_index = -1
+        self.block_index = -1
 
 
 class ToolCallRead:
@@ -58,7 +59,7 @@ class ToolCallRead:
 class ChoiceRead:
     """One choice (or one choice's delta) as read from the wire."""
 
-    __slots__ = ("content", "finish_reason", "index", "reasoning", "refusal", "role", "tool_calls")
+    __slots__ = ("blocks", "content", "finish_reason", "index", "reasoning", "refusal", "role", "tool_calls")
 
     def __init__(self) -> None:
         self.index = 0
@@ -68,6 +69,8 @@ class ChoiceRead:
         self.refusal: str | None = None
         self.tool_calls: list[ToolCallRead] = []
         self.finish_reason: str | None = None
+        # Kept blocks (`keep_block:` parts), or in a stream fragments of them (`choice.blocks`) with an index.
+        self.blocks: list[dict[str, Any]] | None = None
 
     def is_empty(self) -> bool:
         return (
@@ -77,6 +80,7 @@ class ChoiceRead:
             and not self.tool_calls
             and self.finish_reason is None
             and self.role is None
+            and not self.blocks
         )
 
 
@@ -187,6 +191,46 @@ def _seen(state: ReadState) -> range:
     return range(state.tool_index + 1)
 
 
+class _BlockRule:
+    """`choice.blocks`: stream fragments of kept blocks, each a dict with a running `index`.
+
+    Without `fields` the matching object is the fragment (a block's start, copied whole); with `fields:
+    {name: path}` only the values found are (a delta: `{thinking: thinking}`). `stream_chunk_builder`
+    merges the fragments of one index into the complete block.
+    """
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        self.path = spec.get("path", ".")
+        self.condition = compile_condition(spec.get("when"), spec.get("has"))
+        index = spec.get("index", "$next")
+        self.index_mode = index if index in ("$next", "$current") else "path"
+        self.index = make_getter(index) if self.index_mode == "path" else None
+        fields = spec.get("fields")
+        self.fields = [(name, make_getter(path)) for name, path in fields.items()] if fields else None
+
+    def read_items(self, items: Any, state: ReadState, out: list[dict[str, Any]]) -> None:
+        """Append a fragment for each matching object found at this rule's path."""
+        if items is MISSING or items is None:
+            return
+        for item in items if isinstance(items, list) else (items,):
+            if not isinstance(item, dict) or (self.condition is not None and not self.condition(item)):
+                continue
+            if self.fields is None:
+                fragment = dict(item)
+            else:
+                fragment = {key: value for key, getter in self.fields if (value := getter(item)) is not MISSING}
+            fragment["index"] = self._index(item, state)
+            out.append(fragment)
+
+    def _index(self, item: Any, state: ReadState) -> int:
+        if self.index_mode == "$next":
+            state.block_index += 1
+        elif self.index_mode == "path":
+            found = self.index(item)  # type: ignore[misc]
+            state.block_index = found if isinstance(found, int) else state.block_index + 1
+        return max(state.block_index, 0)
+
+
 class _PartRule:
     """One rule of a `parts:` list: a condition and what the matching part contributes."""
 
@@ -195,6 +239,7 @@ class _PartRule:
         self.text = make_getter(spec["text"]) if "text" in spec else None
         self.reasoning = make_getter(spec["reasoning"]) if "reasoning" in spec else None
         self.tool_call = _ToolCallRule({"path": ".", **spec["tool_call"]}) if "tool_call" in spec else None
+        self.keep_block = bool(spec.get("keep_block"))
 
 
 class Reader:
@@ -214,11 +259,14 @@ class Reader:
         choice = spec.get("choice") or {}
         tool_specs = choice.get("tool_calls") or []
         self.tool_calls = [_ToolCallRule(s) for s in (tool_specs if isinstance(tool_specs, list) else [tool_specs])]
+        self.blocks = _BlockRule(choice["blocks"]) if choice.get("blocks") else None
         self.choice = compile_fields(
             [choice.get(key) for key in ("index", "role", "content", "reasoning", "refusal", "finish_reason")]
             + [rule.path for rule in self.tool_calls]
+            + ([self.blocks.path] if self.blocks is not None else [])
         )
         self.tool_call_slots = [(6 + i, rule) for i, rule in enumerate(self.tool_calls)]  # after the 6 fields
+        self.blocks_slot = 6 + len(self.tool_calls)
         self.parts = [_PartRule(p) for p in spec.get("parts") or []]
         self.finish_reasons = dict(finish_reasons or {}, **(spec.get("finish_reasons") or {}))
         self.tool_calls_finish_reason = spec.get("tool_calls_finish_reason")
@@ -275,12 +323,20 @@ class Reader:
             items = values[slot]
             if items is not MISSING:
                 rule.read_items(items, state, choice.tool_calls)
+        if self.blocks is not None:
+            self._read_blocks(values[self.blocks_slot], choice, state)
         if reason is not MISSING:
             reason = self.finish_reasons.get(reason, reason)
             if self.tool_calls_finish_reason and choice.tool_calls and reason == "stop":
                 reason = self.tool_calls_finish_reason
             choice.finish_reason = reason
         return choice
+
+    def _read_blocks(self, items: Any, choice: ChoiceRead, state: ReadState) -> None:
+        fragments: list[dict[str, Any]] = []
+        self.blocks.read_items(items, state, fragments)  # type: ignore[union-attr]
+        if fragments:
+            choice.blocks = (choice.blocks or []) + fragments
 
     def _read_parts(self, parts: list[Any], choice: ChoiceRead, state: ReadState) -> None:
         texts: list[str] = []
@@ -289,6 +345,10 @@ class Reader:
             for rule in self.parts:
                 if rule.condition is not None and not rule.condition(part):
                     continue
+                if rule.keep_block and isinstance(part, dict):
+                    if choice.blocks is None:
+                        choice.blocks = []
+                    choice.blocks.append(part)
                 if rule.text is not None:
                     found = text_of(rule.text(part))
                     if found is not None:

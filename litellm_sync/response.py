@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .reader import ChoiceRead, Read, ToolCallRead, new_tool_call_id
 from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
@@ -30,7 +30,7 @@ def to_response(read: Read, model: str, provider: str, cost: CostFunction | None
     choices = [
         Choice(
             c.index,
-            Message(c.content, _tool_calls(c.tool_calls), c.reasoning, refusal=c.refusal),
+            Message(c.content, _tool_calls(c.tool_calls), c.reasoning, refusal=c.refusal, thinking_blocks=c.blocks),
             c.finish_reason,
         )
         for c in read.choices
@@ -99,17 +99,37 @@ class ChunkAssembler:
                 if call_id is not None and key not in self.tool_ids:
                     self.tool_ids[key] = call_id
                 calls.append(ToolCall(call_id, Function(call.name, call.arguments), call.index, "function", call.extra))
-        delta = Delta(read.content, read.reasoning, calls, read.role, read.refusal)
+        delta = Delta(read.content, read.reasoning, calls, read.role, read.refusal, read.blocks)
         reason = read.finish_reason
         if reason == "stop" and self.tools_finish_reason and any(key[0] == read.index for key in self.tool_ids):
             reason = self.tools_finish_reason  # tool calls came in earlier events of this choice
         return ChunkChoice(read.index, delta, reason)
 
 
+def merge_block_fragments(merged: dict[Any, dict[str, Any]], fragments: Iterable[dict[str, Any]]) -> None:
+    """Fold stream fragments of kept blocks into `merged` (index -> block, in order of first appearance).
+
+    Fragments of one `index` build one block: strings are concatenated onto what the block has (`type`
+    excepted: the first one stays), other values are set. A fragment without an index is a whole block.
+    """
+    for fragment in fragments:
+        key = fragment.get("index", object())
+        block = merged.get(key)
+        if block is None:
+            merged[key] = {k: v for k, v in fragment.items() if k != "index"}
+            continue
+        for name, value in fragment.items():
+            if name == "index" or (name == "type" and "type" in block):
+                continue
+            previous = block.get(name)
+            block[name] = previous + value if isinstance(value, str) and isinstance(previous, str) else value
+
+
 def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
     """Rebuild a ChatResponse from stream chunks the way OpenAI clients accumulate them."""
     content: dict[int, list[str]] = {}
     reasoning: dict[int, list[str]] = {}
+    blocks: dict[int, dict[Any, dict[str, Any]]] = {}
     finish: dict[int, str | None] = {}
     calls: dict[int, dict[int, list]] = {}
     first: ChatChunk | None = None
@@ -127,6 +147,8 @@ def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
                 content[index].append(delta.content)
             if delta.reasoning_content:
                 reasoning.setdefault(index, []).append(delta.reasoning_content)
+            if delta.thinking_blocks:
+                merge_block_fragments(blocks.setdefault(index, {}), delta.thinking_blocks)
             if choice.finish_reason is not None:
                 finish[index] = choice.finish_reason
             for call in delta.tool_calls or ():
@@ -145,7 +167,8 @@ def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
         ]
         text = "".join(content.get(index, ())) or None
         thought = "".join(reasoning[index]) if index in reasoning else None
-        choices.append(Choice(index, Message(text, tool_calls, thought), finish.get(index)))
+        kept = list(blocks[index].values()) if index in blocks else None
+        choices.append(Choice(index, Message(text, tool_calls, thought, thinking_blocks=kept), finish.get(index)))
     if first is None:
         return ChatResponse(None, None, [], None)
     return ChatResponse(first.id, first.model, choices, last_usage, first.created, first.provider, cost)

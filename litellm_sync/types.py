@@ -86,9 +86,9 @@ class ToolCall(_Record):
 
 
 class Message(_Record):
-    """An assistant message: content, tool calls and visible reasoning."""
+    """An assistant message: content, tool calls, visible reasoning and the reasoning blocks to send back."""
 
-    __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
+    __slots__ = ("content", "reasoning_content", "refusal", "role", "thinking_blocks", "tool_calls")
     _keep_none = frozenset({"content", "role"})
 
     def __init__(
@@ -98,12 +98,16 @@ class Message(_Record):
         reasoning_content: str | None = None,
         role: str = "assistant",
         refusal: str | None = None,
+        thinking_blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         self.role = role
         self.content = content
         self.tool_calls = tool_calls or None
         self.reasoning_content = reasoning_content
         self.refusal = refusal
+        # Reasoning blocks kept verbatim (the spec's `keep_block:`), e.g. Anthropic thinking with its signature:
+        # the provider needs them back, unchanged, at the start of this turn when it is resent.
+        self.thinking_blocks = thinking_blocks or None
 
 
 class Choice(_Record):
@@ -191,9 +195,9 @@ class ChatResponse(_Record):
 
 
 class Delta(_Record):
-    """What one stream chunk adds to a choice."""
+    """What one stream chunk adds to a choice; `thinking_blocks` holds block fragments, each with an index."""
 
-    __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
+    __slots__ = ("content", "reasoning_content", "refusal", "role", "thinking_blocks", "tool_calls")
 
     def __init__(
         self,
@@ -202,12 +206,14 @@ class Delta(_Record):
         tool_calls: list[ToolCall] | None = None,
         role: str | None = None,
         refusal: str | None = None,
+        thinking_blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         self.role = role
         self.content = content
         self.reasoning_content = reasoning_content
         self.tool_calls = tool_calls
         self.refusal = refusal
+        self.thinking_blocks = thinking_blocks
 
 
 class ChunkChoice(_Record):

@@ -152,12 +152,21 @@ class ToolCallsSchema(_Strict):
     extra = fields.Dict(keys=fields.Str(), values=PathField())
 
 
+class BlocksSchema(_Strict):
+    path = PathField()
+    when = _Mapping
+    has = fields.Str()
+    index = fields.Str()
+    fields_ = fields.Dict(data_key="fields", keys=fields.Str(), values=PathField())
+
+
 class PartRuleSchema(_Strict):
     when = _Mapping
     has = fields.Str()
     text = PathField()
     reasoning = PathField()
     tool_call = fields.Nested(ToolCallsSchema)
+    keep_block = fields.Bool()
 
 
 class ChoiceSchema(_Strict):
@@ -168,6 +177,7 @@ class ChoiceSchema(_Strict):
     refusal = PathField()
     finish_reason = PathField()
     tool_calls = fields.Raw()  # one ToolCallsSchema or a list of them; checked in validate_tool_calls
+    blocks = fields.Nested(BlocksSchema)
 
 
 class UsageSchema(_Strict):
