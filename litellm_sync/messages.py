@@ -116,7 +116,7 @@ def normalize(messages: Sequence[Any]) -> list[tuple[str, list[Part]]]:
     """OpenAI-style messages as (role, parts) pairs; tool results learn their function's name."""
     if not isinstance(messages, (list, tuple)) or not messages:
         raise BadRequestError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
-    names_by_id: dict[str, str] = {}
+    names_by_id: dict[Any, Any] = {}  # tool call id -> function name
     out = []
     for position, raw in enumerate(messages):
         message = _as_dict(raw, position)
@@ -237,13 +237,13 @@ def compile_renderer(spec: Mapping[str, Any], provider: str) -> Renderer:
                 turns.append((role, list(parts)))
         variables: dict[str, Any] = {}
         for _roles, into, mode, sep in lifts:
-            parts = lifted.get(into)
-            if not parts:
+            lifted_parts = lifted.get(into)
+            if not lifted_parts:
                 continue
             if mode == "text":
-                variables[into] = sep.join(p["text"] for p in parts if p["type"] == "text")
+                variables[into] = sep.join(p["text"] for p in lifted_parts if p["type"] == "text")
             else:
-                variables[into] = render_parts(parts).get("content")
+                variables[into] = render_parts(lifted_parts).get("content")
         wire = []
         for role, parts in turns:
             context: dict[str, Any] = {"role": role, **render_parts(parts)}

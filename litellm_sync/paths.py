@@ -52,7 +52,7 @@ def set_path(target: dict[str, Any], path: Path, value: Any) -> None:
     """Set value at path inside target, creating intermediate objects."""
     node = target
     for key in path[:-1]:
-        child = node.get(key)  # type: ignore[call-overload]
+        child = node.get(key)  # type: ignore[call-overload,arg-type]
         if not isinstance(child, dict):
             child = {}
             node[key] = child  # type: ignore[index]

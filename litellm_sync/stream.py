@@ -4,7 +4,7 @@ the iterator and context manager a caller gets from `completion(..., stream=True
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Callable
 
 from ._redact import get_logger
@@ -74,7 +74,7 @@ class ChatStream:
         self._closed = False
         self._last_event = False
         self._answer_complete = False
-        self._iterator = self._generate()
+        self._iterator: Generator[ChatChunk, None, None] = self._generate()
 
     @property
     def model(self) -> str:
@@ -111,7 +111,7 @@ class ChatStream:
         self._iterator.close()
         release(self._http, complete=self._finished)
 
-    def _generate(self) -> Iterator[ChatChunk]:
+    def _generate(self) -> Generator[ChatChunk, None, None]:
         rules = self._rules
         state = ReadState()
         ended = False

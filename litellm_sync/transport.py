@@ -80,7 +80,7 @@ def translate_error(exc: BaseException, what: str, provider: str | None, model: 
 
 
 def _cause(exc: BaseException) -> BaseException | None:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     return args[1] if len(args) > 1 and isinstance(args[1], BaseException) else None
 
 

@@ -304,7 +304,7 @@ class SpecFileSchema(_Strict):
 
 def validate_tool_calls(value: Any) -> list[str]:
     """Problems in a choice's `tool_calls` (one rule or a list of rules), as path-prefixed messages."""
-    problems = []
+    problems: list[str] = []
     for index, item in enumerate(value if isinstance(value, list) else [value]):
         errors = ToolCallsSchema().validate(item) if isinstance(item, dict) else {"_schema": ["Expected a mapping."]}
         problems.extend(f"[{index}].{key}: {msgs}" for key, msgs in errors.items())
