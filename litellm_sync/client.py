@@ -29,6 +29,8 @@ class Client:
 
     providers: extra spec files (a path or a list; mappings work too) layered over the bundled
     providers.yaml; None reads the LITELLM_SYNC_PROVIDERS environment variable (os.pathsep list).
+    proxy: None honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY like requests; a URL forces that
+    proxy; False disables proxies.
     """
 
     def __init__(
@@ -41,12 +43,13 @@ class Client:
         drop_params: bool = False,
         retry_policy: RetryPolicy | None = None,
         spec: CompiledSpec | None = None,
+        proxy: str | bool | None = None,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
         self.timeout = timeout
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
-        self.transport = Transport(pool_size=pool_size)
+        self.transport = Transport(pool_size=pool_size, proxy=proxy)
 
     def __repr__(self) -> str:
         return f"Client(providers={len(self.spec.providers)}, timeout={self.timeout!r})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,13 +20,36 @@ _READ_SIZE = 65536
 
 
 class Transport:
-    """Sends prepared requests over a pooled, thread-safe connection manager."""
+    """Sends prepared requests over pooled, thread-safe connection managers: direct, or through a proxy.
 
-    def __init__(self, pool_size: int = 32, pool_manager: Any = None) -> None:
+    proxy: None reads HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY) from the environment, as requests
+    does; a URL sends every call through that proxy (NO_PROXY still applies); False never uses one.
+    """
+
+    def __init__(self, pool_size: int = 32, pool_manager: Any = None, proxy: str | bool | None = None) -> None:
         protect_transport_loggers()
         self.pool = pool_manager or urllib3.PoolManager(
             num_pools=32, maxsize=pool_size, block=False, retries=False
         )
+        self.proxies = {
+            scheme: urllib3.ProxyManager(url, num_pools=32, maxsize=pool_size, block=False, retries=False)
+            for scheme, url in _proxy_urls(proxy).items()
+        }
+        self._bypass: dict[str, bool] = {}  # host -> NO_PROXY says go direct (filled lazily, idempotent)
+
+    def manager_for(self, url: str) -> Any:
+        """The connection manager for a URL: its scheme's proxy, unless NO_PROXY exempts the host."""
+        if not self.proxies:
+            return self.pool
+        scheme, _, rest = url.partition("://")
+        proxy = self.proxies.get(scheme)
+        if proxy is None:
+            return self.pool
+        host = rest.split("/", 1)[0].split("?", 1)[0]
+        bypass = self._bypass.get(host)
+        if bypass is None:
+            bypass = self._bypass[host] = bool(urllib.request.proxy_bypass(host))
+        return self.pool if bypass else proxy
 
     def send(
         self, request: PreparedRequest, timeout: float | tuple[float, float], *, stream: bool, provider: str
@@ -33,7 +57,7 @@ class Transport:
         """Send and return the urllib3 response (body preloaded unless stream); raise typed errors."""
         connect, read = timeout if isinstance(timeout, tuple) else (min(timeout, 30.0), timeout)
         try:
-            return self.pool.request(
+            return self.manager_for(request.url).request(
                 request.method,
                 request.url,
                 body=request.body,
@@ -59,9 +83,22 @@ class Transport:
 
     def connection_pools(self) -> list[Any]:
         """The urllib3 connection pools currently kept, one per host (for inspection and tests)."""
-        pools = self.pool.pools
-        found = (pools.get(key) for key in pools.keys())  # noqa: SIM118 - the container cannot be iterated
+        found: list[Any] = []
+        for manager in (self.pool, *self.proxies.values()):
+            pools = manager.pools
+            found.extend(pools.get(key) for key in pools.keys())  # noqa: SIM118 - the container cannot be iterated
         return [pool for pool in found if pool is not None]
+
+
+def _proxy_urls(proxy: str | bool | None) -> dict[str, str]:
+    """Scheme -> proxy URL, from the argument or the environment."""
+    if proxy is False:
+        return {}
+    if isinstance(proxy, str):
+        return {"http": proxy, "https": proxy}
+    found = urllib.request.getproxies_environment()
+    fallback = found.get("all")
+    return {scheme: url for scheme in ("http", "https") if (url := found.get(scheme) or fallback)}
 
 
 def translate_error(exc: BaseException, what: str, provider: str | None, model: str | None = None) -> Exception:
