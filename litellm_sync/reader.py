@@ -171,7 +171,7 @@ class _ToolCallRule:
             index = max(state.tool_index, 0)
         else:
             found = self.index(item)  # type: ignore[misc]
-            index = found if isinstance(found, int) else len(_seen(state))
+            index = found if isinstance(found, int) else state.tool_index + 1
             state.tool_index = max(state.tool_index, index)
         call_id = self.id(item)
         name = self.name(item)
@@ -185,10 +185,6 @@ class _ToolCallRule:
             arguments_text(self.arguments(item)),
             extra,
         )
-
-
-def _seen(state: ReadState) -> range:
-    return range(state.tool_index + 1)
 
 
 class _BlockRule:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from ._redact import get_logger
 from .errors_map import ErrorMapper
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError
+from .paths import make_getter
 from .reader import Read, Reader, ReadState, compile_condition
 from .response import ChunkAssembler, stream_chunk_builder
 from .sse import FRAMINGS
@@ -30,8 +31,6 @@ class StreamRules:
         self.type_from_event = type_source == "event"
         self.type_getter: Callable[[Any], Any] | None = None
         if type_source and not self.type_from_event:
-            from .paths import make_getter
-
             self.type_getter = make_getter(type_source)
         self.end_types = frozenset(spec.get("end_types") or ())
         self.end_when = compile_condition(spec.get("end_when"), None)
