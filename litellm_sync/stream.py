@@ -45,6 +45,9 @@ class StreamRules:
         self.has_end_marker = bool(self.done or self.end_types or self.end_when)
         # Streams learn of tool calls and of the finish reason in different events: the assembler applies this.
         self.tool_calls_finish_reason: str | None = default.tool_calls_finish_reason
+        # An SSE endpoint that answers a stream request with one JSON body (a server that ignores `stream`,
+        # or an error in a 200) is read whole with the response reader instead.
+        self.whole_body_reader: Reader | None = default if spec.get("format", "sse") == "sse" else None
 
 
 class ChatStream:
@@ -115,6 +118,10 @@ class ChatStream:
         state = ReadState()
         ended = False
         try:
+            if rules.whole_body_reader is not None and "json" in self._http.headers.get("content-type", ""):
+                yield from self._whole_body(rules.whole_body_reader, state)
+                self._finished = True
+                return
             body = read_chunks(self._http)
             handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
             done = rules.done
@@ -161,6 +168,25 @@ class ChatStream:
             if not self._closed:
                 self._closed = True
                 release(self._http, complete=self._finished)
+
+    def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
+        """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""
+        data = self._http.read()
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"a stream request was answered with a body that is not JSON: {data[:200]!r}",
+                provider=self._assembler.provider,
+                model=self._assembler.model,
+            ) from None
+        rules = self._rules
+        if rules.error_when is not None and rules.error_when(body):
+            raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+        chunk = self._assembler.chunk(reader.read(body, state))
+        if chunk is not None:
+            self._chunks.append(chunk)
+            yield chunk
 
     def _handle(self, event: Any, state: ReadState) -> Read | None:
         rules = self._rules
