@@ -44,6 +44,7 @@ from .exceptions import (
 )
 from .health import HealthStatus, discover_models, health_check, health_check_all
 from .helpers import assistant_message, system_message, tool_message, user_message
+from .hooks import CallEvent
 from .registry import ModelInfo
 from .response import stream_chunk_builder
 from .retry import RetryPolicy
@@ -60,6 +61,7 @@ __all__ = [
     "AmbiguousModelError",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "ChatChunk",
     "ChatResponse",
     "ChatStream",

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from ._redact import get_logger
 from .exceptions import APIResponseValidationError, UnknownModelError
+from .hooks import CallEvent, Hook, notify
 from .reader import ReadState
 from .registry import ModelInfo
 from .request import PreparedRequest
@@ -18,7 +19,7 @@ from .retry import RetryPolicy
 from .spec import CompiledSpec, ProviderSpec, load_spec
 from .stream import ChatStream
 from .transport import Transport
-from .types import Usage
+from .types import ChatResponse, Usage
 
 log = get_logger()
 DEFAULT_TIMEOUT = 600.0
@@ -30,7 +31,7 @@ class Client:
     providers: extra spec files (a path or a list; mappings work too) layered over the bundled
     providers.yaml; None reads the LITELLM_SYNC_PROVIDERS environment variable (os.pathsep list).
     proxy: None honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY like requests; a URL forces that
-    proxy; False disables proxies.
+    proxy; False disables proxies. hooks: callables given a `CallEvent` when each call ends (see hooks.py).
     """
 
     def __init__(
@@ -44,12 +45,14 @@ class Client:
         retry_policy: RetryPolicy | None = None,
         spec: CompiledSpec | None = None,
         proxy: str | bool | None = None,
+        hooks: Sequence[Hook] = (),
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
         self.timeout = timeout
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
         self.transport = Transport(pool_size=pool_size, proxy=proxy)
+        self.hooks = tuple(hooks)
 
     def __repr__(self) -> str:
         return f"Client(providers={len(self.spec.providers)}, timeout={self.timeout!r})"
@@ -105,18 +108,50 @@ class Client:
         )
         cost = _cost_function(info)
         wait = self.timeout if timeout is None else timeout
+        started = time.perf_counter()
         if stream:
-            http = self.retry.call(lambda: self._send(provider, request, model_name, wait, True), max_retries)
+            try:
+                http = self.retry.call(lambda: self._send(provider, request, model_name, wait, True), max_retries)
+            except Exception as error:
+                self._notify(provider.name, model_name, True, started, None, error, False)
+                raise
+            on_end = None
+            if self.hooks:
+
+                def on_end(response: ChatResponse | None, error: Exception | None, complete: bool) -> None:
+                    self._notify(provider.name, model_name, True, started, response, error, complete)
+
             return ChatStream(
                 http,
                 provider.stream,
                 provider.errors,
                 ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
                 request.secret,
+                on_end,
             )
-        http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
-        body = _parse_json(http.data, provider.name, model_name)
-        return to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
+        try:
+            http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
+            body = _parse_json(http.data, provider.name, model_name)
+            response = to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
+        except Exception as error:
+            self._notify(provider.name, model_name, False, started, None, error, False)
+            raise
+        self._notify(provider.name, model_name, False, started, response, None, True)
+        return response
+
+    def _notify(
+        self,
+        provider: str,
+        model: str,
+        stream: bool,
+        started: float,
+        response: ChatResponse | None,
+        error: Exception | None,
+        complete: bool,
+    ) -> None:
+        if self.hooks:
+            latency = (time.perf_counter() - started) * 1000
+            notify(self.hooks, CallEvent(provider, model, stream, latency, response, error, complete))
 
     def _send(
         self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, stream: bool

@@ -65,6 +65,7 @@ class ChatStream:
         errors: ErrorMapper,
         assembler: ChunkAssembler,
         secret: str | None,
+        on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
     ) -> None:
         self._http = http_response
         self._rules = rules
@@ -76,6 +77,7 @@ class ChatStream:
         self._closed = False
         self._last_event = False
         self._answer_complete = False
+        self._on_end = on_end
         self._iterator: Generator[ChatChunk, None, None] = self._generate()
 
     @property
@@ -121,6 +123,7 @@ class ChatStream:
             if rules.whole_body_reader is not None and "json" in self._http.headers.get("content-type", ""):
                 yield from self._whole_body(rules.whole_body_reader, state)
                 self._finished = True
+                self._end(None)
                 return
             body = read_chunks(self._http)
             handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
@@ -150,10 +153,15 @@ class ChatStream:
                     model=self._assembler.model,
                 )
             self._finished = True
+            self._end(None)
             if ended and not self._closed:
                 self._closed = True
                 finish_stream(self._http, body)
-        except APIError:
+        except APIError as api_error:
+            self._end(api_error)
+            raise
+        except GeneratorExit:
+            self._end(None)
             raise
         except Exception as exc:
             error = translate_error(exc, "the stream broke", self._assembler.provider, self._assembler.model)
@@ -163,11 +171,18 @@ class ChatStream:
                 error = APIConnectionError(
                     f"the stream broke: {exc}", provider=self._assembler.provider, model=self._assembler.model
                 )
+            self._end(error)
             raise error from None
         finally:
             if not self._closed:
                 self._closed = True
                 release(self._http, complete=self._finished)
+
+    def _end(self, error: Exception | None) -> None:
+        """Tell the client's hooks (once) how the stream ended."""
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end(stream_chunk_builder(self._chunks) if self._chunks else None, error, self._finished)
 
     def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
         """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""
