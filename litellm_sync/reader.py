@@ -126,6 +126,12 @@ def compile_condition(when: Mapping[str, Any] | None, has: str | None) -> Callab
     if not wanted and not has:
         return None
     read = compile_fields([has, *(when or {})])
+    if not wanted:  # presence only (`has: error`, checked on every stream event): one call, one compare
+
+        def has_only(value: Any) -> bool:
+            return read(value)[0] is not MISSING
+
+        return has_only
 
     def condition(value: Any) -> bool:
         present, *found = read(value)

@@ -43,6 +43,8 @@ class StreamRules:
         self.readers = {name: Reader(rule, finish_reasons) for name, rule in events.items()}
         self.default = Reader(default_spec, finish_reasons) if default_spec is not None else default
         self.has_end_marker = bool(self.done or self.end_types or self.end_when)
+        # No event types to dispatch on (chat completions, Gemini, NDJSON): the stream loop's fast path.
+        self.untyped = not self.type_from_event and self.type_getter is None
         # Streams learn of tool calls and of the finish reason in different events: the assembler applies this.
         self.tool_calls_finish_reason: str | None = default.tool_calls_finish_reason
         # An SSE endpoint that answers a stream request with one JSON body (a server that ignores `stream`,
@@ -128,24 +130,50 @@ class ChatStream:
             body = read_chunks(self._http)
             handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
             done = rules.done
-            for event in rules.framing(body):
-                if event.data == done:
-                    ended = True
-                    break
-                read = handle(event, state)
-                if read is None:
-                    continue
-                chunk = assemble(read)
-                if chunk is not None:
-                    keep(chunk)
-                    if not self._answer_complete:
-                        for choice in chunk.choices:
-                            if choice.finish_reason is not None:
-                                self._answer_complete = True
-                    yield chunk
-                if self._last_event:
-                    ended = True
-                    break
+            if rules.untyped:
+                # The common case, kept lean (it is benchmarked): parse, check for an in-band error, read.
+                read_event, error_when, end_when = rules.default.read, rules.error_when, rules.end_when
+                for event in rules.framing(body):
+                    data = event.data
+                    if data == done:
+                        ended = True
+                        break
+                    try:
+                        payload = json.loads(data)
+                    except ValueError:
+                        raise self._invalid_json(data) from None
+                    if error_when is not None and error_when(payload):
+                        self._in_band_error(data)
+                    chunk = assemble(read_event(payload, state))
+                    if chunk is not None:
+                        keep(chunk)
+                        if not self._answer_complete:
+                            for choice in chunk.choices:
+                                if choice.finish_reason is not None:
+                                    self._answer_complete = True
+                        yield chunk
+                    if end_when is not None and end_when(payload):
+                        ended = True
+                        break
+            else:
+                for event in rules.framing(body):
+                    if event.data == done:
+                        ended = True
+                        break
+                    read = handle(event, state)
+                    if read is None:
+                        continue
+                    chunk = assemble(read)
+                    if chunk is not None:
+                        keep(chunk)
+                        if not self._answer_complete:
+                            for choice in chunk.choices:
+                                if choice.finish_reason is not None:
+                                    self._answer_complete = True
+                        yield chunk
+                    if self._last_event:
+                        ended = True
+                        break
             if not ended and rules.has_end_marker:
                 raise APIConnectionError(
                     "the stream ended before its end marker (connection closed early); the answer is incomplete",
@@ -203,6 +231,22 @@ class ChatStream:
             self._chunks.append(chunk)
             yield chunk
 
+    def _invalid_json(self, data: str) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            f"a stream event is not valid JSON: {data[:200]!r}",
+            provider=self._assembler.provider,
+            model=self._assembler.model,
+        )
+
+    def _in_band_error(self, data: str) -> None:
+        """Raise the mapped error of an error event, unless the answer had already finished."""
+        error = self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+        if not self._answer_complete:
+            raise error
+        # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
+        # token limit this way, with the usage) loses nothing, so it is logged and the event still read.
+        log.warning("in-band error after the answer finished: %s", error)
+
     def _handle(self, event: Any, state: ReadState) -> Read | None:
         rules = self._rules
         data = event.data
@@ -212,11 +256,7 @@ class ChatStream:
         try:
             body = json.loads(data)
         except ValueError:
-            raise APIResponseValidationError(
-                f"a stream event is not valid JSON: {data[:200]!r}",
-                provider=self._assembler.provider,
-                model=self._assembler.model,
-            ) from None
+            raise self._invalid_json(data) from None
         if rules.type_getter is not None:
             found = rules.type_getter(body)
             event_type = found if isinstance(found, str) else None
@@ -225,12 +265,7 @@ class ChatStream:
         if (event_type is not None and event_type in rules.error_types) or (
             rules.error_when is not None and rules.error_when(body)
         ):
-            error = self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
-            if not self._answer_complete:
-                raise error
-            # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
-            # token limit this way, with the usage) loses nothing, so it is logged and the event still read.
-            log.warning("in-band error after the answer finished: %s", error)
+            self._in_band_error(data)
         reader = rules.readers.get(event_type, rules.default) if event_type is not None else rules.default
         self._last_event = (event_type is not None and event_type in rules.end_types) or (
             rules.end_when is not None and rules.end_when(body)
