@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -159,7 +160,7 @@ class Client:
         started = time.perf_counter()
         http = self.transport.send(request, timeout, stream=stream, provider=provider.name)
         status = http.status
-        if log.isEnabledFor(10):
+        if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s -> %d in %.1f ms",
                 request.method,

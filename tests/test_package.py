@@ -62,7 +62,10 @@ def test_wheel_installs_and_carries_the_spec(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], tmp_path, env)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    _run([str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", str(wheel)], tmp_path, env)
+    # --ignore-installed: the system site-packages may hold litellm_sync already (CI installs it there); the
+    # venv must get its own copy from the wheel.
+    _run([str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--ignore-installed", str(wheel)],
+         tmp_path, env)
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
