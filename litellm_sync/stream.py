@@ -115,6 +115,7 @@ class ChatStream:
             return
         self._closed = True
         self._iterator.close()
+        self._end(None)  # a stream closed before it was ever iterated still ends (its generator never ran)
         release(self._http, complete=self._finished)
 
     def _generate(self) -> Generator[ChatChunk, None, None]:

@@ -67,6 +67,15 @@ def test_an_abandoned_stream_reports_once_as_incomplete(
     assert not event.complete and event.error is None and event.response is not None
 
 
+def test_a_stream_closed_before_iterating_reports_once(
+    client: litellm_sync.Client, server: FakeProviderServer, events: list[Any]
+) -> None:
+    with client.completion("openai/gpt-4o-mini", MESSAGES, stream=True, api_key="k", api_base=server.url):
+        pass
+    (event,) = events
+    assert not event.complete and event.response is None and event.error is None
+
+
 def test_a_stream_that_breaks_reports_its_error(
     client: litellm_sync.Client, server: FakeProviderServer, events: list[Any]
 ) -> None:
