@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from ._redact import get_logger
-from .exceptions import APIResponseValidationError, UnknownModelError
+from .exceptions import APIResponseValidationError, APIStatusError, UnknownModelError
 from .hooks import CallEvent, Hook, notify
 from .reader import ReadState
 from .registry import ModelInfo
@@ -168,10 +168,19 @@ class Client:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
-        if status >= 400 or status < 200:
+        if status >= 300 or status < 200:
             raw = http.data if not stream else http.read()
             if stream:
                 http.release_conn()
+            if status < 400:
+                # Redirects are not followed (a POST must not silently become a GET elsewhere): say where to.
+                raise APIStatusError(
+                    f"HTTP {status}: the endpoint redirects to {http.headers.get('location', '(no Location)')}; "
+                    "point api_base (or the provider's base_url) at the final address",
+                    provider=provider.name,
+                    model=model,
+                    status_code=status,
+                )
             error = provider.errors.from_response(status, http.headers, raw, model, (request.secret,))
             error.model = model
             raise error

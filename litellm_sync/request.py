@@ -182,6 +182,7 @@ class RequestBuilder:
         query = connection.auth(key, context, headers)
         if extra_headers:
             for name, value in extra_headers.items():
+                check_header_safe("a header name", str(name), "An extra_headers name")
                 check_header_safe(name, str(value), f"extra_headers[{name!r}]")
                 headers[name.lower()] = str(value)
         url = self.chat.url(connection.base(api_base), context, stream, query)

@@ -55,9 +55,10 @@ class StreamRules:
 class ChatStream:
     """An iterator of `ChatChunk`s over one streaming HTTP response; closes the connection when done.
 
-    Use it in a for loop or a `with` block. Breaking out early, `close()`, an error, or exhaustion all
-    release the connection. After iteration, `response()` rebuilds the whole ChatResponse, and `usage`
-    and `cost` hold the final figures.
+    Use it in a `with` block (or call `close()`): exhaustion, an error, `close()` and leaving the block all
+    release the connection. A plain for loop that breaks early leaves the connection open until the stream
+    object is dropped, so prefer `with` when you may stop early. After iteration, `response()` rebuilds the
+    whole ChatResponse, and `usage` and `cost` hold the final figures.
     """
 
     def __init__(

@@ -122,7 +122,9 @@ def _cause(exc: BaseException) -> BaseException | None:
 
 
 def _host(url: str) -> str:
-    return url.split("?", 1)[0].split("/")[2] if "//" in url else url
+    """host[:port] of a URL, without any user:password@ part."""
+    netloc = url.split("?", 1)[0].split("/")[2] if "//" in url else url
+    return netloc.rpartition("@")[2]
 
 
 def _reason(exc: BaseException) -> str:

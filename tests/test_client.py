@@ -408,3 +408,13 @@ def test_list_models(client: litellm_sync.Client) -> None:
     both = litellm_sync.list_models(provider="cohere", feature="tools")
     assert {m.name for m in both} <= {m.name for m in litellm_sync.list_models(provider="cohere")}
     assert litellm_sync.list_models(provider="no-such-provider") == []
+
+
+def test_a_redirect_is_an_error_that_says_where_to(client: litellm_sync.Client, server: FakeProviderServer) -> None:
+    server.enqueue(Reply(status=301, body="<html>moved</html>", content_type="text/html",
+                         headers={"Location": "https://api.example.com/v1/chat/completions"}))
+    with pytest.raises(litellm_sync.APIStatusError) as info:
+        client.completion("openai/gpt-4o-mini", [{"role": "user", "content": "hi"}], api_key="k",
+                          api_base=server.url, max_retries=0)
+    assert info.value.status_code == 301 and not info.value.retryable
+    assert "redirects to https://api.example.com/v1/chat/completions" in str(info.value)

@@ -232,3 +232,17 @@ def test_error_body_attribute_is_redacted_too() -> None:
     masked = {"error": {"message": "Incorrect API key provided: [REDACTED]", "code": "invalid_api_key"}}
     assert info.value.body == masked
     assert key not in repr(info.value) and key not in str(info.value.body)
+
+
+def test_credentials_in_api_base_stay_out_of_errors() -> None:
+    with litellm_sync.Client(max_retries=0) as client, pytest.raises(litellm_sync.APIConnectionError) as info:
+        client.completion("openai/gpt-4o-mini", [{"role": "user", "content": "x"}], api_key="k",
+                          api_base="http://admin:S3cretPass@127.0.0.1:9/v1", timeout=2)
+    assert "S3cretPass" not in str(info.value) and "S3cretPass" not in repr(info.value)
+    assert "127.0.0.1:9" in str(info.value)
+
+
+def test_a_header_name_with_a_line_break_is_refused_before_sending() -> None:
+    with litellm_sync.Client(max_retries=0) as client, pytest.raises(litellm_sync.ConfigurationError):
+        client.completion("openai/gpt-4o-mini", [{"role": "user", "content": "x"}], api_key="k",
+                          api_base="http://127.0.0.1:9/v1", extra_headers={"X-Bad\r\nInjected": "v"})
