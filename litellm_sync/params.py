@@ -140,13 +140,18 @@ class ParamRules:
 
     def __init__(self, spec: Mapping[str, Any], forward_unknown: bool) -> None:
         self.rules = {name: ParamRule(name, rule) for name, rule in spec.items()}
+        # Rules run in the order the spec declares them, whatever the caller's keyword order, so a rule that
+        # refines another's target (parallel_tool_calls inside tool_choice) always runs after it.
+        self.position = {name: index for index, name in enumerate(self.rules)}
         self.with_defaults = [rule for rule in self.rules.values() if rule.default is not None or rule.required]
         self.forward_unknown = forward_unknown
 
     def apply(self, params: Mapping[str, Any], draft: RequestDraft) -> None:
         """Apply the call's parameters (None means not given), then defaults."""
         rules = self.rules
-        for name, value in params.items():
+        names = params if len(params) < 2 else sorted(params, key=lambda n: self.position.get(n, len(rules)))
+        for name in names:
+            value = params[name]
             if value is None:
                 continue
             rule = rules.get(name)

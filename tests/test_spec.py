@@ -575,3 +575,16 @@ def test_tutorial_openai_compatible_provider(tmp_path: Path, monkeypatch: pytest
         (request,) = server.requests
         assert request.path == "/v1/chat/completions"
         assert request.headers["authorization"] == "Bearer acme-key"
+
+
+@pytest.mark.parametrize("first", ["parallel_tool_calls", "tool_choice"])
+def test_rules_run_in_spec_order_not_keyword_order(first: str) -> None:
+    client = litellm_sync.Client()
+    provider, model, info = client.resolve("anthropic/claude-haiku-4-5")
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    given = {"parallel_tool_calls": False, "tool_choice": "required"}
+    params = {first: given[first], **given, "tools": tools}
+    request = provider.builder.build(model, [{"role": "user", "content": "x"}], params, stream=False, api_key="k",
+                                     api_base=None, api_version=None, extra_headers=None, drop_params=False,
+                                     info=info)
+    assert json.loads(request.body)["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
