@@ -588,3 +588,21 @@ def test_rules_run_in_spec_order_not_keyword_order(first: str) -> None:
                                      api_base=None, api_version=None, extra_headers=None, drop_params=False,
                                      info=info)
     assert json.loads(request.body)["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+
+
+def test_anthropic_system_prompt_keeps_cache_control() -> None:
+    client = litellm_sync.Client()
+    provider, model, info = client.resolve("anthropic/claude-haiku-4-5")
+    cached = {"type": "text", "text": "long doc", "cache_control": {"type": "ephemeral"}}
+    system = {"role": "system", "content": [cached]}
+    request = provider.builder.build(model, [system, {"role": "user", "content": "q"}], {}, stream=False,
+                                     api_key="k", api_base=None, api_version=None, extra_headers=None,
+                                     drop_params=False, info=info)
+    assert json.loads(request.body)["system"] == [
+        {"type": "text", "text": "long doc", "cache_control": {"type": "ephemeral"}}
+    ]
+    compatible, model, info = client.resolve("deepseek_anthropic/deepseek-chat")
+    request = compatible.builder.build(model, [system, {"role": "user", "content": "q"}], {}, stream=False,
+                                       api_key="k", api_base=None, api_version=None, extra_headers=None,
+                                       drop_params=False, info=info)
+    assert json.loads(request.body)["system"] == "long doc"  # the plain form for compatible endpoints
