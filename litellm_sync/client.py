@@ -111,25 +111,31 @@ class Client:
         wait = self.timeout if timeout is None else timeout
         started = time.perf_counter()
         if stream:
+
+            def open_stream() -> ChatStream:
+                http = self._send(provider, request, model_name, wait, True)
+                opened = ChatStream(
+                    http,
+                    provider.stream,
+                    provider.errors,
+                    ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
+                    request.secret,
+                )
+                opened.prefetch()  # an error before the first chunk is retried like any other
+                return opened
+
             try:
-                http = self.retry.call(lambda: self._send(provider, request, model_name, wait, True), max_retries)
+                chat_stream = self.retry.call(open_stream, max_retries)
             except Exception as error:
                 self._notify(provider.name, model_name, True, started, None, error, False)
                 raise
-            on_end = None
             if self.hooks:
 
                 def on_end(response: ChatResponse | None, error: Exception | None, complete: bool) -> None:
                     self._notify(provider.name, model_name, True, started, response, error, complete)
 
-            return ChatStream(
-                http,
-                provider.stream,
-                provider.errors,
-                ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
-                request.secret,
-                on_end,
-            )
+                chat_stream.notify_end(on_end)
+            return chat_stream
         try:
             http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
             body = _parse_json(http.data, provider.name, model_name)

@@ -3,6 +3,7 @@ the iterator and context manager a caller gets from `completion(..., stream=True
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Callable
@@ -81,7 +82,9 @@ class ChatStream:
         self._last_event = False
         self._answer_complete = False
         self._on_end = on_end
-        self._iterator: Generator[ChatChunk, None, None] = self._generate()
+        self._generator: Generator[ChatChunk, None, None] = self._generate()
+        self._iterator: Iterator[ChatChunk] = self._generator
+        self._ended: tuple[ChatResponse | None, Exception | None, bool] | None = None
 
     @property
     def model(self) -> str:
@@ -115,7 +118,7 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
-        self._iterator.close()
+        self._generator.close()
         self._end(None)  # a stream closed before it was ever iterated still ends (its generator never ran)
         release(self._http, complete=self._finished)
 
@@ -208,11 +211,31 @@ class ChatStream:
                 self._closed = True
                 release(self._http, complete=self._finished)
 
+    def prefetch(self) -> None:
+        """Read up to the first chunk now, so an error the provider sends before any content (an overloaded
+        event as the first thing in a 200 stream) raises here, where the client's retries still apply."""
+        try:
+            first = next(self._generator)
+        except StopIteration:
+            self._iterator = iter(())
+            return
+        self._iterator = itertools.chain((first,), self._generator)
+
+    def notify_end(self, on_end: Callable[[ChatResponse | None, Exception | None, bool], None]) -> None:
+        """Have on_end told (once) how the stream ends; at once if it already has."""
+        if self._ended is not None:
+            on_end(*self._ended)
+        else:
+            self._on_end = on_end
+
     def _end(self, error: Exception | None) -> None:
-        """Tell the client's hooks (once) how the stream ended."""
+        """Record (once) how the stream ended and tell the client's hooks."""
+        if self._ended is not None:
+            return
+        self._ended = (stream_chunk_builder(self._chunks) if self._chunks else None, error, self._finished)
         on_end, self._on_end = self._on_end, None
         if on_end is not None:
-            on_end(stream_chunk_builder(self._chunks) if self._chunks else None, error, self._finished)
+            on_end(*self._ended)
 
     def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
         """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""

@@ -300,8 +300,14 @@ def test_stream_connection_released_on_break(client: litellm_sync.Client, server
 
 def test_stream_connection_released_on_error(client: litellm_sync.Client, server: FakeProviderServer) -> None:
     for _ in range(3):
+        # An error as the first event raises from completion() itself (before any chunk, so retries applied).
         server.enqueue(Reply(events=['data: {"error": {"message": "bad", "code": 500}}\n\n']))
-        stream = _call(client, server, stream=True)
+        with pytest.raises(litellm_sync.APIError):
+            list(_call(client, server, stream=True, max_retries=0))
+        # An error after the first chunk raises from the iterator.
+        server.enqueue(Reply(events=['data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n',
+                                     'data: {"error": {"message": "bad", "code": 500}}\n\n']))
+        stream = _call(client, server, stream=True, max_retries=0)
         with pytest.raises(litellm_sync.APIError):
             list(stream)
     assert _no_leak(server)
@@ -418,3 +424,27 @@ def test_a_redirect_is_an_error_that_says_where_to(client: litellm_sync.Client, 
                           api_base=server.url, max_retries=0)
     assert info.value.status_code == 301 and not info.value.retryable
     assert "redirects to https://api.example.com/v1/chat/completions" in str(info.value)
+
+
+def test_an_error_event_before_the_first_chunk_is_retried(server: FakeProviderServer) -> None:
+    overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    server.enqueue(Reply(events=[overloaded]))  # a 200 whose first event is an error; the retry gets the echo
+    naps: list[float] = []
+    with litellm_sync.Client(retry_policy=RetryPolicy(max_retries=2, sleep=naps.append)) as client:
+        stream = client.completion("anthropic/claude-haiku-4-5", [{"role": "user", "content": "hi"}], stream=True,
+                                   api_key="k", api_base=server.url)
+        with stream:
+            assert stream.response().content == "Echo: hi"
+    assert len(naps) == 1 and len(server.requests) == 2
+
+
+def test_an_error_after_the_first_chunk_is_not_retried(server: FakeProviderServer) -> None:
+    server.enqueue(Reply(events=['data: {"choices":[{"index":0,"delta":{"content":"par"}}]}\n\n',
+                                 'data: {"error":{"message":"upstream died","code":503}}\n\n']))
+    naps: list[float] = []
+    with litellm_sync.Client(retry_policy=RetryPolicy(max_retries=2, sleep=naps.append)) as client:
+        stream = client.completion("openai/gpt-4o-mini", [{"role": "user", "content": "hi"}], stream=True,
+                                   api_key="k", api_base=server.url)
+        with pytest.raises(litellm_sync.ServiceUnavailableError):
+            list(stream)
+    assert naps == [] and len(server.requests) == 1
