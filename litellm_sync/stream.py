@@ -84,7 +84,7 @@ class ChatStream:
         self._on_end = on_end
         self._generator: Generator[ChatChunk, None, None] = self._generate()
         self._iterator: Iterator[ChatChunk] = self._generator
-        self._ended: tuple[ChatResponse | None, Exception | None, bool] | None = None
+        self._ended: tuple[Exception | None, bool] | None = None  # (error, complete) once the stream ended
 
     @property
     def model(self) -> str:
@@ -224,18 +224,22 @@ class ChatStream:
     def notify_end(self, on_end: Callable[[ChatResponse | None, Exception | None, bool], None]) -> None:
         """Have on_end told (once) how the stream ends; at once if it already has."""
         if self._ended is not None:
-            on_end(*self._ended)
+            self._tell(on_end, *self._ended)
         else:
             self._on_end = on_end
 
     def _end(self, error: Exception | None) -> None:
-        """Record (once) how the stream ended and tell the client's hooks."""
+        """Record (once) how the stream ended and tell the client's hooks, if any."""
         if self._ended is not None:
             return
-        self._ended = (stream_chunk_builder(self._chunks) if self._chunks else None, error, self._finished)
+        self._ended = (error, self._finished)
         on_end, self._on_end = self._on_end, None
         if on_end is not None:
-            on_end(*self._ended)
+            self._tell(on_end, error, self._finished)
+
+    def _tell(self, on_end: Callable[..., None], error: Exception | None, complete: bool) -> None:
+        # The rebuilt response is made only for a listener: without hooks a stream end costs nothing.
+        on_end(stream_chunk_builder(self._chunks) if self._chunks else None, error, complete)
 
     def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
         """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""
