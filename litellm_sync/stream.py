@@ -135,50 +135,40 @@ class ChatStream:
             body = read_chunks(self._http)
             handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
             done = rules.done
-            if rules.untyped:
-                # The common case, kept lean (it is benchmarked): parse, check for an in-band error, read.
-                read_event, error_when, end_when = rules.default.read, rules.error_when, rules.end_when
-                for event in rules.framing(body):
-                    data = event.data
-                    if data == done:
-                        ended = True
-                        break
+            # Streams without event types (chat completions, Gemini, NDJSON) take the inline branch: it is the
+            # benchmarked hot path. Typed events (Anthropic, Cohere) go through `_handle`.
+            untyped = rules.untyped
+            read_event, error_when, end_when = rules.default.read, rules.error_when, rules.end_when
+            for event in rules.framing(body):
+                data = event.data
+                if data == done:
+                    ended = True
+                    break
+                if untyped:
                     try:
                         payload = json.loads(data)
                     except ValueError:
                         raise self._invalid_json(data) from None
                     if error_when is not None and error_when(payload):
                         self._in_band_error(data)
-                    chunk = assemble(read_event(payload, state))
-                    if chunk is not None:
-                        keep(chunk)
-                        if not self._answer_complete:
-                            for choice in chunk.choices:
-                                if choice.finish_reason is not None:
-                                    self._answer_complete = True
-                        yield chunk
-                    if end_when is not None and end_when(payload):
-                        ended = True
-                        break
-            else:
-                for event in rules.framing(body):
-                    if event.data == done:
-                        ended = True
-                        break
-                    read = handle(event, state)
-                    if read is None:
+                    read = read_event(payload, state)
+                    last = end_when is not None and end_when(payload)
+                else:
+                    handled = handle(event, state)
+                    if handled is None:
                         continue
-                    chunk = assemble(read)
-                    if chunk is not None:
-                        keep(chunk)
-                        if not self._answer_complete:
-                            for choice in chunk.choices:
-                                if choice.finish_reason is not None:
-                                    self._answer_complete = True
-                        yield chunk
-                    if self._last_event:
-                        ended = True
-                        break
+                    read, last = handled, self._last_event
+                chunk = assemble(read)
+                if chunk is not None:
+                    keep(chunk)
+                    if not self._answer_complete:
+                        for choice in chunk.choices:
+                            if choice.finish_reason is not None:
+                                self._answer_complete = True
+                    yield chunk
+                if last:
+                    ended = True
+                    break
             if not ended and rules.has_end_marker:
                 raise APIConnectionError(
                     "the stream ended before its end marker (connection closed early); the answer is incomplete",
