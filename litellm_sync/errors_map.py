@@ -125,7 +125,7 @@ class ErrorMapper:
         if request_id is MISSING:
             request_id = next((headers[h] for h in self.request_id_headers if h in headers), None)
         error = cls(
-            _secret_free(message, secrets),
+            redact(message, secrets),
             provider=self.provider,
             model=model,
             status_code=status,
@@ -160,9 +160,3 @@ def _redact_json(value: Any, secrets: Sequence[str | None]) -> Any:
         return [_redact_json(item, secrets) for item in value]
     return value
 
-
-def _secret_free(message: str, secrets: Sequence[str | None]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            message = message.replace(secret, "[REDACTED]")
-    return message

@@ -142,23 +142,37 @@ def compile_condition(when: Mapping[str, Any] | None, has: str | None) -> Callab
     return condition
 
 
+class _RunningIndex:
+    """An `index:` spec: `$next` starts a new item, `$current` continues the last one, a path reads it."""
+
+    __slots__ = ("getter", "mode")
+
+    def __init__(self, spec: str) -> None:
+        self.mode = spec if spec in ("$next", "$current") else "path"
+        self.getter = make_getter(spec) if self.mode == "path" else None
+
+    def advance(self, item: Any, last: int) -> tuple[int, int]:
+        """(this item's index, the new last index) given the last index handed out (-1 for none)."""
+        if self.mode == "$next":
+            return last + 1, last + 1
+        if self.mode == "$current":
+            return max(last, 0), last
+        found = self.getter(item)  # type: ignore[misc]
+        index = found if isinstance(found, int) else last + 1
+        return index, max(last, index)
+
+
 class _ToolCallRule:
     """Reads tool calls from a list (or a single object) at a path."""
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
         self.path = spec.get("path")
-        self.items = make_getter(self.path)
         self.condition = compile_condition(spec.get("when"), spec.get("has"))
-        index = spec.get("index", "$next")
-        self.index_mode = index if index in ("$next", "$current") else "path"
-        self.index = make_getter(index) if self.index_mode == "path" else None
+        self.index = _RunningIndex(spec.get("index", "$next"))
         self.id = make_getter(spec.get("id"))
         self.name = make_getter(spec.get("name"))
         self.arguments = make_getter(spec.get("arguments"))
         self.extra = [(name, make_getter(path)) for name, path in (spec.get("extra") or {}).items()]
-
-    def read(self, source: Any, state: ReadState, out: list[ToolCallRead]) -> None:
-        self.read_items(self.items(source) if source is not MISSING else MISSING, state, out)
 
     def read_items(self, items: Any, state: ReadState, out: list[ToolCallRead]) -> None:
         """Read the calls found at this rule's path (already fetched by the reader)."""
@@ -170,15 +184,7 @@ class _ToolCallRule:
             out.append(self.read_one(item, state))
 
     def read_one(self, item: Any, state: ReadState) -> ToolCallRead:
-        if self.index_mode == "$next":
-            state.tool_index += 1
-            index = state.tool_index
-        elif self.index_mode == "$current":
-            index = max(state.tool_index, 0)
-        else:
-            found = self.index(item)  # type: ignore[misc]
-            index = found if isinstance(found, int) else state.tool_index + 1
-            state.tool_index = max(state.tool_index, index)
+        index, state.tool_index = self.index.advance(item, state.tool_index)
         call_id = self.id(item)
         name = self.name(item)
         extra = None
@@ -204,9 +210,7 @@ class _BlockRule:
     def __init__(self, spec: Mapping[str, Any]) -> None:
         self.path = spec.get("path", ".")
         self.condition = compile_condition(spec.get("when"), spec.get("has"))
-        index = spec.get("index", "$next")
-        self.index_mode = index if index in ("$next", "$current") else "path"
-        self.index = make_getter(index) if self.index_mode == "path" else None
+        self.index = _RunningIndex(spec.get("index", "$next"))
         fields = spec.get("fields")
         self.fields = [(name, make_getter(path)) for name, path in fields.items()] if fields else None
 
@@ -221,16 +225,8 @@ class _BlockRule:
                 fragment = dict(item)
             else:
                 fragment = {key: value for key, getter in self.fields if (value := getter(item)) is not MISSING}
-            fragment["index"] = self._index(item, state)
+            fragment["index"], state.block_index = self.index.advance(item, state.block_index)
             out.append(fragment)
-
-    def _index(self, item: Any, state: ReadState) -> int:
-        if self.index_mode == "$next":
-            state.block_index += 1
-        elif self.index_mode == "path":
-            found = self.index(item)  # type: ignore[misc]
-            state.block_index = found if isinstance(found, int) else state.block_index + 1
-        return max(state.block_index, 0)
 
 
 class _PartRule:

@@ -107,6 +107,13 @@ class ProviderConnection:
         from_env = next((os.environ[v] for v in self.version_env if os.environ.get(v)), None)
         return given or from_env or self.version_default
 
+    def add_headers(self, context: Mapping[str, Any], headers: dict[str, str]) -> None:
+        """Write the spec's static headers (templates: `${api_version}` works) into headers."""
+        for header, template in self.headers:
+            value = template(context)
+            if value is not MISSING:
+                headers[header] = value
+
     def auth(self, key: str | None, context: Mapping[str, Any], headers: dict[str, str]) -> list[tuple[str, str]]:
         """Write the auth header; return the auth query pair if the provider takes the key in the URL."""
         if key is None:
@@ -165,10 +172,7 @@ class RequestBuilder:
         if stream and self.stream_body is not None:
             body.update(self.stream_body(context))
         headers = dict(_JSON_HEADERS)
-        for header, template in connection.headers:
-            value = template(context)
-            if value is not MISSING:
-                headers[header] = value
+        connection.add_headers(context, headers)
         draft = RequestDraft(body, headers, context, self.name, model, info.features if info else None, drop_params)
         if info is not None and "vision" not in info.features and _has_images(messages):
             # Message content is never dropped silently, drop_params or not (as with unrenderable parts).
@@ -197,10 +201,7 @@ class RequestBuilder:
         key = connection.api_key(api_key)
         context = {"api_key": key, "api_version": connection.version(None)}
         headers = {"accept": "application/json"}
-        for header, template in connection.headers:
-            value = template(context)
-            if value is not MISSING:
-                headers[header] = value
+        connection.add_headers(context, headers)
         query = connection.auth(key, context, headers)
         url = self.models_endpoint.url(connection.base(api_base), context, False, query)
         return PreparedRequest(self.models_endpoint.method, url, headers, None, key)
