@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 import litellm_sync  # noqa: E402
-from litellm_sync.spec import load_spec  # noqa: E402
+from litellm_sync._spec import load_spec  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"
 KEY = "sk-bench-0000000000000000"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._engine.response import stream_chunk_builder
 from .api import (
     completion,
     completion_cost,
@@ -46,7 +47,6 @@ from .health import HealthStatus, discover_models, health_check, health_check_al
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .hooks import CallEvent
 from .registry import ModelInfo
-from .response import stream_chunk_builder
 from .retry import RetryPolicy
 from .stream import ChatStream
 from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Callable, TextIO
 
+from ._spec import load_spec
 from .api import cost_per_token, get_default_client, list_models
 from .client import Client
 from .exceptions import APIError, ConfigurationError, LiteLLMSyncError, SpecError
 from .helpers import system_message, user_message
-from .spec import load_spec
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # spec problems, provider error, failed health check

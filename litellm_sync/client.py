@@ -9,17 +9,17 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Callable
 
-from ._redact import get_logger
+from ._engine.reader import ReadState
+from ._engine.redact import get_logger
+from ._engine.request import PreparedRequest
+from ._engine.response import ChunkAssembler, to_response
+from ._engine.transport import Transport
+from ._spec import CompiledSpec, ProviderSpec, load_spec
 from .exceptions import APIResponseValidationError, APIStatusError, UnknownModelError
 from .hooks import CallEvent, Hook, notify
-from .reader import ReadState
 from .registry import ModelInfo
-from .request import PreparedRequest
-from .response import ChunkAssembler, to_response
 from .retry import RetryPolicy
-from .spec import CompiledSpec, ProviderSpec, load_spec
 from .stream import ChatStream
-from .transport import Transport
 from .types import ChatResponse, Usage
 
 log = get_logger()

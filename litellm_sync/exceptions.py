@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._redact import redact
+from ._engine.redact import redact
 
 
 class LiteLLMSyncError(Exception):

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from ._engine.paths import make_getter
 from .client import Client
 from .exceptions import APIError, APIResponseValidationError, LiteLLMSyncError
-from .paths import make_getter
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from ._redact import get_logger
+from ._engine.redact import get_logger
 from .types import ChatResponse, Usage
 
 log = get_logger()

@@ -9,7 +9,7 @@ from typing import Callable, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ._redact import get_logger
+from ._engine.redact import get_logger
 from .exceptions import APIError
 
 T = TypeVar("T")

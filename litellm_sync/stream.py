@@ -1,56 +1,23 @@
-"""Streaming: compiled stream rules (framing, end marker, event dispatch, in-band errors) and `ChatStream`,
-the iterator and context manager a caller gets from `completion(..., stream=True)`."""
+"""`ChatStream`: the iterator and context manager a caller gets from `completion(..., stream=True)`."""
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator
 from typing import Any, Callable
 
-from ._redact import get_logger
-from .errors_map import ErrorMapper
+from ._engine.errors import ErrorMapper
+from ._engine.reader import Read, Reader, ReadState
+from ._engine.redact import get_logger
+from ._engine.response import ChunkAssembler, stream_chunk_builder
+from ._engine.stream_rules import StreamRules
+from ._engine.transport import finish_stream, read_chunks, release, translate_error
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError
-from .paths import make_getter
-from .reader import Read, Reader, ReadState, compile_condition
-from .response import ChunkAssembler, stream_chunk_builder
-from .sse import FRAMINGS
-from .transport import finish_stream, read_chunks, release, translate_error
 from .types import ChatChunk, ChatResponse
 from .web import error_payload
 
 log = get_logger()
-
-
-class StreamRules:
-    """A provider's compiled `stream:` block."""
-
-    def __init__(self, spec: Mapping[str, Any], finish_reasons: Mapping[str, str], default: Reader) -> None:
-        self.framing = FRAMINGS[spec.get("format", "sse")]
-        self.done: str | None = spec.get("done")
-        type_source = spec.get("type")
-        self.type_from_event = type_source == "event"
-        self.type_getter: Callable[[Any], Any] | None = None
-        if type_source and not self.type_from_event:
-            self.type_getter = make_getter(type_source)
-        self.end_types = frozenset(spec.get("end_types") or ())
-        self.end_when = compile_condition(spec.get("end_when"), None)
-        self.ignore = frozenset(spec.get("ignore") or ())
-        error = spec.get("error") or {}
-        self.error_types = frozenset(error.get("types") or ())
-        self.error_when = compile_condition(error.get("when"), error.get("has"))
-        events = dict(spec.get("events") or {})
-        default_spec = events.pop("*", None)
-        self.readers = {name: Reader(rule, finish_reasons) for name, rule in events.items()}
-        self.default = Reader(default_spec, finish_reasons) if default_spec is not None else default
-        self.has_end_marker = bool(self.done or self.end_types or self.end_when)
-        # No event types to dispatch on (chat completions, Gemini, NDJSON): the stream loop's fast path.
-        self.untyped = not self.type_from_event and self.type_getter is None
-        # Streams learn of tool calls and of the finish reason in different events: the assembler applies this.
-        self.tool_calls_finish_reason: str | None = default.tool_calls_finish_reason
-        # An SSE endpoint that answers a stream request with one JSON body (a server that ignores `stream`,
-        # or an error in a 200) is read whole with the response reader instead.
-        self.whole_body_reader: Reader | None = default if spec.get("format", "sse") == "sse" else None
 
 
 class ChatStream:

@@ -14,9 +14,9 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from litellm_sync._engine.framing import ServerSentEvent, iter_lines, iter_ndjson, iter_sse
+from litellm_sync._spec import load_spec
 from litellm_sync.exceptions import SpecError
-from litellm_sync.spec import load_spec
-from litellm_sync.sse import ServerSentEvent, iter_lines, iter_ndjson, iter_sse
 
 # -- helpers ----------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from litellm_sync import cli
-from litellm_sync.spec import load_spec
+from litellm_sync._spec import load_spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = REPO_ROOT / "README.md"

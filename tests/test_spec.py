@@ -16,10 +16,10 @@ import yaml
 
 import litellm_sync
 from litellm_sync import ConfigurationError, SpecError, UnknownModelError, UnsupportedParamsError
+from litellm_sync._engine.params import ParamRule, RequestDraft
+from litellm_sync._engine.paths import MISSING, compile_path, get_path, make_getter, set_path
+from litellm_sync._engine.template import TemplateError, compile_template
 from litellm_sync.exceptions import AmbiguousModelError, BadRequestError, MissingAPIKeyError
-from litellm_sync.params import ParamRule, RequestDraft
-from litellm_sync.paths import MISSING, compile_path, get_path, make_getter, set_path
-from litellm_sync.template import TemplateError, compile_template
 
 USER = [{"role": "user", "content": "Hi"}]
 

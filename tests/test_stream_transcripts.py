@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import litellm_sync
-from litellm_sync import sse
+from litellm_sync._engine import framing as sse
 from litellm_sync.testing import FakeProviderServer, Reply
 
 MESSAGES = [{"role": "user", "content": "Weather in Paris?"}]
@@ -308,7 +308,7 @@ def test_anthropic_overloaded_error_event(client: litellm_sync.Client, server: F
 
 
 # --------------------------------------------------------------------------------------------------------
-# SSE framing (litellm_sync.sse)
+# SSE framing (litellm_sync._engine.framing)
 
 def _events(chunks: list[bytes]) -> list[tuple[str | None, str]]:
     return [(e.event, e.data) for e in sse.iter_sse(sse.iter_lines(chunks))]

@@ -12,8 +12,8 @@ from typing import Any
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError, TimeoutError
 
-from ._redact import protect_transport_loggers
-from .exceptions import APIConnectionError, Timeout
+from ..exceptions import APIConnectionError, Timeout
+from .redact import protect_transport_loggers
 from .request import PreparedRequest
 
 _READ_SIZE = 65536

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
+from ..types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
 from .reader import ChoiceRead, Read, ToolCallRead, new_tool_call_id
-from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
 
 CostFunction = Callable[[Usage], Optional[Decimal]]
 

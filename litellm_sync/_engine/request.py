@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from .exceptions import ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
+from ..exceptions import ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
+from ..registry import ModelInfo
 from .messages import compile_renderer
 from .params import ParamRules, RequestDraft
 from .paths import MISSING
-from .registry import ModelInfo
 from .template import compile_template
 
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")

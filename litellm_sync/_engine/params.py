@@ -19,9 +19,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from ._redact import get_logger
-from .exceptions import BadRequestError, UnsupportedParamsError
+from ..exceptions import BadRequestError, UnsupportedParamsError
 from .paths import MISSING, compile_path, get_path, set_path
+from .redact import get_logger
 from .template import compile_template
 
 log = get_logger()

@@ -11,10 +11,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
-from ._redact import redact
-from .exceptions import ERROR_CLASSES, APIError, APIStatusError
+from ..exceptions import ERROR_CLASSES, APIError, APIStatusError
 from .paths import MISSING, make_getter
 from .reader import compile_condition
+from .redact import redact
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")

@@ -23,7 +23,7 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
-from .exceptions import BadRequestError, UnsupportedParamsError
+from ..exceptions import BadRequestError, UnsupportedParamsError
 from .paths import MISSING
 from .template import Template, compile_template
 

@@ -132,7 +132,7 @@ def validate_file(name: str, data: Mapping[str, Any]) -> list[str]:
 
 def template_problems(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every template in one entry that does not compile, as (dotted path inside the entry, message)."""
-    from ..template import TemplateError, compile_template
+    from .._engine.template import TemplateError, compile_template
 
     found: list[tuple[str, Any]] = []
 

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors_map import ErrorMapper
+from .._engine.errors import ErrorMapper
+from .._engine.reader import Reader
+from .._engine.request import RequestBuilder
+from .._engine.stream_rules import StreamRules
+from .._engine.template import TemplateError
 from ..exceptions import SpecError, UnknownModelError
-from ..reader import Reader
 from ..registry import ModelInfo, Registry, model_info_from_spec
-from ..request import RequestBuilder
-from ..stream import StreamRules
-from ..template import TemplateError
 from .load import origin_prefix
 
 DEFAULT_HTTP_ERRORS = {"4xx": "BadRequestError", "5xx": "InternalServerError"}
