@@ -10,6 +10,7 @@
         ├── APIConnectionError           no HTTP response: refused, reset, DNS, TLS
         │   └── Timeout                  connect or read timed out
         ├── APIResponseValidationError   a 2xx whose body cannot be read (malformed JSON, broken stream)
+        │   └── ResponseTooLargeError    a body, line or event over one of the Client's `Limits`
         └── APIStatusError               the provider answered with an error (status >= 400 or in-band)
             ├── BadRequestError                      400
             │   ├── ContextWindowExceededError
@@ -127,6 +128,13 @@ class APIError(LiteLLMSyncError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def redact_secrets(self, secrets: tuple[str | None, ...]) -> APIError:
+        """Mask the given secrets (the call's key, by value, whatever it looks like) in every text this
+        error carries; returns self so a call site can `raise error.redact_secrets(secrets)`."""
+        self.message = redact(self.message, secrets)
+        self.args = (self.message,)
+        return self
+
 
 class APIConnectionError(APIError):
     """No usable HTTP response: connection refused or reset, DNS or TLS failure."""
@@ -140,6 +148,16 @@ class Timeout(APIConnectionError):
 
 class APIResponseValidationError(APIError):
     """A successful status whose body could not be read as the dialect says (malformed JSON, broken stream)."""
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """The response went over a size limit (body, decoded body, stream line or event); the message names the
+    limit and how to raise it (`Client(limits=Limits(...))`). The connection is closed, never reused."""
+
+    def __init__(self, message: str, *, limit: str, value: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+        self.value = value
 
 
 class APIStatusError(APIError):
@@ -206,6 +224,7 @@ ERROR_CLASSES: dict[str, type[APIError]] = {
         APIConnectionError,
         Timeout,
         APIResponseValidationError,
+        ResponseTooLargeError,
         APIStatusError,
         BadRequestError,
         ContextWindowExceededError,
