@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .exceptions import ConfigurationError
+
 MiB = 2**20
 
 
@@ -25,7 +27,7 @@ class Limits:
         for name in ("max_body_bytes", "max_line_bytes", "max_event_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Limits.{name} must be a positive int (bytes), got {value!r}")
+                raise ConfigurationError(f"Limits.{name} must be a positive int (bytes), got {value!r}")
 
 
 DEFAULT_LIMITS = Limits()
