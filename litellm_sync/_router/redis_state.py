@@ -268,6 +268,7 @@ class ResilientState(State):
             self.shared._redis.exceptions.TimeoutError,
             OSError,
         )
+        self.retry_interval = RETRY_REDIS_AFTER
         self._down_until: float | None = None  # monotonic time of the next Redis attempt while it is down
         self._lock = threading.Lock()
 
@@ -288,7 +289,7 @@ class ResilientState(State):
             if self._down_until is None:
                 log.warning("router state: Redis unreachable (%s); serving on in-process state until it returns",
                             type(error).__name__)
-            self._down_until = time.monotonic() + RETRY_REDIS_AFTER
+            self._down_until = time.monotonic() + self.retry_interval
 
     def _worked(self) -> None:
         if self._down_until is not None:
