@@ -104,6 +104,9 @@ class State(ABC):
         """Put a deployment into cooldown for `seconds` (used by tests and operators)."""
         self.release(key, GroupLimit(""), Grant(-1, local=True), now, failure=Failure(0, seconds, seconds))
 
+    def flush(self) -> None:  # noqa: B027 - only a backend that settles in the background has work to do
+        """Wait until settlements made so far are visible to every process."""
+
     def close(self) -> None:  # noqa: B027 - optional for implementations without connections
         """Release connections, if any."""
 

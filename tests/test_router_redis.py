@@ -191,6 +191,7 @@ def test_two_routers_share_counts(redis_server: RedisServer, provider: FakeProvi
         first.completion("chat", HI)
         with pytest.raises(RouterRateLimitError):
             second.completion("chat", HI)
+        first.state.flush()  # successes settle in the background
         stats = second.stats("shared-deployment")
         assert (stats["rpm"], stats["inflight"]) == (3, 0)
         assert stats["tpm"] == 3 * 3  # actual usage: 1 prompt + 2 completion tokens a call
@@ -213,6 +214,7 @@ def test_strategies_read_live_metrics_from_redis(
         for _ in range(3):
             with router.completion("chat", HI, stream=True) as stream:
                 list(stream)
+            router.state.flush()  # successes settle in the background; the next decision must see this one
         assert router.stats(next(iter(free)))["rpm"] == 3
         held.close()
         assert router.stats(busy)["inflight"] == 0

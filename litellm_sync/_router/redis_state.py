@@ -4,6 +4,7 @@ trip); keys are namespaced and expire. `ResilientState` serves on in-process sta
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -219,6 +220,28 @@ class RedisState(State):
         failure: Failure | None = None,
     ) -> bool:
         _, release_script = self._connect()
+        keys, args = self._release_call(key, group, grant, now, tokens_used, latency, failure)
+        return bool(release_script(keys=keys, args=args))
+
+    def release_many(self, calls: Sequence[tuple[Any, ...]]) -> None:
+        """Several successful settlements (release arguments) in one pipelined round trip."""
+        _, release_script = self._connect()
+        pipe = self._client.pipeline(transaction=False)
+        for call in calls:
+            keys, args = self._release_call(*call)
+            release_script(keys=keys, args=args, client=pipe)
+        pipe.execute()
+
+    def _release_call(
+        self,
+        key: str,
+        group: GroupLimit,
+        grant: Grant,
+        now: float,
+        tokens_used: int | None = None,
+        latency: float | None = None,
+        failure: Failure | None = None,
+    ) -> tuple[list[str], list[Any]]:
         keys = [
             self._key("busy", key),
             self._key("tpm", key, grant.window),
@@ -234,7 +257,7 @@ class RedisState(State):
             "1" if failure is not None else "0", failure.allowed_fails if failure else 0,
             repr(failure.cooldown_time) if failure else 0, repr(force), int(WINDOW * 2),
         ]  # fmt: skip
-        return bool(release_script(keys=keys, args=args))
+        return keys, args
 
     def stats(self, key: str, now: float) -> dict[str, float]:
         self._connect()
@@ -269,6 +292,7 @@ class ResilientState(State):
             OSError,
         )
         self.retry_interval = RETRY_REDIS_AFTER
+        self._settler: _Settler | None = None
         self._down_until: float | None = None  # monotonic time of the next Redis attempt while it is down
         self._lock = threading.Lock()
 
@@ -328,6 +352,11 @@ class ResilientState(State):
         latency: float | None = None,
         failure: Failure | None = None,
     ) -> bool:
+        if failure is None and not grant.local and self._use_shared():
+            # A success changes no decision of this call: settle it off the call's path, batched (one round trip
+            # per call then, the decision). Failures settle now, so the retry sees the cooldown they start.
+            self._background().put((key, group, grant, now, tokens_used, latency))
+            return False
         if not grant.local and self._use_shared():
             try:
                 cooled = self.shared.release(key, group, grant, now, tokens_used, latency, failure)
@@ -340,7 +369,23 @@ class ResilientState(State):
         local_grant = grant if grant.local else Grant(-1, grant.window, grant.tokens)
         return self.local.release(key, group, local_grant, now, tokens_used, latency, failure)
 
+    def _background(self) -> _Settler:
+        settler = self._settler
+        if settler is None or settler.pid != os.getpid():
+            with self._lock:
+                if self._settler is None or self._settler.pid != os.getpid():
+                    self._settler = _Settler(self)
+                settler = self._settler
+        return settler
+
+    def flush(self) -> None:
+        """Wait until deferred settlements have reached Redis (or been given up)."""
+        settler = self._settler
+        if settler is not None and settler.pid == os.getpid():
+            settler.queue.join()
+
     def stats(self, key: str, now: float) -> dict[str, float]:
+        self.flush()
         if self._use_shared():
             try:
                 return self.shared.stats(key, now)
@@ -349,4 +394,36 @@ class ResilientState(State):
         return self.local.stats(key, now)
 
     def close(self) -> None:
+        self.flush()
         self.shared.close()
+
+
+class _Settler:
+    """A daemon thread of one process that sends queued successful settlements to Redis in pipelines."""
+
+    def __init__(self, owner: ResilientState) -> None:
+        self.owner = owner
+        self.pid = os.getpid()
+        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        threading.Thread(target=self._run, name="router-state-settler", daemon=True).start()
+
+    def put(self, call: tuple[Any, ...]) -> None:
+        self.queue.put(call)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < 256:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.owner.shared.release_many(batch)
+            except self.owner._errors as error:
+                self.owner._failed(error)  # in-flight counts in Redis expire; the rest is lost with the outage
+            except Exception as error:  # never let the thread die: settlements would pile up
+                log.warning("router state: could not settle %d calls in Redis: %s", len(batch), error)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
