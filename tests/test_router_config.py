@@ -102,6 +102,10 @@ def test_router_arguments_are_validated_too(env: tuple[FakeProviderServer, ...])
         Router([good], cooldown_tme=3)
     with pytest.raises(RouterConfigError, match=r"model_list\[0\].litellm_params.model: Unknown model 'nonsense'"):
         Router([{"model_name": "x", "litellm_params": {"model": "nonsense"}}])
+    with pytest.raises(RouterConfigError, match=r"model_list\[0\].litellm_params.max_parallel_requests: LiteLLM's"):
+        Router([{"model_name": "x", "litellm_params": {"model": "openai/gpt-4o", "max_parallel_requests": 4}}])
+    custom = Router([{"model_name": "x", "litellm_params": {"model": "gpt-4o", "custom_llm_provider": "openai"}}])
+    assert custom.model_groups["x"][0].model == "openai/gpt-4o"
     with pytest.raises(RouterConfigError, match="redis"):
         Router([good], state="memcached://nowhere")
 

@@ -336,6 +336,10 @@ def _build(loaded: dict[str, Any], source: str, client: Any) -> Config:
     seen_ids: set[str] = set()
     for i, entry in enumerate(loaded["model_list"]):
         path = f"model_list[{i}]"
+        problems += [
+            f"{source}: {path}.litellm_params.{key}: LiteLLM's {key} is not supported by this Router"
+            for key in sorted(UNSUPPORTED_PARAMS & set(entry["litellm_params"]))
+        ]  # fmt: skip
         try:
             deployment = _deployment(entry, providers, client)
         except ConfigurationError as error:
@@ -358,10 +362,20 @@ def _from_litellm_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: LiteLLM deployment keys this Router does not implement: refused rather than sent to the provider as parameters.
+UNSUPPORTED_PARAMS = frozenset({
+    "max_parallel_requests", "tags", "max_budget", "budget_duration", "mock_response", "litellm_credential_name",
+    "use_in_pass_through", "region_name", "configurable_clientside_auth_params",
+})  # fmt: skip
+
+
 def _deployment(entry: Mapping[str, Any], providers: Mapping[str, Any], client: Any) -> Deployment:
     params = dict(entry["litellm_params"])
     info = dict(entry["model_info"])
     model = params.pop("model")
+    custom_provider = params.pop("custom_llm_provider", None)
+    if custom_provider and not model.startswith(f"{custom_provider}/"):
+        model = f"{custom_provider}/{model}"
     provider, _, registry_info = client.resolve(model)
     defaults = providers.get(provider.name) or {}
     extra = {**(defaults.get("extra_params") or {})}
