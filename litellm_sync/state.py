@@ -279,7 +279,7 @@ def open_state(state: Any, namespace: str = "litellm_sync") -> State:
     if isinstance(state, State):
         return state
     if isinstance(state, str) and state.startswith(("redis://", "rediss://", "unix://")):
-        from ._router.redis_state import ResilientState
+        from ._router.resilient import ResilientState
 
         return ResilientState(state, namespace)
     from ._router.config import RouterConfigError
