@@ -480,3 +480,18 @@ def test_hooks_hear_every_decision(fakes: Fakes, clock: FakeClock,
     (call_id,) = call_ids
     assert sum(f"router[{call_id}]" in r.getMessage() for r in caplog.records) == 6
     assert "sk-secret" not in caplog.text and "sk-secret" not in repr(router) and "sk-secret" not in repr(events)
+
+
+def test_stream_calls_reach_hooks_once_when_they_end(fakes: Fakes, clock: FakeClock) -> None:
+    a, _, _ = fakes
+    events: list[Any] = []
+    router = make_router(clock, [deployment("chat", "openai/gpt-4o-mini", a, tpm=1000)], hooks=[events.append])
+    with router:
+        with router.completion("chat", HI, stream=True) as stream:
+            assert [e for e in events if isinstance(e, litellm_sync.CallEvent)] == []  # not before the end
+            list(stream)
+        calls = [e for e in events if isinstance(e, litellm_sync.CallEvent)]
+        assert len(calls) == 1 and calls[0].stream and calls[0].complete
+        assert calls[0].response is not None and calls[0].response.usage.total_tokens == 5
+        stats = router.stats(router.model_groups["chat"][0].id)
+    assert (stats["inflight"], stats["tpm"]) == (0, 5)
