@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Mapping, Sequence
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
-from ..exceptions import ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
+from ..exceptions import APIError, BadRequestError, ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
 from ..registry import ModelInfo
 from .messages import compile_renderer
 from .params import ParamRules, RequestDraft
@@ -20,25 +23,182 @@ _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json
 
 
 class PreparedRequest:
-    """Everything the transport needs to send one call."""
+    """Everything the transport needs to send one call; `secrets` are the values every error of the call
+    is redacted with (the key sent, the provider's keys in the environment, credential-like extra headers)."""
 
-    __slots__ = ("body", "headers", "method", "secret", "url")
+    __slots__ = ("body", "headers", "method", "secret", "secrets", "url")
 
-    def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes | None, secret: str | None):
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        secret: str | None,
+        secrets: tuple[str, ...] = (),
+    ):
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.secret = secret
+        self.secrets = secrets or ((secret,) if secret else ())
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|signature|password", re.IGNORECASE)
+
+
+def _describe_char(ch: str) -> str:
+    return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a control or unpaired surrogate character').lower()})"
+
+
 def check_header_safe(name: str, value: str, what: str) -> None:
-    """Refuse header values that could split the request; the message never repeats the value."""
+    """Refuse header values that could split the request or cannot be encoded (HTTP headers are latin-1);
+    the message never repeats the value."""
     if any(ch in value for ch in _FORBIDDEN_IN_HEADERS):
         raise ConfigurationError(f"{what} contains a line break or NUL character; it was not sent ({name}).")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise ConfigurationError(
+            f"{what} contains {_describe_char(value[exc.start])} at position {exc.start}, which cannot be sent "
+            f"in an HTTP header (a pasted invisible or typographic character?); remove it. It was not sent ({name})."
+        ) from None
+
+
+def check_header_name(name: Any) -> str:
+    """A header name as HTTP allows it (a token), or ConfigurationError."""
+    if not isinstance(name, str) or not _TOKEN.match(name):
+        raise ConfigurationError(
+            "An extra_headers name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only); "
+            "it was not sent."
+        )
+    return name
+
+
+def check_key(key: Any, source: str, provider: str) -> str:
+    """An API key fit to send, or ConfigurationError saying what is wrong and how to fix it (never the key)."""
+    what = f"The API key for provider '{provider}' (from {source})"
+    if not isinstance(key, str):
+        hint = " decode it first (key.decode())" if isinstance(key, (bytes, bytearray)) else " pass it as text"
+        raise ConfigurationError(f"{what} must be a string, not {type(key).__name__}:{hint}.")
+    if not key.strip():
+        raise ConfigurationError(
+            f"{what} is empty: pass the key, or leave api_key= unset (None) to send no key or use the "
+            "provider's environment variable."
+        )
+    for position, ch in enumerate(key):
+        if not " " <= ch <= "~":
+            if ch in _FORBIDDEN_IN_HEADERS:
+                raise ConfigurationError(f"{what} contains a line break or NUL character; it was not sent.")
+            raise ConfigurationError(
+                f"{what} contains {_describe_char(ch)} at position {position}; API keys are plain ASCII, so this "
+                "is probably a pasted invisible character: copy the key again. It was not sent."
+            )
+    return key
+
+
+def check_timeout(timeout: Any, where: str = "timeout") -> float | tuple[float, float]:
+    """A timeout as the transport takes it (seconds > 0, or a (connect, read) pair), or ConfigurationError."""
+    values = timeout if isinstance(timeout, tuple) else (timeout,)
+    shape_ok = len(values) in (1, 2) if isinstance(timeout, tuple) else True
+    for value in values:
+        if (
+            not shape_ok
+            or isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ConfigurationError(
+                f"{where}={timeout!r} is not a timeout: pass seconds as a number greater than 0 (timeout=30), "
+                "or a (connect, read) pair of them (timeout=(5, 60))."
+            )
+    if isinstance(timeout, tuple):
+        return (float(values[0]), float(values[-1]))
+    return float(timeout)
+
+
+def _shown(url: str) -> str:
+    """A URL as an error message may show it: no user:password@, no query, at most 100 characters."""
+    text = url.split("?", 1)[0].split("#", 1)[0]
+    scheme, sep, rest = text.rpartition("://")
+    netloc, slash, path = rest.partition("/")
+    return (scheme + sep + netloc.rpartition("@")[2] + slash + path)[:100]
+
+
+def check_base(url: Any, source: str) -> str:
+    """A base URL parsed and validated: http(s), a host, no fragment, no whitespace; returned without a
+    trailing slash (a query string is kept after the path: `https://h/v1?x=1`)."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{source} must be a URL string such as 'https://api.example.com/v1'.")
+    text = url.strip()
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        raise ConfigurationError(f"{source} ({_shown(text)!r}) contains whitespace or a control character.")
+    if "://" not in text:
+        raise ConfigurationError(
+            f"{source} ({_shown(text)!r}) has no scheme: add https:// in front (or http:// for a local server), "
+            "e.g. 'https://api.example.com/v1'."
+        )
+    try:
+        parts = urlsplit(text)
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"{source} ({_shown(text)!r}) is not a valid URL: {exc}.") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigurationError(
+            f"{source} ({_shown(text)!r}) must start with https:// or http://, not {parts.scheme}://."
+        )
+    if not host:
+        raise ConfigurationError(f"{source} ({_shown(text)!r}) has no host name.")
+    if "#" in text:
+        raise ConfigurationError(f"{source} ({_shown(text)!r}) has a #fragment, which is never sent: remove it.")
+    path, mark, query = text.partition("?")
+    return path.rstrip("/") + mark + query
+
+
+def encode_segment(value: str) -> str:
+    """A value percent-encoded to stay inside one path segment: '/', '?', '#', '%' and the like are escaped,
+    and a value of only dots (a '..' segment) too."""
+    encoded = quote(value, safe=":@", errors="strict")
+    return encoded.replace(".", "%2E") if encoded and not encoded.strip(".") else encoded
+
+
+def _encoded(value: Any) -> Any:
+    if isinstance(value, str):
+        return encode_segment(value)
+    if isinstance(value, dict):
+        return {_encoded(k): _encoded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encoded(v) for v in value]
+    return value
+
+
+class _SegmentContext(Mapping[str, Any]):
+    """A read-only view of a call's context whose values come out path-segment encoded (lazily: only what a
+    path template reads is encoded)."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        self._context = context
+
+    def __getitem__(self, name: str) -> Any:
+        return _encoded(self._context[name])
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self._context.get(name, MISSING)
+        return default if value is MISSING else _encoded(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._context)
+
+    def __len__(self) -> int:
+        return len(self._context)
 
 
 class Endpoint:
@@ -55,13 +215,17 @@ class Endpoint:
         self.strip_prefix: str = spec.get("strip_prefix", "")
 
     def url(self, base: str, context: Mapping[str, Any], stream: bool, extra_query: Sequence[tuple[str, str]]) -> str:
-        path = (self.stream_path if stream else self.path)(context)
+        """The URL: the base (validated by `check_base`), the path with every value percent-encoded as one
+        segment, then the base's own query followed by the endpoint's (urlencoded)."""
+        path = (self.stream_path if stream else self.path)(_SegmentContext(context))
         query = [(k, v) for k, t in self.query if (v := t(context)) is not MISSING]
         if stream:
             query.extend((k, v) for k, t in self.stream_query if (v := t(context)) is not MISSING)
         query.extend(extra_query)
-        url = base + (path if path is not MISSING else "")
-        return f"{url}?{urlencode(query)}" if query else url
+        prefix, _, base_query = base.partition("?")
+        url = prefix + (path if path is not MISSING else "")
+        joined = "&".join(part for part in (base_query, urlencode(query) if query else "") if part)
+        return f"{url}?{joined}" if joined else url
 
 
 class ProviderConnection:
@@ -82,25 +246,35 @@ class ProviderConnection:
         self.version_default: str | None = version.get("default")
         self.headers = [(k.lower(), compile_template(v)) for k, v in (entry.get("headers") or {}).items() if v]
 
-    def api_key(self, given: str | None) -> str | None:
-        """The key to use: the argument, else the first set environment variable; checked for safety."""
-        key = given
-        if key is None:
-            key = next((os.environ[v] for v in self.key_env if os.environ.get(v)), None)
-        if key is None:
-            if self.key_optional:
-                return None
-            raise MissingAPIKeyError(self.name, self.key_env)
-        check_header_safe(self.auth_header or "api key", key, f"The API key for provider '{self.name}'")
-        return key
+    def api_key(self, given: Any) -> str | None:
+        """The key to use: the argument, else the first set environment variable; checked (type, emptiness,
+        characters a header can carry) without ever showing it."""
+        if given is not None:
+            return check_key(given, "api_key=", self.name)
+        for variable in self.key_env:
+            value = os.environ.get(variable)
+            if value:
+                return check_key(value, f"the environment variable {variable}", self.name)
+        if self.key_optional:
+            return None
+        raise MissingAPIKeyError(self.name, self.key_env)
 
-    def base(self, given: str | None) -> str:
-        """The base URL: api_base=, else the first set environment variable, else the spec's."""
-        base = given or next((os.environ[v] for v in self.base_url_env if os.environ.get(v)), None) or self.base_url
-        if not base:
+    def env_keys(self) -> tuple[str, ...]:
+        """The provider's keys currently set in the environment (masked in errors even when not sent)."""
+        return tuple(value for variable in self.key_env if (value := os.environ.get(variable)))
+
+    def base(self, given: Any) -> str:
+        """The base URL: api_base=, else the first set environment variable, else the spec's; validated."""
+        if given:
+            return check_base(given, "api_base=")
+        for variable in self.base_url_env:
+            value = os.environ.get(variable)
+            if value:
+                return check_base(value, f"the environment variable {variable}")
+        if not self.base_url:
             where = " or ".join(self.base_url_env) or "the provider's base_url in YAML"
             raise ConfigurationError(f"Provider '{self.name}' needs a base URL: set {where} or pass api_base=.")
-        return base.rstrip("/")
+        return check_base(self.base_url, f"the base_url of provider '{self.name}'")
 
     def version(self, given: str | None) -> str | None:
         """The API version: api_version=, else the environment, else the spec's default."""
@@ -153,7 +327,35 @@ class RequestBuilder:
         drop_params: bool,
         info: ModelInfo | None,
     ) -> PreparedRequest:
-        """The request for one chat call."""
+        """The request for one chat call. Whatever it refuses is raised before anything is sent, with
+        `request_sent=False`: ConfigurationError for the setup, BadRequestError for the messages or params."""
+        try:
+            return self._build(
+                model, messages, params, stream, api_key, api_base, api_version, extra_headers, drop_params, info
+            )
+        except APIError as error:
+            error.request_sent = False
+            if error.provider is None:
+                error.provider, error.model = self.name, model
+            raise
+        except RecursionError:
+            raise _unsendable(self.name, model, "is nested too deeply to encode as JSON") from None
+        except UnicodeError as exc:
+            raise _unsendable(self.name, model, _unicode_problem(exc)) from None
+
+    def _build(
+        self,
+        model: str,
+        messages: Sequence[Any],
+        params: Mapping[str, Any],
+        stream: bool,
+        api_key: str | None,
+        api_base: str | None,
+        api_version: str | None,
+        extra_headers: Mapping[str, str] | None,
+        drop_params: bool,
+        info: ModelInfo | None,
+    ) -> PreparedRequest:
         connection = self.connection
         key = connection.api_key(api_key)
         wire_messages, lifted = self.render_messages(messages)
@@ -184,27 +386,66 @@ class RequestBuilder:
             )
         self.params.apply(params, draft)
         query = connection.auth(key, context, headers)
+        secrets = (key, *connection.env_keys()) if key else connection.env_keys()
         if extra_headers:
             for name, value in extra_headers.items():
-                check_header_safe("a header name", str(name), "An extra_headers name")
-                check_header_safe(name, str(value), f"extra_headers[{name!r}]")
-                headers[name.lower()] = str(value)
+                check_header_name(name)
+                text = str(value)
+                headers[name.lower()] = text
+                if _CREDENTIAL_HEADER.search(name) and len(text) >= 4:
+                    secrets = (*secrets, text)
+        check_headers(headers)
         url = self.chat.url(connection.base(api_base), context, stream, query)
-        payload = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key)
+        try:
+            text = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
+            raise _unsendable(self.name, model, f"holds a value JSON cannot carry ({exc})") from None
+        payload = text.encode("utf-8")
+        return PreparedRequest(self.chat.method, url, headers, payload, key, tuple(dict.fromkeys(secrets)))
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
         if self.models_endpoint is None:
-            raise UnsupportedParamsError(f"provider '{self.name}' declares no models endpoint", provider=self.name)
+            raise UnsupportedParamsError(
+                f"provider '{self.name}' declares no models endpoint", provider=self.name, request_sent=False
+            )
         connection = self.connection
         key = connection.api_key(api_key)
         context = {"api_key": key, "api_version": connection.version(None)}
         headers = {"accept": "application/json"}
         connection.add_headers(context, headers)
         query = connection.auth(key, context, headers)
+        check_headers(headers)
         url = self.models_endpoint.url(connection.base(api_base), context, False, query)
-        return PreparedRequest(self.models_endpoint.method, url, headers, None, key)
+        secrets = (key, *connection.env_keys()) if key else connection.env_keys()
+        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, tuple(dict.fromkeys(secrets)))
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Every header of a request checked once, whatever wrote it (spec, parameter, auth, extra_headers)."""
+    for name, value in headers.items():
+        check_header_safe(name, value, f"The {name} header")
+
+
+def _unicode_problem(exc: UnicodeError) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        text = exc.object if isinstance(exc.object, str) else ""
+        ch = text[exc.start] if exc.start < len(text) else "?"
+        return (
+            f"contains {_describe_char(ch)}, which cannot be encoded as UTF-8 (half of an emoji cut from a string, "
+            "or text decoded with errors='surrogateescape'): clean it, e.g. "
+            "text.encode('utf-8', 'replace').decode('utf-8')"
+        )
+    return f"holds text that cannot be encoded ({exc.reason if hasattr(exc, 'reason') else exc})"
+
+
+def _unsendable(provider: str, model: str, problem: str) -> BadRequestError:
+    return BadRequestError(
+        f"The request (messages or parameters) {problem}; it was not sent.",
+        provider=provider,
+        model=model,
+        request_sent=False,
+    )
 
 
 def _model_context(info: ModelInfo | None) -> dict[str, Any]:
