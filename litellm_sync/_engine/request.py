@@ -23,10 +23,11 @@ _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json
 
 
 class PreparedRequest:
-    """Everything the transport needs to send one call; `secrets` are the values every error of the call
-    is redacted with (the key sent, the provider's keys in the environment, credential-like extra headers)."""
+    """Everything the transport needs to send one call. `secrets` are the values every error of the call is
+    redacted with: the key sent, credential-like extra headers and the provider's keys in the environment
+    (read only when asked, which is when an error is being redacted)."""
 
-    __slots__ = ("body", "headers", "method", "secret", "secrets", "url")
+    __slots__ = ("body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
 
     def __init__(
         self,
@@ -35,19 +36,30 @@ class PreparedRequest:
         headers: dict[str, str],
         body: bytes | None,
         secret: str | None,
-        secrets: tuple[str, ...] = (),
+        sent_secrets: tuple[str, ...] = (),
+        key_env: tuple[str, ...] = (),
     ):
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.secret = secret
-        self.secrets = secrets or ((secret,) if secret else ())
+        self.sent_secrets = sent_secrets or ((secret,) if secret else ())
+        self.key_env = key_env
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values to mask in anything this call produces."""
+        found = [value for variable in self.key_env if (value := os.environ.get(variable))]
+        return tuple(dict.fromkeys((*self.sent_secrets, *found)))
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
+# http(s)://host[:port][/path] with nothing unusual in it (no userinfo, query, fragment, brackets, spaces).
+_PLAIN_BASE = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::(\d{1,5}))?(?:/[A-Za-z0-9._~\-/]*)?\Z")
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_\-~:@.]+\Z")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|signature|password", re.IGNORECASE)
 
@@ -59,6 +71,8 @@ def _describe_char(ch: str) -> str:
 def check_header_safe(name: str, value: str, what: str) -> None:
     """Refuse header values that could split the request or cannot be encoded (HTTP headers are latin-1);
     the message never repeats the value."""
+    if value.isascii() and value.isprintable():  # the usual case, checked in C
+        return
     if any(ch in value for ch in _FORBIDDEN_IN_HEADERS):
         raise ConfigurationError(f"{what} contains a line break or NUL character; it was not sent ({name}).")
     try:
@@ -91,6 +105,8 @@ def check_key(key: Any, source: str, provider: str) -> str:
             f"{what} is empty: pass the key, or leave api_key= unset (None) to send no key or use the "
             "provider's environment variable."
         )
+    if key.isascii() and key.isprintable():  # the usual case, checked in C
+        return key
     for position, ch in enumerate(key):
         if not " " <= ch <= "~":
             if ch in _FORBIDDEN_IN_HEADERS:
@@ -136,8 +152,11 @@ def check_base(url: Any, source: str) -> str:
     trailing slash (a query string is kept after the path: `https://h/v1?x=1`)."""
     if not isinstance(url, str):
         raise ConfigurationError(f"{source} must be a URL string such as 'https://api.example.com/v1'.")
+    plain = _PLAIN_BASE.match(url)
+    if plain is not None and int(plain.group(1) or 0) < 65536:  # the usual case: one regex, nothing to say
+        return url.rstrip("/")
     text = url.strip()
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if not text.isprintable() or any(ch.isspace() for ch in text):
         raise ConfigurationError(f"{source} ({_shown(text)!r}) contains whitespace or a control character.")
     if "://" not in text:
         raise ConfigurationError(
@@ -164,6 +183,8 @@ def check_base(url: Any, source: str) -> str:
 def encode_segment(value: str) -> str:
     """A value percent-encoded to stay inside one path segment: '/', '?', '#', '%' and the like are escaped,
     and a value of only dots (a '..' segment) too."""
+    if _PLAIN_SEGMENT.match(value) and value.strip("."):
+        return value
     encoded = quote(value, safe=":@", errors="strict")
     return encoded.replace(".", "%2E") if encoded and not encoded.strip(".") else encoded
 
@@ -222,9 +243,11 @@ class Endpoint:
         if stream:
             query.extend((k, v) for k, t in self.stream_query if (v := t(context)) is not MISSING)
         query.extend(extra_query)
-        prefix, _, base_query = base.partition("?")
-        url = prefix + (path if path is not MISSING else "")
-        joined = "&".join(part for part in (base_query, urlencode(query) if query else "") if part)
+        prefix, _, joined = base.partition("?")
+        url = prefix + path if path is not MISSING else prefix
+        if query:
+            encoded = urlencode(query)
+            joined = f"{joined}&{encoded}" if joined else encoded
         return f"{url}?{joined}" if joined else url
 
 
@@ -258,10 +281,6 @@ class ProviderConnection:
         if self.key_optional:
             return None
         raise MissingAPIKeyError(self.name, self.key_env)
-
-    def env_keys(self) -> tuple[str, ...]:
-        """The provider's keys currently set in the environment (masked in errors even when not sent)."""
-        return tuple(value for variable in self.key_env if (value := os.environ.get(variable)))
 
     def base(self, given: Any) -> str:
         """The base URL: api_base=, else the first set environment variable, else the spec's; validated."""
@@ -386,7 +405,7 @@ class RequestBuilder:
             )
         self.params.apply(params, draft)
         query = connection.auth(key, context, headers)
-        secrets = (key, *connection.env_keys()) if key else connection.env_keys()
+        secrets: tuple[str, ...] = (key,) if key else ()
         if extra_headers:
             for name, value in extra_headers.items():
                 check_header_name(name)
@@ -401,7 +420,7 @@ class RequestBuilder:
         except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
             raise _unsendable(self.name, model, f"holds a value JSON cannot carry ({exc})") from None
         payload = text.encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key, tuple(dict.fromkeys(secrets)))
+        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env)
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
@@ -417,12 +436,14 @@ class RequestBuilder:
         query = connection.auth(key, context, headers)
         check_headers(headers)
         url = self.models_endpoint.url(connection.base(api_base), context, False, query)
-        secrets = (key, *connection.env_keys()) if key else connection.env_keys()
-        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, tuple(dict.fromkeys(secrets)))
+        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, (), connection.key_env)
 
 
 def check_headers(headers: Mapping[str, str]) -> None:
     """Every header of a request checked once, whatever wrote it (spec, parameter, auth, extra_headers)."""
+    joined = "".join(headers.values())
+    if joined.isascii() and joined.isprintable():  # the usual case: two C calls for all of them
+        return
     for name, value in headers.items():
         check_header_safe(name, value, f"The {name} header")
 
