@@ -10,7 +10,7 @@ from typing import Any, Callable
 from ._engine.errors import ErrorMapper
 from ._engine.reader import Read, Reader, ReadState
 from ._engine.redact import excerpt, get_logger
-from ._engine.response import ChunkAssembler, stream_chunk_builder
+from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
 from ._engine.transport import finish_stream, read_chunks, release, translate_error
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError, StreamUsageError
@@ -219,7 +219,7 @@ class ChatStream:
         rules = self._rules
         if rules.error_when is not None and rules.error_when(body):
             raise self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
-        chunk = self._assembler.chunk(reader.read(body, state))
+        chunk = self._assembler.chunk(read_answer(reader, body, data, self.provider, self.model, self._secrets))
         if chunk is not None:
             self._chunks.append(chunk)
             yield chunk

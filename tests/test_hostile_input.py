@@ -10,10 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 from faultserver import Close, FaultServer, Pause, Send, chunk, chunked_head, response, sse_chat
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import litellm_sync
 from litellm_sync._engine.request import PreparedRequest
@@ -119,6 +121,21 @@ def test_the_model_stays_inside_its_path_segment(client: litellm_sync.Client, mo
     assert len(_segments(url)) == 4, url  # '', 'v1beta', 'models', '<model>:generateContent'
     assert parts.fragment == "" and "#" not in url
     assert dict(parse_qsl(parts.query)) == {}  # nothing smuggled into the query
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(min_size=1, max_size=40))
+def test_any_model_string_stays_one_segment_or_is_refused(client: litellm_sync.Client, name: str) -> None:
+    try:
+        url = build(client, "gemini/" + name).url
+    except litellm_sync.BadRequestError as error:  # text UTF-8 cannot carry (a lone surrogate): refused
+        assert error.request_sent is False and any(0xD800 <= ord(ch) <= 0xDFFF for ch in name)
+        return
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    assert segments[:3] == ["", "v1beta", "models"] and len(segments) == 4, url
+    assert parts.query == "" and parts.fragment == ""
+    assert unquote(segments[3]) == name + ":generateContent"  # encoded, not altered
 
 
 def test_azure_deployment_cannot_swallow_the_path(client: litellm_sync.Client) -> None:

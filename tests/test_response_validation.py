@@ -77,6 +77,16 @@ def test_the_check_is_generic(client: litellm_sync.Client, server: FaultServer, 
             call(client, server, model)
 
 
+@pytest.mark.parametrize("body", ["[]", '"hello"', '{"choices": "x"}'])
+def test_a_json_answer_to_a_stream_request_that_is_not_an_answer(
+    client: litellm_sync.Client, server: FaultServer, body: str
+) -> None:
+    server.enqueue([Send(response(200, body))])  # application/json, not an event stream
+    with pytest.raises(litellm_sync.APIResponseValidationError) as info:
+        list(call(client, server, stream=True))
+    assert "not an answer" in str(info.value)
+
+
 def test_the_excerpt_is_redacted(client: litellm_sync.Client, server: FaultServer) -> None:
     server.enqueue([Send(response(200, json.dumps({"choices": f"echo {KEY}"})))])
     with pytest.raises(litellm_sync.APIResponseValidationError) as info:

@@ -64,12 +64,21 @@ def read_response(
     """A whole 2xx body read into a ChatResponse; a body that is not JSON, or not the shape the dialect
     reads (`[]`, `null`, `"hello"`, `{"choices": "x"}`, `{}`), is APIResponseValidationError with an excerpt."""
     body = parse_json_body(data, provider, model, secrets)
+    return to_response(read_answer(reader, body, data, provider, model, secrets), model, provider, cost)
+
+
+def read_answer(
+    reader: Reader, body: Any, data: bytes | str, provider: str, model: str, secrets: Sequence[str | None] = ()
+) -> Read:
+    """What the reader finds in a whole parsed body (a plain answer, or a JSON answer to a stream request),
+    refused with APIResponseValidationError when the body is not an answer in the dialect's shape."""
     problem = reader.shape_problem(body)
-    try:
-        read = reader.read(body, ReadState()) if problem is None else None
-    except RecursionError:
-        problem = "it is nested too deeply to read"
-        read = None
+    read = None
+    if problem is None:
+        try:
+            read = reader.read(body, ReadState())
+        except RecursionError:
+            problem = "it is nested too deeply to read"
     if read is not None and is_nothing(read):
         problem = "it holds none of the fields the provider's dialect reads (choices, id, model, usage)"
     if read is None or problem is not None:
@@ -78,7 +87,7 @@ def read_response(
             provider=provider,
             model=model,
         )
-    return to_response(read, model, provider, cost)
+    return read
 
 
 def _tool_calls(reads: list[ToolCallRead]) -> list[ToolCall]:
