@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Callable
 
 from ._engine.errors import ErrorMapper
@@ -35,7 +35,7 @@ class ChatStream:
         rules: StreamRules,
         errors: ErrorMapper,
         assembler: ChunkAssembler,
-        secrets: tuple[str, ...],
+        secrets: Sequence[str],
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
     ) -> None:
         self._http = http_response

@@ -48,10 +48,10 @@ class PreparedRequest:
         self.key_env = key_env
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """The values to mask in anything this call produces."""
-        found = [value for variable in self.key_env if (value := os.environ.get(variable))]
-        return tuple(dict.fromkeys((*self.sent_secrets, *found)))
+    def secrets(self) -> Secrets:
+        """The values to mask in anything this call produces (the environment is read only when an error
+        is actually being redacted, so a successful call pays nothing for it)."""
+        return Secrets(self.sent_secrets, self.key_env)
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.url.split('?', 1)[0]})"
@@ -60,6 +60,35 @@ class PreparedRequest:
 # http(s)://host[:port][/path] with nothing unusual in it (no userinfo, query, fragment, brackets, spaces).
 _PLAIN_BASE = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::(\d{1,5}))?(?:/[A-Za-z0-9._~\-/]*)?\Z")
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_\-~:@.]+\Z")
+class Secrets(Sequence[str]):
+    """A call's secrets: the values sent, plus the provider's keys in the environment, read on first use."""
+
+    __slots__ = ("_env", "_values")
+
+    def __init__(self, sent: tuple[str, ...], key_env: tuple[str, ...]) -> None:
+        self._values: tuple[str, ...] | None = None if key_env else sent
+        self._env = (sent, key_env)
+
+    def _all(self) -> tuple[str, ...]:
+        if self._values is None:
+            sent, key_env = self._env
+            found = [value for variable in key_env if (value := os.environ.get(variable))]
+            self._values = tuple(dict.fromkeys((*sent, *found)))
+        return self._values
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self)} values)"  # never the values
+
+
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|signature|password", re.IGNORECASE)
 
