@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Callable
 
+from ._engine.checks import check_timeout
 from ._engine.redact import get_logger
-from ._engine.request import PreparedRequest, check_timeout
+from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, read_response
 from ._engine.transport import Transport
 from ._spec import CompiledSpec, ProviderSpec, load_spec

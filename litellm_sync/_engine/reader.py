@@ -388,18 +388,6 @@ class Reader:
         return usage or None
 
 
-def is_nothing(read: Read) -> bool:
-    """True when a read found none of the fields the dialect reads (no id, model, usage, nor any choice
-    content): a body like `{}` or `[]`, which is not an answer."""
-    return (
-        read.id is None
-        and read.model is None
-        and read.created is None
-        and read.usage is None
-        and all(choice.is_empty() for choice in read.choices)
-    )
-
-
 def _kind(value: Any) -> str:
     if value is None:
         return "null"

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from ..exceptions import APIResponseValidationError
 from ..types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
-from .reader import ChoiceRead, Read, Reader, ReadState, ToolCallRead, is_nothing, new_tool_call_id
+from .reader import ChoiceRead, Read, Reader, ReadState, ToolCallRead, new_tool_call_id
 from .redact import excerpt
 
 CostFunction = Callable[[Usage], Optional[Decimal]]
@@ -65,6 +65,18 @@ def read_response(
     reads (`[]`, `null`, `"hello"`, `{"choices": "x"}`, `{}`), is APIResponseValidationError with an excerpt."""
     body = parse_json_body(data, provider, model, secrets)
     return to_response(read_answer(reader, body, data, provider, model, secrets), model, provider, cost)
+
+
+def is_nothing(read: Read) -> bool:
+    """True when a read found none of the fields the dialect reads (no id, model, usage, nor any choice
+    content): a body like `{}` or `[]`, which is not an answer."""
+    return (
+        read.id is None
+        and read.model is None
+        and read.created is None
+        and read.usage is None
+        and all(choice.is_empty() for choice in read.choices)
+    )
 
 
 def read_answer(
