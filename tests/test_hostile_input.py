@@ -269,7 +269,7 @@ def test_two_threads_on_one_stream(client: litellm_sync.Client, server: FaultSer
     server.enqueue(
         [
             Send(chunked_head() + chunk(events[0])),
-            Pause(0.5),  # the first consumer waits inside the stream meanwhile
+            Pause(1.0),  # the first consumer waits inside the stream meanwhile
             Send(b"".join(chunk(e) for e in events[1:]) + chunk(b"")),
             Close(),
         ]
