@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Callable
 
-from ._engine.reader import ReadState
+from ._engine.checks import check_timeout
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
-from ._engine.response import ChunkAssembler, to_response
+from ._engine.response import ChunkAssembler, read_response
 from ._engine.transport import Transport
 from ._spec import CompiledSpec, ProviderSpec, load_spec
-from .exceptions import APIResponseValidationError, APIStatusError, UnknownModelError
+from .exceptions import APIError, APIStatusError, UnknownModelError
 from .hooks import CallEvent, Hook, notify
 from .registry import ModelInfo
 from .retry import RetryPolicy
@@ -49,7 +48,7 @@ class Client:
         hooks: Sequence[Hook] = (),
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
         self.transport = Transport(pool_size=pool_size, proxy=proxy)
@@ -94,6 +93,7 @@ class Client:
         **params: Any,
     ) -> Any:
         """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True."""
+        wait = self.timeout if timeout is None else check_timeout(timeout)
         provider, model_name, info = self.resolve(model)
         request = provider.builder.build(
             model_name,
@@ -108,7 +108,6 @@ class Client:
             info=info,
         )
         cost = _cost_function(info)
-        wait = self.timeout if timeout is None else timeout
         started = time.perf_counter()
         if stream:
 
@@ -119,7 +118,7 @@ class Client:
                     provider.stream,
                     provider.errors,
                     ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
-                    request.secret,
+                    request.secrets,
                 )
                 opened.prefetch()  # an error before the first chunk is retried like any other
                 return opened
@@ -127,6 +126,8 @@ class Client:
             try:
                 chat_stream = self.retry.call(open_stream, max_retries)
             except Exception as error:
+                if isinstance(error, APIError):
+                    error.redact_secrets(request.secrets)
                 self._notify(provider.name, model_name, True, started, None, error, False)
                 raise
             if self.hooks:
@@ -138,9 +139,10 @@ class Client:
             return chat_stream
         try:
             http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
-            body = _parse_json(http.data, provider.name, model_name)
-            response = to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
+            response = read_response(provider.reader, http.data, model_name, provider.name, cost, request.secrets)
         except Exception as error:
+            if isinstance(error, APIError):  # the one place every error of a plain call passes: mask the key
+                error.redact_secrets(request.secrets)
             self._notify(provider.name, model_name, False, started, None, error, False)
             raise
         self._notify(provider.name, model_name, False, started, response, None, True)
@@ -187,7 +189,7 @@ class Client:
                     model=model,
                     status_code=status,
                 )
-            error = provider.errors.from_response(status, http.headers, raw, model, (request.secret,))
+            error = provider.errors.from_response(status, http.headers, raw, model, request.secrets)
             error.model = model
             raise error
         return http
@@ -247,15 +249,3 @@ def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] 
 
     return cost
 
-
-def _parse_json(data: bytes, provider: str, model: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        excerpt = data[:200].decode("utf-8", "replace")
-        raise APIResponseValidationError(
-            f"the provider answered 2xx with a body that is not JSON: {excerpt!r}" if data.strip()
-            else "the provider answered 2xx with an empty body",
-            provider=provider,
-            model=model,
-        ) from None

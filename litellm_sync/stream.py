@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Callable
 
 from ._engine.errors import ErrorMapper
 from ._engine.reader import Read, Reader, ReadState
-from ._engine.redact import get_logger
-from ._engine.response import ChunkAssembler, stream_chunk_builder
+from ._engine.redact import excerpt, get_logger
+from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
 from ._engine.transport import finish_stream, read_chunks, release, translate_error
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, StreamUsageError
 from .types import ChatChunk, ChatResponse
 from .web import error_payload
 
@@ -35,14 +35,14 @@ class ChatStream:
         rules: StreamRules,
         errors: ErrorMapper,
         assembler: ChunkAssembler,
-        secret: str | None,
+        secrets: Sequence[str],
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
     ) -> None:
         self._http = http_response
         self._rules = rules
         self._errors = errors
         self._assembler = assembler
-        self._secret = secret
+        self._secrets = secrets
         self._chunks: list[ChatChunk] = []
         self._finished = False
         self._closed = False
@@ -64,11 +64,18 @@ class ChatStream:
         return self._assembler.provider
 
     def __iter__(self) -> Iterator[ChatChunk]:
-        # The generator itself: a for loop then skips one Python call per chunk through __next__.
-        return self._iterator
+        return self
 
     def __next__(self) -> ChatChunk:
-        return next(self._iterator)
+        try:
+            return next(self._iterator)
+        except ValueError as exc:  # the generator refuses a second thread: say so, not "already executing"
+            if "already executing" not in str(exc):
+                raise
+            raise StreamUsageError(
+                "this ChatStream is being iterated by another thread; a stream has one consumer: read it in one "
+                "thread and hand the chunks on (through a queue.Queue, say)"
+            ) from None
 
     def __enter__(self) -> ChatStream:
         return self
@@ -114,7 +121,7 @@ class ChatStream:
                 if untyped:
                     try:
                         payload = json.loads(data)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise self._invalid_json(data) from None
                     if error_when is not None and error_when(payload):
                         self._in_band_error(data)
@@ -148,7 +155,7 @@ class ChatStream:
                 self._closed = True
                 finish_stream(self._http, body)
         except APIError as api_error:
-            self._end(api_error)
+            self._end(api_error.redact_secrets(self._secrets))
             raise
         except GeneratorExit:
             self._end(None)
@@ -203,30 +210,30 @@ class ChatStream:
         data = self._http.read()
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIResponseValidationError(
-                f"a stream request was answered with a body that is not JSON: {data[:200]!r}",
+                f"a stream request was answered with a body that is not JSON: {excerpt(data, self._secrets)}",
                 provider=self._assembler.provider,
                 model=self._assembler.model,
             ) from None
         rules = self._rules
         if rules.error_when is not None and rules.error_when(body):
-            raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
-        chunk = self._assembler.chunk(reader.read(body, state))
+            raise self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
+        chunk = self._assembler.chunk(read_answer(reader, body, data, self.provider, self.model, self._secrets))
         if chunk is not None:
             self._chunks.append(chunk)
             yield chunk
 
     def _invalid_json(self, data: str) -> APIResponseValidationError:
         return APIResponseValidationError(
-            f"a stream event is not valid JSON: {data[:200]!r}",
+            f"a stream event is not valid JSON: {excerpt(data, self._secrets)}",
             provider=self._assembler.provider,
             model=self._assembler.model,
         )
 
     def _in_band_error(self, data: str) -> None:
         """Raise the mapped error of an error event, unless the answer had already finished."""
-        error = self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+        error = self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
         if not self._answer_complete:
             raise error
         # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
@@ -241,7 +248,7 @@ class ChatStream:
             return None
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self._invalid_json(data) from None
         if rules.type_getter is not None:
             found = rules.type_getter(body)
@@ -275,7 +282,7 @@ class ChatStream:
             for chunk in self:
                 yield b"data: " + json.dumps(chunk.to_dict(), separators=(",", ":")).encode() + b"\n\n"
         except APIError as exc:
-            yield b"data: " + json.dumps(error_payload(exc)).encode() + b"\n\n"
+            yield b"data: " + json.dumps(error_payload(exc, self._secrets)).encode() + b"\n\n"
         finally:
             self.close()
         yield b"data: [DONE]\n\n"
