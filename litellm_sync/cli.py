@@ -7,16 +7,17 @@ exceptions to one `error: ...` line on stderr (never a traceback) and to the exi
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from ._spec import load_spec
-from .api import cost_per_token, get_default_client, list_models
+from .api import get_default_client
 from .client import Client
-from .exceptions import APIError, ConfigurationError, LiteLLMSyncError, SpecError
+from .exceptions import APIError, ConfigurationError, LiteLLMSyncError, MissingAPIKeyError, SpecError
 from .helpers import system_message, user_message
 
 EXIT_OK = 0
@@ -28,7 +29,7 @@ EPILOG = """\
 exit codes:
   0  success
   1  spec problems (validate), provider/API error, failed health check
-  2  usage error (bad arguments)
+  2  usage error (bad arguments, an unknown --feature, impossible token counts)
   3  configuration error (missing API key, unknown model or provider; health PROVIDER skipped)
 
 examples:
@@ -42,6 +43,44 @@ examples:
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+class UsageError(Exception):
+    """A command line that parses but asks for something impossible (exit 2, like argparse's errors)."""
+
+
+# The library's messages name Python arguments; on the command line the same thing is an option.
+_CLI_WORDS = (("pass api_key=", "pass --api-key"), ("pass api_base=", "pass --api-base"),
+              ("with api_base=", "with --api-base"), ("api_key=", "--api-key"), ("api_base=", "--api-base"))
+
+
+def cli_message(text: str) -> str:
+    """A library message in command-line words: `pass api_key=` becomes `pass --api-key`, and so on."""
+    for python, option in _CLI_WORDS:
+        text = text.replace(python, option)
+    return text
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number of tokens, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a token count cannot be negative, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"a timeout must be a positive number of seconds, got {text}")
+    return value
 
 
 def _client(args: argparse.Namespace) -> Client:
@@ -83,7 +122,7 @@ def _usd(value: Decimal) -> str:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        return str(value)  # exact, as ModelInfo.to_dict() writes prices
     if hasattr(value, "to_dict"):
         return value.to_dict()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
@@ -91,6 +130,14 @@ def _json_default(value: Any) -> Any:
 
 def _dump_json(data: Any, out: TextIO) -> None:
     out.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _response_json(response: Any) -> dict[str, Any]:
+    """ChatResponse.to_dict() with the cost as the Decimal's exact string (to_dict() gives a float)."""
+    data: dict[str, Any] = response.to_dict()
+    if response.cost is not None:
+        data["cost"] = str(response.cost)
+    return data
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -110,13 +157,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.no_stream:
         response = client.completion(args.model, messages, **options, **params)
         if args.json:
-            _dump_json(response.to_dict(), sys.stdout)
+            _dump_json(_response_json(response), sys.stdout)
         else:
             sys.stdout.write((response.content or "") + "\n")
         return EXIT_OK
     with client.completion(args.model, messages, stream=True, **options, **params) as stream:
         if args.json:
-            _dump_json(stream.response().to_dict(), sys.stdout)
+            _dump_json(_response_json(stream.response()), sys.stdout)
             return EXIT_OK
         for text in stream.text():
             sys.stdout.write(text)
@@ -127,15 +174,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List the models the spec knows, optionally of one provider and with one feature."""
-    if getattr(args, "providers_files", None):
-        client = _client(args)
-        if args.provider:
-            client.spec.provider(args.provider)
-        models = client.spec.registry.list(args.provider, args.feature)
-    else:
-        if args.provider:
-            get_default_client().spec.provider(args.provider)  # UnknownModelError names the known ones
-        models = list_models(args.provider, args.feature)
+    client = _client(args)
+    if args.provider:
+        client.spec.provider(args.provider)  # UnknownModelError (exit 3) names the known providers
+    registry = client.spec.registry
+    if args.feature is not None and args.feature not in registry.features():
+        known = sorted(registry.features())
+        close = difflib.get_close_matches(args.feature, known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"unknown feature '{args.feature}'.{hint} Known features: {', '.join(known)}.")
+    models = registry.list(args.provider, args.feature)
     if args.json:
         _dump_json([info.to_dict() for info in models], sys.stdout)
         return EXIT_OK
@@ -159,11 +207,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_cost(args: argparse.Namespace) -> int:
     """Print the USD cost of the given token counts, or 'unknown price'."""
-    counts = (args.prompt_tokens, args.completion_tokens, args.cached_tokens)
-    if getattr(args, "providers_files", None):
-        cost = _client(args).cost_per_token(args.model, *counts)
-    else:
-        cost = cost_per_token(args.model, *counts)
+    if args.cached_tokens > args.prompt_tokens:
+        raise UsageError(
+            f"--cached-tokens ({args.cached_tokens}) is more than --prompt-tokens ({args.prompt_tokens}); "
+            "the prompt tokens include the cached ones"
+        )
+    cost = _client(args).cost_per_token(args.model, args.prompt_tokens, args.completion_tokens, args.cached_tokens)
     if cost is None:
         sys.stdout.write(f"unknown price: the spec lists no pricing for {args.model}\n")
     else:
@@ -227,29 +276,26 @@ def cmd_providers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _health_functions() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    import litellm_sync
-
-    check = getattr(litellm_sync, "health_check", None)
-    check_all = getattr(litellm_sync, "health_check_all", None)
-    if check is None or check_all is None:
-        raise ConfigurationError("this version of litellm_sync has no health checks")
-    return check, check_all
-
-
 def cmd_health(args: argparse.Namespace) -> int:
-    """Probe one provider (or every provider with a key configured); exit 1 when any probe errs."""
-    check, check_all = _health_functions()
+    """Probe one provider, or every provider this machine is set up for; exit 1 when any probe errs.
+
+    Without PROVIDER, providers with no key (and keyless local ones with no address set) are listed as
+    skipped and do not fail the command."""
+    import litellm_sync  # the module-level functions, looked up at call time (tests replace them)
+
     client = _client(args)
     # Pass a client only for --providers, so the plain call matches the documented module-level API.
     extra = {"client": client} if getattr(args, "providers_files", None) else {}
     if args.provider:
         client.spec.provider(args.provider)  # UnknownModelError (exit 3) names the known providers
-        results = [
-            check(args.provider, api_key=args.api_key, api_base=args.api_base, timeout=args.timeout, **extra)
-        ]
+        one = litellm_sync.health_check(
+            args.provider, api_key=args.api_key, api_base=args.api_base, timeout=args.timeout, **extra
+        )
+        results = [one]
+    elif args.api_key or args.api_base:
+        raise UsageError("--api-key and --api-base apply to one provider: name it (litellm-sync health PROVIDER)")
     else:
-        results = list(check_all(timeout=args.timeout, **extra))
+        results = list(litellm_sync.health_check_all(timeout=args.timeout, **extra))
     if args.json:
         _dump_json([_health_dict(r) for r in results], sys.stdout)
     else:
@@ -259,7 +305,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                 r.provider,
                 r.status,
                 "-" if r.latency_ms is None else f"{r.latency_ms:.0f} ms",
-                r.error or "",
+                cli_message(r.error or ""),
             ]
             for r in results
         ]
@@ -272,7 +318,10 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def _health_dict(result: Any) -> dict[str, Any]:
     fields = ("provider", "ok", "status", "latency_ms", "error")
-    return {name: getattr(result, name, None) for name in fields}
+    data = {name: getattr(result, name, None) for name in fields}
+    if data["error"]:
+        data["error"] = cli_message(data["error"])
+    return data
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -303,7 +352,7 @@ def _add_chat(sub: Any, spec: argparse.ArgumentParser) -> None:
     p.add_argument("--api-base", help="override the provider's base URL")
     p.add_argument("--api-key", help="API key (default: the provider's environment variable)")
     p.add_argument("--no-stream", action="store_true", help="make one non-streaming call")
-    p.add_argument("--timeout", type=float, help="seconds (default: the client's)")
+    p.add_argument("--timeout", type=_seconds, help="seconds (default: the client's)")
     p.set_defaults(func=cmd_chat)
 
 
@@ -318,9 +367,9 @@ def _add_models(sub: Any, spec: argparse.ArgumentParser) -> None:
 def _add_cost(sub: Any, spec: argparse.ArgumentParser) -> None:
     p = sub.add_parser("cost", parents=[spec], help="price token counts for a model (USD)")
     p.add_argument("model")
-    p.add_argument("--prompt-tokens", type=int, required=True, metavar="N", help="input tokens (cached included)")
-    p.add_argument("--completion-tokens", type=int, required=True, metavar="N")
-    p.add_argument("--cached-tokens", type=int, default=0, metavar="N", help="of the prompt tokens, cache hits")
+    p.add_argument("--prompt-tokens", type=_count, required=True, metavar="N", help="input tokens (cached included)")
+    p.add_argument("--completion-tokens", type=_count, required=True, metavar="N")
+    p.add_argument("--cached-tokens", type=_count, default=0, metavar="N", help="of the prompt tokens, cache hits")
     p.set_defaults(func=cmd_cost)
 
 
@@ -339,11 +388,11 @@ def _add_providers(sub: Any, spec: argparse.ArgumentParser) -> None:
 
 
 def _add_health(sub: Any, spec: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("health", parents=[spec], help="probe providers (all with a key set, or one)")
-    p.add_argument("provider", nargs="?", help="one provider (default: every provider)")
+    p = sub.add_parser("health", parents=[spec], help="probe providers (every one set up here, or one)")
+    p.add_argument("provider", nargs="?", help="one provider (default: every provider with a key or address set)")
     p.add_argument("--api-key", help="API key for the one provider")
     p.add_argument("--api-base", help="base URL for the one provider")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per probe (default 10)")
+    p.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per probe (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_health)
 
@@ -390,17 +439,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return int(args.func(args))
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     except SpecError as exc:
         _error(f"{len(exc.problems)} problem(s) in the provider spec:", exc.problems)
         return EXIT_FAILURE
+    except MissingAPIKeyError as exc:
+        where = " or ".join(exc.env_vars) or "the provider's key variable"
+        _error(f"No API key for provider '{exc.provider}': set {where} or pass --api-key.")
+        return EXIT_CONFIG
     except ConfigurationError as exc:
-        _error(str(exc))
+        _error(cli_message(str(exc)))
         return EXIT_CONFIG
     except APIError as exc:
-        _error(f"{type(exc).__name__}: {exc}")
+        _error(f"{type(exc).__name__}: {cli_message(str(exc))}")
         return EXIT_FAILURE
     except LiteLLMSyncError as exc:
-        _error(str(exc))
+        _error(cli_message(str(exc)))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("\n")
