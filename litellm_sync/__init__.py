@@ -36,6 +36,7 @@ from .exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServiceUnavailableError,
     SpecError,
     Timeout,
@@ -43,7 +44,7 @@ from .exceptions import (
     UnprocessableEntityError,
     UnsupportedParamsError,
 )
-from .health import HealthStatus, discover_models, health_check, health_check_all
+from .health import HealthStatus, discover_models, health_check, health_check_all, list_live_models
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .hooks import CallEvent
 from .registry import ModelInfo
@@ -83,6 +84,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServiceUnavailableError",
     "SpecError",
@@ -102,6 +104,7 @@ __all__ = [
     "get_model_info",
     "health_check",
     "health_check_all",
+    "list_live_models",
     "list_models",
     "stream_chunk_builder",
     "supports",
