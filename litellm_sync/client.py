@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from ._engine.checks import check_timeout
+from ._engine.paths import make_getter
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
-from ._engine.response import ChunkAssembler, read_response
+from ._engine.response import ChunkAssembler, parse_json_body, read_response
 from ._engine.transport import Transport
 from ._spec import CompiledSpec, ProviderSpec, load_spec
 from .exceptions import APIError, APIStatusError, UnknownModelError
@@ -193,6 +194,25 @@ class Client:
             error.model = model
             raise error
         return http
+
+    def list_live_models(
+        self,
+        provider: str,
+        *,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> list[str]:
+        """The model ids the provider's models endpoint (declared in YAML) lists now; one attempt, no retry."""
+        spec = self.spec.provider(provider)
+        request = spec.builder.build_models_request(api_key, api_base)
+        http = self._send(spec, request, "", self.timeout if timeout is None else timeout, False)
+        items = make_getter(spec.models_list_path or "data")(parse_json_body(http.data, provider, "", request.secrets))
+        read_id = make_getter(spec.models_id_path or "id")
+        endpoint = spec.builder.models_endpoint
+        prefix = endpoint.strip_prefix if endpoint is not None else ""
+        ids = [found for found in map(read_id, items if isinstance(items, list) else ()) if isinstance(found, str)]
+        return [name[len(prefix):] if prefix and name.startswith(prefix) else name for name in ids]
 
     # -- registry ---------------------------------------------------------------------------------
 
