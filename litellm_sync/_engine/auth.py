@@ -178,3 +178,10 @@ def split_call_args(mechanism: Mechanism | None, params: Mapping[str, Any]) -> t
 def first_env(*names: str) -> str | None:
     """The first of the environment variables that is set and not empty."""
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def public_context(mechanism: Mechanism | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The call arguments a mechanism shares with templates (never secrets), e.g. aws_region_name."""
+    if mechanism is None or not args:
+        return {}
+    return {name: args[name] for name in mechanism.public_args if args.get(name) is not None}

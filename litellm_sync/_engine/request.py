@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from ..exceptions import ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
 from ..registry import ModelInfo
+from .auth import compile_auth, public_context, split_call_args
 from .messages import compile_renderer
 from .params import ParamRules, RequestDraft
 from .paths import MISSING
@@ -22,14 +23,23 @@ _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json
 class PreparedRequest:
     """Everything the transport needs to send one call."""
 
-    __slots__ = ("body", "headers", "method", "secret", "url")
+    __slots__ = ("auth", "body", "headers", "method", "secret", "url")
 
-    def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes | None, secret: str | None):
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        secret: str | None,
+        auth: Any = None,
+    ):
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.secret = secret
+        self.auth = auth  # a requests AuthBase that signs the final request (spec auth mechanism), or None
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.url.split('?', 1)[0]})"
@@ -73,7 +83,12 @@ class ProviderConnection:
         self.base_url_env = tuple(entry.get("base_url_env") or ())
         auth = entry.get("auth") or {}
         self.key_env = tuple(auth.get("env") or ())
-        self.key_optional = bool(auth.get("optional", False)) or not (auth.get("header") or auth.get("query"))
+        self.mechanism = compile_auth(name, auth)  # auth: {mechanism: ...} (see auth.py), else None
+        self.key_optional = (
+            bool(auth.get("optional", False))
+            or not (auth.get("header") or auth.get("query"))
+            or self.mechanism is not None
+        )
         self.auth_header: str | None = auth.get("header")
         self.auth_value = compile_template(auth.get("value", "${api_key}"))
         self.auth_query: str | None = auth.get("query")
@@ -124,6 +139,12 @@ class ProviderConnection:
                 headers[self.auth_header.lower()] = value
         return [(self.auth_query, key)] if self.auth_query else []
 
+    def signer(self, key: str | None, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """The AuthBase of the spec's auth mechanism for this call; None when a key is used or none is named."""
+        if self.mechanism is None or key is not None:
+            return None
+        return self.mechanism.prepare(context, args)
+
 
 class RequestBuilder:
     """A provider's compiled request side: endpoint, body template, messages renderer and parameter rules."""
@@ -155,6 +176,7 @@ class RequestBuilder:
     ) -> PreparedRequest:
         """The request for one chat call."""
         connection = self.connection
+        auth_args, params = split_call_args(connection.mechanism, params)
         key = connection.api_key(api_key)
         wire_messages, lifted = self.render_messages(messages)
         context: dict[str, Any] = {
@@ -164,6 +186,7 @@ class RequestBuilder:
             "api_key": key,
             "api_version": connection.version(api_version),
             "model_info": _model_context(info),
+            **public_context(connection.mechanism, auth_args),
             **lifted,
         }
         body = self.body(context)
@@ -184,6 +207,7 @@ class RequestBuilder:
             )
         self.params.apply(params, draft)
         query = connection.auth(key, context, headers)
+        signer = connection.signer(key, context, auth_args)
         if extra_headers:
             for name, value in extra_headers.items():
                 check_header_safe("a header name", str(name), "An extra_headers name")
@@ -191,7 +215,7 @@ class RequestBuilder:
                 headers[name.lower()] = str(value)
         url = self.chat.url(connection.base(api_base), context, stream, query)
         payload = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key)
+        return PreparedRequest(self.chat.method, url, headers, payload, key, signer)
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
@@ -204,7 +228,8 @@ class RequestBuilder:
         connection.add_headers(context, headers)
         query = connection.auth(key, context, headers)
         url = self.models_endpoint.url(connection.base(api_base), context, False, query)
-        return PreparedRequest(self.models_endpoint.method, url, headers, None, key)
+        signer = connection.signer(key, context, {})
+        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, signer)
 
 
 def _model_context(info: ModelInfo | None) -> dict[str, Any]:
