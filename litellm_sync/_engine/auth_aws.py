@@ -53,7 +53,8 @@ class AwsCredentials:
         self.token = token or None
 
     def __repr__(self) -> str:
-        return f"AwsCredentials(access_key={self.access_key[:4]!r}..., secret_key=***, token={'***' if self.token else None})"
+        token = "***" if self.token else None
+        return f"AwsCredentials(access_key={self.access_key[:4]!r}..., secret_key=***, token={token})"
 
 
 class Signature(NamedTuple):
@@ -124,12 +125,16 @@ def sign(
 ) -> Signature:
     """Sign a request given as its parts; `headers` are the ones to sign (host and x-amz-date included)."""
     block, signed = canonical_headers(headers)
-    request = "\n".join((method.upper(), canonical_uri(path or "/"), canonical_query(query), block, signed, payload_hash))
+    request = "\n".join(
+        (method.upper(), canonical_uri(path or "/"), canonical_query(query), block, signed, payload_hash)
+    )
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     to_sign = "\n".join((ALGORITHM, amz_date, scope, hashlib.sha256(request.encode("utf-8")).hexdigest()))
     key = signing_key(credentials.secret_key, amz_date[:8], region, service)
     signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-    authorization = f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    authorization = (
+        f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    )
     return Signature(request, to_sign, authorization)
 
 
@@ -183,7 +188,15 @@ class AwsSigV4Auth(AuthBase):
         if "host" not in headers:
             to_sign.append(("host", _host(parts.scheme, parts.netloc)))
         signature = sign(
-            request.method, parts.path, parts.query, to_sign, payload_hash, credentials, self.region, self.service, amz_date
+            request.method,
+            parts.path,
+            parts.query,
+            to_sign,
+            payload_hash,
+            credentials,
+            self.region,
+            self.service,
+            amz_date,
         )
         headers["Authorization"] = signature.authorization
         return request
@@ -212,7 +225,13 @@ class AwsSigV4Mechanism(Mechanism):
     name = "aws_sigv4"
     options = {"service": "template", "region": "template", "content_sha256": "bool"}
     required = ("service",)
-    call_args = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region_name", "aws_profile_name")
+    call_args = (
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region_name",
+        "aws_profile_name",
+    )
     public_args = ("aws_region_name", "aws_profile_name")
 
     def prepare(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> AwsSigV4Auth:

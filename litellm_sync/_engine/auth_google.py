@@ -53,7 +53,9 @@ class TokenSource:
                 provider=self.provider,
             )
         if any(ch in token for ch in "\r\n\0"):
-            raise AuthenticationError("The Google access token contains a line break; it was not sent.", provider=self.provider)
+            raise AuthenticationError(
+                "The Google access token contains a line break; it was not sent.", provider=self.provider
+            )
         return token
 
     def _refresh(self, credentials: Any) -> None:
@@ -91,7 +93,9 @@ def _refresh_error(exc: Exception, provider: str) -> Exception:
     the token, but only its class name is kept to be safe."""
     kind = type(exc).__name__
     if kind == "TransportError" or isinstance(exc, OSError):
-        return APIConnectionError(f"Could not reach Google's token endpoint to refresh the access token ({kind}).", provider=provider)
+        return APIConnectionError(
+            f"Could not reach Google's token endpoint to refresh the access token ({kind}).", provider=provider
+        )
     return AuthenticationError(
         f"Google refused to refresh the access token ({kind}): check the credentials "
         "(GOOGLE_APPLICATION_CREDENTIALS, vertex_credentials=, or `gcloud auth application-default login`).",
