@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from litellm_sync import Client
 from litellm_sync._engine.auth_aws import AwsCredentials, AwsSigV4Auth, sign
@@ -152,6 +154,8 @@ def test_signature_equals_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
+    if not hasattr(botocore_auth, "get_current_datetime"):
+        pytest.skip("this botocore reads the clock another way")
     monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda: SUITE_TIME.replace(tzinfo=None))
     url = "https://bedrock-runtime.eu-west-1.amazonaws.com/model/anthropic.claude%3A0/converse-stream?b=2&a=%2F1"
     body = json.dumps({"messages": MESSAGES}).encode()
@@ -378,6 +382,7 @@ def test_service_account_file_refreshes_through_the_token_endpoint(
 ) -> None:
     pytest.importorskip("google.auth")
     responses = pytest.importorskip("responses")
+    pytest.importorskip("cryptography")
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -485,3 +490,41 @@ def test_optional_packages_are_not_imported_with_the_library() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# -- docs/auth.md stays true ----------------------------------------------------------------------------------------
+
+
+def test_the_yaml_examples_in_the_auth_doc_sign_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "auth.md").read_text("utf-8")
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", doc, re.S)]
+    assert len(blocks) == 2
+    client = Client(providers=blocks)
+    params = {"aws_access_key_id": "AKIDDOC", "aws_secret_access_key": SECRET, "aws_region_name": "eu-west-3"}
+    aws = client.resolve("iam_gateway/m")[0].builder.build(
+        "m",
+        MESSAGES,
+        params,
+        stream=False,
+        api_key=None,
+        api_base=None,
+        api_version=None,
+        extra_headers=None,
+        drop_params=False,
+        info=None,
+    )
+    assert "/eu-west-3/execute-api/aws4_request" in signed(aws).headers["Authorization"]
+    google = client.resolve("vertex_openai/m")[0].builder.build(
+        "m",
+        MESSAGES,
+        {"vertex_credentials": FakeCredentials()},
+        stream=False,
+        api_key=None,
+        api_base=None,
+        api_version=None,
+        extra_headers=None,
+        drop_params=False,
+        info=None,
+    )
+    assert google.url.endswith("/endpoints/openapi/chat/completions")
+    assert signed(google).headers["Authorization"] == "Bearer ya29.fresh-1"
