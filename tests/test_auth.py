@@ -362,19 +362,24 @@ def test_a_forked_child_gets_its_own_token_source(monkeypatch: pytest.MonkeyPatc
     client = google_client()
     mechanism = client.resolve("signed/m")[0].builder.connection.mechanism
     fake = FakeCredentials("ya29.shared", expires_in=120)
-    parent = mechanism.source(fake)
-    assert mechanism.source(fake) is parent
-    parent._lock.acquire()  # a parent thread was refreshing when the process forked
+    loaded: list[FakeCredentials] = []
+    monkeypatch.setattr(mechanism, "_load", lambda kind, given: loaded.append(FakeCredentials()) or loaded[-1])
+    parent, parent_default = mechanism.source(fake), mechanism.source(None)
+    assert mechanism.source(fake).state is parent.state and mechanism.source(None) is parent_default
+    parent.state.lock.acquire()  # a parent thread was refreshing when the process forked
+    parent_default.state.lock.acquire()
     try:
         monkeypatch.setattr(os, "getpid", lambda: -42)
-        child = mechanism.source(fake)
-        assert child is not parent and child.pid == -42
-        assert (
-            GoogleOAuthAuth(child)(requests.Request("POST", "https://x.example/").prepare()).headers["Authorization"]
-            == "Bearer ya29.fresh-1"
-        )  # no deadlock on the parent's lock
+        child, child_default = mechanism.source(fake), mechanism.source(None)
+        assert child.state is not parent.state and child.pid == -42
+        assert child_default is not parent_default and child_default.credentials is not parent_default.credentials
+        assert len(loaded) == 2  # application default credentials were loaded anew in the child
+        request = requests.Request("POST", "https://x.example/").prepare()
+        assert GoogleOAuthAuth(child)(request).headers["Authorization"] == "Bearer ya29.fresh-1"  # no deadlock
+        assert child_default.token() == "ya29.fresh-1"
     finally:
-        parent._lock.release()
+        parent.state.lock.release()
+        parent_default.state.lock.release()
 
 
 def test_service_account_file_refreshes_through_the_token_endpoint(

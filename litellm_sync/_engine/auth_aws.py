@@ -98,10 +98,15 @@ def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
     runs of spaces collapsed, repeated headers joined with commas in their order."""
     merged: dict[str, list[str]] = {}
     for name, value in headers:
-        merged.setdefault(name.strip().lower(), []).append(_SPACES.sub(" ", str(value).strip()))
+        merged.setdefault(_text(name).strip().lower(), []).append(_SPACES.sub(" ", _text(value).strip()))
     names = sorted(merged)
     block = "".join(f"{name}:{','.join(merged[name])}\n" for name in names)
     return block, ";".join(names)
+
+
+def _text(value: Any) -> str:
+    """A header name or value as text (requests also takes bytes, sent as latin-1)."""
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
@@ -184,7 +189,7 @@ class AwsSigV4Auth(AuthBase):
         if self.content_sha256:
             headers["X-Amz-Content-SHA256"] = payload_hash
         parts = urlsplit(request.url)
-        to_sign = [(k, v) for k, v in headers.items() if k.lower() not in _UNSIGNED]
+        to_sign = [(k, v) for k, v in headers.items() if _text(k).lower() not in _UNSIGNED]
         if "host" not in headers:
             to_sign.append(("host", _host(parts.scheme, parts.netloc)))
         signature = sign(

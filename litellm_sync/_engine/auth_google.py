@@ -21,20 +21,32 @@ CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 REFRESH_MARGIN = _dt.timedelta(minutes=5)  # refresh this long before the token expires
 
 
+class RefreshState:
+    """What refreshing one credentials object needs besides the object: a lock and google-auth's HTTP
+    transport, owned by the process that made them."""
+
+    __slots__ = ("__weakref__", "lock", "pid", "transport")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.transport: Any = None
+
+
 class TokenSource:
     """One credentials object shared by every thread: the token is refreshed under a lock, by one thread,
     when it is missing or expires within REFRESH_MARGIN; the others wait for it and use the new token.
 
-    It belongs to the process that made it: `GoogleOAuthMechanism` makes a new one (with a new lock and a new
-    refresh transport) in a forked child, so no lock state or pooled socket crosses a fork.
+    Its state belongs to the process that made it: `GoogleOAuthMechanism` makes a new one (a new lock, a new
+    refresh transport, and credentials loaded anew) in a forked child, so no lock or pooled socket crosses
+    a fork.
     """
 
-    def __init__(self, credentials: Any, provider: str) -> None:
+    def __init__(self, credentials: Any, provider: str, state: RefreshState | None = None) -> None:
         self.credentials = credentials
         self.provider = provider
-        self.pid = os.getpid()
-        self._lock = threading.Lock()
-        self._transport: Any = None
+        self.state = state or RefreshState()
+        self.pid = self.state.pid
 
     def __repr__(self) -> str:
         return f"TokenSource({type(self.credentials).__name__}, provider={self.provider!r})"
@@ -43,7 +55,7 @@ class TokenSource:
         """A valid access token, refreshing it first when needed."""
         credentials = self.credentials
         if _needs_refresh(credentials):
-            with self._lock:
+            with self.state.lock:
                 if _needs_refresh(credentials):  # another thread may have refreshed while this one waited
                     self._refresh(credentials)
         token = credentials.token
@@ -67,13 +79,13 @@ class TokenSource:
     def _request(self) -> Any:
         """google-auth's HTTP transport for the token endpoint (None when google-auth is absent: then the
         credentials object is the caller's own, which brings its own way to refresh)."""
-        if self._transport is None:
+        if self.state.transport is None:
             try:
                 from google.auth.transport.requests import Request
             except ImportError:
                 return None
-            self._transport = Request()
-        return self._transport
+            self.state.transport = Request()
+        return self.state.transport
 
 
 def _needs_refresh(credentials: Any) -> bool:
@@ -132,8 +144,10 @@ class GoogleOAuthMechanism(Mechanism):
         super().__init__(provider, spec)
         scopes = spec.get("scopes") or [CLOUD_PLATFORM]
         self.scopes = (scopes,) if isinstance(scopes, str) else tuple(scopes)
-        self._objects: weakref.WeakKeyDictionary[Any, TokenSource] = weakref.WeakKeyDictionary()
+        # A caller's credentials object -> its refresh state (which does not hold the object: no leak).
+        self._objects: weakref.WeakKeyDictionary[Any, RefreshState] = weakref.WeakKeyDictionary()
         self._objects_lock = threading.Lock()
+        self._objects_pid = os.getpid()
 
     def prepare(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> GoogleOAuthAuth:
         given = args.get("vertex_credentials")
@@ -159,14 +173,18 @@ class GoogleOAuthMechanism(Mechanism):
         return self.cached(key, lambda: TokenSource(self._load(key[0], given), self.provider))
 
     def _for_object(self, credentials: Any) -> TokenSource:
+        if self._objects_pid != os.getpid():  # a forked child: the parent's lock may be held forever
+            self._objects_lock = threading.Lock()
+            self._objects = weakref.WeakKeyDictionary()
+            self._objects_pid = os.getpid()
         with self._objects_lock:
             try:
-                found = self._objects.get(credentials)
-            except TypeError:  # not weak-referenceable: one source for this call only
-                return TokenSource(credentials, self.provider)
-            if found is None or found.pid != os.getpid():
-                found = self._objects[credentials] = TokenSource(credentials, self.provider)
-            return found
+                state = self._objects.get(credentials)
+                if state is None:
+                    state = self._objects[credentials] = RefreshState()
+            except TypeError:  # not weak-referenceable: a lock for this call only
+                state = RefreshState()
+        return TokenSource(credentials, self.provider, state)
 
     def _load(self, kind: str, given: Any) -> Any:
         try:
