@@ -180,8 +180,9 @@ def test_a_key_wins_over_the_mechanism() -> None:
     prepared = build(provider_client(auth), api_key="bedrock-api-key-value")
     assert prepared.auth is None
     assert prepared.headers["authorization"] == "Bearer bedrock-api-key-value"
-    with pytest.raises(ConfigurationError, match="No AWS credentials"):  # no key: the mechanism, which needs creds
+    with pytest.raises(ConfigurationError, match="No AWS credentials") as caught:  # no key: the mechanism signs
         build(provider_client(auth))
+    assert "Or use a key instead: set AWS_BEARER_TOKEN_SIGNED or pass api_key=." in str(caught.value)
 
 
 def test_botocore_profile_credentials(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ class Mechanism:
     """
 
     name: ClassVar[str] = ""
+    key_hint = ""  # set by compile_auth when the entry also takes a key
     options: ClassVar[Mapping[str, str]] = {}
     required: ClassVar[tuple[str, ...]] = ()
     call_args: ClassVar[tuple[str, ...]] = ()
@@ -102,6 +103,15 @@ class Mechanism:
     def prepare(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
         """The requests AuthBase for one call."""
         raise NotImplementedError
+
+    def auth_for(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """`prepare`, with a setup error also saying how to use a key instead when the entry takes one."""
+        try:
+            return self.prepare(context, args)
+        except ConfigurationError as exc:
+            if not self.key_hint:
+                raise
+            raise ConfigurationError(f"{exc} {self.key_hint}") from None
 
 
 def mechanism_class(name: str) -> type[Mechanism]:
@@ -164,7 +174,12 @@ def compile_auth(provider: str, spec: Mapping[str, Any] | None) -> Mechanism | N
         key, messages = next(iter(problems.items()))
         raise AuthSpecError(f"auth.{key}: {messages[0]}")
     options = {k: v for k, v in spec.items() if k != "mechanism" and k not in KEY_FIELDS}
-    return mechanism_class(spec["mechanism"])(provider, options)
+    mechanism = mechanism_class(spec["mechanism"])(provider, options)
+    if spec.get("header") or spec.get("query"):
+        env = spec.get("env") or []
+        where = " or ".join([env] if isinstance(env, str) else env)
+        mechanism.key_hint = f"Or use a key instead: {'set ' + where + ' or ' if where else ''}pass api_key=."
+    return mechanism
 
 
 def split_call_args(mechanism: Mechanism | None, params: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, Any]]:

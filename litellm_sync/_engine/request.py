@@ -143,7 +143,7 @@ class ProviderConnection:
         """The AuthBase of the spec's auth mechanism for this call; None when a key is used or none is named."""
         if self.mechanism is None or key is not None:
             return None
-        return self.mechanism.prepare(context, args)
+        return self.mechanism.auth_for(context, args)
 
 
 class RequestBuilder:
