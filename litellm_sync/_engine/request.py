@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from ..exceptions import APIError, BadRequestError, ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
 from ..registry import ModelInfo
+from .auth import compile_auth, public_context, split_call_args
 from .checks import (
     CREDENTIAL_HEADER,
     SegmentContext,
@@ -32,7 +33,7 @@ class PreparedRequest:
     redacted with: the key sent, credential-like extra headers and the provider's keys in the environment
     (read only when asked, which is when an error is being redacted)."""
 
-    __slots__ = ("body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
+    __slots__ = ("auth", "body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
 
     def __init__(
         self,
@@ -43,6 +44,7 @@ class PreparedRequest:
         secret: str | None,
         sent_secrets: tuple[str, ...] = (),
         key_env: tuple[str, ...] = (),
+        auth: Any = None,
     ):
         self.method = method
         self.url = url
@@ -51,6 +53,7 @@ class PreparedRequest:
         self.secret = secret
         self.sent_secrets = sent_secrets or ((secret,) if secret else ())
         self.key_env = key_env
+        self.auth = auth  # a requests AuthBase that signs the final request (spec auth mechanism), or None
 
     @property
     def secrets(self) -> Secrets:
@@ -129,7 +132,12 @@ class ProviderConnection:
         self.base_url_env = tuple(entry.get("base_url_env") or ())
         auth = entry.get("auth") or {}
         self.key_env = tuple(auth.get("env") or ())
-        self.key_optional = bool(auth.get("optional", False)) or not (auth.get("header") or auth.get("query"))
+        self.mechanism = compile_auth(name, auth)  # auth: {mechanism: ...} (see auth.py), else None
+        self.key_optional = (
+            bool(auth.get("optional", False))
+            or not (auth.get("header") or auth.get("query"))
+            or self.mechanism is not None
+        )
         self.auth_header: str | None = auth.get("header")
         self.auth_value = compile_template(auth.get("value", "${api_key}"))
         self.auth_query: str | None = auth.get("query")
@@ -185,6 +193,12 @@ class ProviderConnection:
             if value is not MISSING:
                 headers[self.auth_header.lower()] = value
         return [(self.auth_query, key)] if self.auth_query else []
+
+    def signer(self, key: str | None, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """The AuthBase of the spec's auth mechanism for this call; None when a key is used or none is named."""
+        if self.mechanism is None or key is not None:
+            return None
+        return self.mechanism.auth_for(context, args)
 
 
 class RequestBuilder:
@@ -245,6 +259,7 @@ class RequestBuilder:
         info: ModelInfo | None,
     ) -> PreparedRequest:
         connection = self.connection
+        auth_args, params = split_call_args(connection.mechanism, params)
         key = connection.api_key(api_key)
         wire_messages, lifted = self.render_messages(messages)
         context: dict[str, Any] = {
@@ -254,6 +269,7 @@ class RequestBuilder:
             "api_key": key,
             "api_version": connection.version(api_version),
             "model_info": _model_context(info),
+            **public_context(connection.mechanism, auth_args),
             **lifted,
         }
         body = self.body(context)
@@ -275,6 +291,7 @@ class RequestBuilder:
         self.params.apply(params, draft)
         query = connection.auth(key, context, headers)
         secrets: tuple[str, ...] = (key,) if key else ()
+        signer = connection.signer(key, context, auth_args)
         if extra_headers:
             for name, value in extra_headers.items():
                 check_header_name(name)
@@ -289,7 +306,7 @@ class RequestBuilder:
         except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
             raise _unsendable(self.name, model, f"holds a value JSON cannot carry ({exc})") from None
         payload = text.encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env)
+        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env, signer)
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
@@ -305,7 +322,8 @@ class RequestBuilder:
         query = connection.auth(key, context, headers)
         check_headers(headers)
         url = self.models_endpoint.url(connection.base(api_base), context, False, query)
-        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, (), connection.key_env)
+        signer = connection.signer(key, context, {})
+        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, (), connection.key_env, signer)
 
 
 def _unsendable(provider: str, model: str, problem: str) -> BadRequestError:
