@@ -14,13 +14,14 @@ from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, parse_json_body, read_response
 from ._engine.transport import Transport
+from ._observe.pipeline import Pipeline
 from ._spec import CompiledSpec, ProviderSpec, load_spec
-from .exceptions import APIError, APIStatusError, UnknownModelError
-from .hooks import CallEvent, Hook, notify
+from .exceptions import APIError, APIStatusError, ConfigurationError, UnknownModelError
+from .hooks import Hook
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
-from .types import ChatResponse, Usage
+from .types import Usage
 
 log = get_logger()
 DEFAULT_TIMEOUT = 600.0
@@ -33,6 +34,7 @@ class Client:
     providers.yaml; None reads the LITELLM_SYNC_PROVIDERS environment variable (os.pathsep list).
     proxy: None honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY like requests; a URL forces that
     proxy; False disables proxies. hooks: callables given a `CallEvent` when each call ends (see hooks.py).
+    cache: a `litellm_sync.cache` backend (cache.py); budgets: `Budgets(...)` or a list of `Budget` (budgets.py).
     """
 
     def __init__(
@@ -47,6 +49,8 @@ class Client:
         spec: CompiledSpec | None = None,
         proxy: str | bool | None = None,
         hooks: Sequence[Hook] = (),
+        cache: Any = None,
+        budgets: Any = None,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
         self.timeout = check_timeout(timeout)
@@ -54,6 +58,7 @@ class Client:
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
         self.transport = Transport(pool_size=pool_size, proxy=proxy)
         self.hooks = tuple(hooks)
+        self.pipeline = Pipeline(self.hooks, cache, budgets)  # cache, budgets, hooks, correlation ids
 
     def __repr__(self) -> str:
         return f"Client(providers={len(self.spec.providers)}, timeout={self.timeout!r})"
@@ -96,20 +101,26 @@ class Client:
         """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True."""
         wait = self.timeout if timeout is None else check_timeout(timeout)
         provider, model_name, info = self.resolve(model)
-        request = provider.builder.build(
-            model_name,
-            messages,
-            params,
-            stream=stream,
-            api_key=api_key,
-            api_base=api_base,
-            api_version=api_version,
-            extra_headers=extra_headers,
-            drop_params=self.drop_params if drop_params is None else drop_params,
-            info=info,
-        )
+        call = self.pipeline.begin(provider.name, model_name, info, messages, params, stream)
+        if call.hit is not None:
+            return call.hit
+        try:
+            request = provider.builder.build(
+                model_name,
+                messages,
+                params,
+                stream=stream,
+                api_key=api_key,
+                api_base=api_base,
+                api_version=api_version,
+                extra_headers=extra_headers,
+                drop_params=self.drop_params if drop_params is None else drop_params,
+                info=info,
+            )
+        except BaseException as error:
+            call.refused(error)
+            raise
         cost = _cost_function(info)
-        started = time.perf_counter()
         if stream:
 
             def open_stream() -> ChatStream:
@@ -129,39 +140,26 @@ class Client:
             except Exception as error:
                 if isinstance(error, APIError):
                     error.redact_secrets(request.secrets)
-                self._notify(provider.name, model_name, True, started, None, error, False)
+                call.end(None, error, False)
                 raise
-            if self.hooks:
-
-                def on_end(response: ChatResponse | None, error: Exception | None, complete: bool) -> None:
-                    self._notify(provider.name, model_name, True, started, response, error, complete)
-
-                chat_stream.notify_end(on_end)
-            return chat_stream
+            return call.stream(chat_stream)
         try:
             http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
             response = read_response(provider.reader, http.data, model_name, provider.name, cost, request.secrets)
         except Exception as error:
             if isinstance(error, APIError):  # the one place every error of a plain call passes: mask the key
                 error.redact_secrets(request.secrets)
-            self._notify(provider.name, model_name, False, started, None, error, False)
+            call.end(None, error, False)
             raise
-        self._notify(provider.name, model_name, False, started, response, None, True)
+        call.end(response, None, True)
         return response
 
-    def _notify(
-        self,
-        provider: str,
-        model: str,
-        stream: bool,
-        started: float,
-        response: ChatResponse | None,
-        error: Exception | None,
-        complete: bool,
-    ) -> None:
-        if self.hooks:
-            latency = (time.perf_counter() - started) * 1000
-            notify(self.hooks, CallEvent(provider, model, stream, latency, response, error, complete))
+    def spend(self, **key: Any) -> Any:
+        """What has been spent this period under the Client's budgets: `spend(user="alice", period="month")`,
+        one of user=, tag=, model= ("provider/model"), model_group=, or none for the whole client (budgets.py)."""
+        if self.pipeline.budgets is None:
+            raise ConfigurationError("this Client counts no spend: build it with budgets=Budgets(...)")
+        return self.pipeline.budgets.spend(**key)
 
     def _send(
         self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, stream: bool

@@ -7,6 +7,7 @@
     │   ├── UnknownModelError            the model string names no provider or model the spec knows
     │   ├── AmbiguousModelError          a bare model name that several providers serve
     │   └── StreamUsageError             a ChatStream iterated from two threads at once
+    ├── BudgetExceededError              a spend budget (budgets.py) is used up; refused before sending
     └── APIError                         the provider (or the road to it) failed the call
         ├── APIConnectionError           no HTTP response: refused, reset, DNS, TLS
         │   └── Timeout                  connect or read timed out
@@ -52,6 +53,8 @@ class LiteLLMSyncError(Exception):
 
     #: False when litellm_sync refused the call before sending anything (the provider never saw it).
     request_sent = False
+    #: The call's correlation id (metadata={"request_id": ...} or generated), as in its log lines and hook event.
+    correlation_id: str | None = None
 
 
 class ConfigurationError(LiteLLMSyncError):
@@ -94,6 +97,19 @@ class AmbiguousModelError(UnknownModelError):
 
 class StreamUsageError(ConfigurationError):
     """A ChatStream was used in a way it cannot serve (iterated from two threads at once)."""
+
+
+class BudgetExceededError(LiteLLMSyncError):
+    """A spend budget (`Client(budgets=...)`) has been reached: nothing was sent; raise the limit or wait."""
+
+    def __init__(
+        self, message: str, *, key: str, period: str, limit: Any = None, spent: Any = None
+    ) -> None:
+        self.key = key  # e.g. "user=alice", "client=*"
+        self.period = period
+        self.limit = limit
+        self.spent = spent
+        super().__init__(message)
 
 
 class APIError(LiteLLMSyncError):

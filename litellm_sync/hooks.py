@@ -6,13 +6,15 @@
     client = litellm_sync.Client(hooks=[record])
 
 A hook runs in the calling thread right after the call ends (for a stream: when it is exhausted, closed or
-fails). An exception inside a hook is logged and swallowed: observability never breaks a call.
+fails, inside a copy of the context the call started in, so a tracing hook finds the caller's span). An
+exception inside a hook is logged and swallowed: observability never breaks a call. Ready-made hooks for
+OpenTelemetry and Prometheus are in `litellm_sync.observability`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -24,7 +26,10 @@ log = get_logger()
 
 @dataclass(frozen=True)
 class CallEvent:
-    """One finished call: where it went, how long it took, and what came back (a response or an error)."""
+    """One finished call: where it went, how long it took, and what came back (a response or an error).
+
+    The first seven fields are positional (as they always were); the rest are keywords with defaults.
+    """
 
     provider: str
     model: str
@@ -33,6 +38,13 @@ class CallEvent:
     response: ChatResponse | None  # for a stream: rebuilt from the chunks received
     error: Exception | None
     complete: bool  # False for a stream the consumer stopped early or that failed
+    correlation_id: str | None = None  # the call's id: metadata={"request_id": ...} or generated
+    cache_hit: bool = False  # served from the Client's cache: nothing was sent and it cost nothing
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # the call's metadata= (never sent to providers)
+    started_at: float | None = None  # wall-clock start (time.time()), for spans and logs
+    time_to_first_token_ms: float | None = None  # streams: from sending to the first chunk
+    messages: Sequence[Any] | None = None  # the messages sent (for hooks that opt in to content)
+    params: Mapping[str, Any] | None = None  # the call's parameters (temperature, max_tokens, ...)
 
     @property
     def usage(self) -> Usage | None:
@@ -41,8 +53,17 @@ class CallEvent:
 
     @property
     def cost(self) -> Decimal | None:
-        """The response's cost in USD, when it is priced."""
+        """The response's cost in USD, when it is priced (0 for a cache hit)."""
         return self.response.cost if self.response is not None else None
+
+    @property
+    def outcome(self) -> str:
+        """One word for metrics labels: "cache_hit", "success", "incomplete" (a stream stopped early) or "error"."""
+        if self.error is not None:
+            return "error"
+        if self.cache_hit:
+            return "cache_hit"
+        return "success" if self.complete else "incomplete"
 
 
 Hook = Callable[[CallEvent], Any]

@@ -168,6 +168,7 @@ class ChatResponse(_Record):
     """A chat completion in OpenAI's shape, plus the provider that served it and its cost in USD."""
 
     __slots__ = ("choices", "cost", "created", "id", "model", "object", "provider", "usage")
+    cache_hit: ClassVar[bool] = False  # True on an answer served from the Client's cache (see cache.py)
 
     def __init__(
         self,
@@ -232,6 +233,7 @@ class ChatChunk(_Record):
     """A stream chunk in OpenAI's `chat.completion.chunk` shape; the last one carries usage and cost."""
 
     __slots__ = ("choices", "cost", "created", "id", "model", "object", "provider", "usage")
+    cache_hit: ClassVar[bool] = False  # True on a chunk replayed from the Client's cache (see cache.py)
 
     def __init__(
         self,

@@ -1,0 +1,1 @@
+"""Private parts of the cache, budgets and observability: the call seam, records, logging context."""

@@ -1,0 +1,219 @@
+"""The seam between a Client's call and its cache, budgets, hooks and correlation id: `Pipeline.begin` before
+the request is built, then `Call.end` (or `Call.stream`) when it ends. The Client calls nothing else.
+
+    call = self.pipeline.begin(provider.name, model_name, info, messages, params, stream)
+    if call.hit is not None:
+        return call.hit                      # served from the cache: nothing sent, hooks told, cost 0
+    ... build (on error: call.refused(error)), send ...
+    call.end(response, error, complete)      # plain calls, and a stream that failed to open
+    return call.stream(chat_stream)          # a stream: settled, stored and reported when it ends
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import cache as cache_module
+from .._engine.redact import get_logger
+from ..budgets import Budgets, Reservation, scope_of
+from ..exceptions import ConfigurationError, LiteLLMSyncError
+from ..hooks import CallEvent, Hook, notify
+from ..registry import ModelInfo
+from .context import CURRENT, PAYLOAD_LOGGER, new_id
+from .records import BadEntry
+from .replay import CachedStream
+
+log = get_logger()
+payload_log = logging.getLogger(PAYLOAD_LOGGER)
+_EMPTY: Mapping[str, Any] = {}
+
+
+class Pipeline:
+    """What a Client does around each call; `active` is False when there is nothing to do beyond the id."""
+
+    def __init__(self, hooks: Sequence[Hook] = (), cache: Any = None, budgets: Any = None) -> None:
+        if cache is not None and not isinstance(cache, cache_module.Cache):
+            raise ConfigurationError(
+                f"cache={cache!r}: expected a litellm_sync.cache backend (MemoryCache(), RedisCache(url), ...)"
+            )
+        if budgets is not None and not isinstance(budgets, Budgets):
+            if isinstance(budgets, (list, tuple)):
+                budgets = Budgets(budgets)
+            else:
+                raise ConfigurationError(f"budgets={budgets!r}: expected Budgets(...) or a list of Budget(...)")
+        self.hooks = tuple(hooks)
+        self.cache: cache_module.Cache | None = cache
+        self.budgets: Budgets | None = budgets
+        self.active = bool(self.hooks) or cache is not None or budgets is not None
+
+    def begin(
+        self, provider: str, model: str, info: ModelInfo | None, messages: Sequence[Any], params: dict[str, Any],
+        stream: bool,
+    ) -> Call:
+        """Start a call: take `metadata=` and `cache=` out of params (they are never sent), give it its id, serve
+        it from the cache when it can, and admit it under the budgets (BudgetExceededError when it cannot)."""
+        metadata = params.pop("metadata", None) or _EMPTY
+        options = cache_module.check_options(params.pop("cache", None))
+        if not isinstance(metadata, Mapping):
+            raise ConfigurationError(f"metadata={metadata!r}: expected a dict, for example {{'request_id': ...}}")
+        call = Call(self, provider, model, stream, metadata, messages, params, options)
+        if payload_log.isEnabledFor(logging.DEBUG):
+            payload_log.debug("request %s/%s stream=%s: %s", provider, model, stream,
+                              _json({"messages": messages, **params}))
+        if self.cache is not None:
+            call.lookup()
+            if call.hit is not None:
+                return call
+        if self.budgets is not None:
+            try:
+                call.reservation = self.budgets.admit(scope_of(provider, model, params, metadata), info, messages,
+                                                      params)
+            except LiteLLMSyncError as error:
+                call.refused(error)
+                raise
+        return call
+
+
+class Call:
+    """One call seen by the pipeline, from `begin` to its end."""
+
+    __slots__ = ("context", "correlation_id", "hit", "key", "messages", "metadata", "model", "options", "params",
+                 "pipeline", "provider", "reservation", "started", "started_at", "stream_ref", "streaming", "token",
+                 "ttft")  # fmt: skip
+
+    def __init__(
+        self, pipeline: Pipeline, provider: str, model: str, stream: bool, metadata: Mapping[str, Any],
+        messages: Sequence[Any], params: dict[str, Any], options: Mapping[str, Any],
+    ) -> None:
+        self.pipeline = pipeline
+        self.provider = provider
+        self.model = model
+        self.streaming = stream
+        self.metadata = metadata
+        self.messages = messages
+        self.params = params
+        self.options = options
+        given = metadata.get("request_id")
+        self.correlation_id = given if isinstance(given, str) and given else new_id()
+        self.token: contextvars.Token[str | None] | None = CURRENT.set(self.correlation_id)
+        self.started = time.perf_counter()
+        self.started_at = time.time() if pipeline.hooks else None
+        # A stream ends wherever it is consumed: its hooks run in a copy of the context it started in.
+        self.context = contextvars.copy_context() if stream and pipeline.hooks else None
+        self.hit: Any = None
+        self.key: str | None = None
+        self.reservation: Reservation | None = None
+        self.stream_ref: Any = None
+        self.ttft: float | None = None
+
+    def _leave(self) -> None:
+        token, self.token = self.token, None
+        if token is not None:
+            with contextlib.suppress(ValueError):  # ended in another context: nothing to undo there
+                CURRENT.reset(token)
+
+    def lookup(self) -> None:
+        """Serve the call from the cache when an entry for it can be read back."""
+        cache = self.pipeline.cache
+        assert cache is not None
+        self.key = cache_module.cache_key(self.provider, self.model, self.messages, self.params, self.streaming)
+        if self.key is None or self.options.get("no-cache"):
+            return
+        data = cache.get(self.key)
+        if data is None:
+            return
+        try:
+            answer = cache_module.decode(self.key, data)
+        except BadEntry as why:
+            log.debug("cache entry %s… unreadable (%s): a miss", self.key[:12], why)
+            return
+        if isinstance(answer, list) != self.streaming:
+            return
+        if isinstance(answer, list):
+            replay = CachedStream(answer, self.provider, self.model)
+            self.hit = replay
+            if self.pipeline.hooks:
+                replay.notify_end(lambda response, error, complete: self._report(response, None, True, True))
+        else:
+            self.hit = answer
+            self._report(answer, None, True, True)
+        log.debug("cache hit for %s/%s", self.provider, self.model)
+        self._leave()
+
+    def refused(self, error: BaseException) -> None:
+        """The call was refused before sending (a budget, a bad parameter): release what it holds."""
+        if isinstance(error, LiteLLMSyncError) and error.correlation_id is None:
+            error.correlation_id = self.correlation_id
+        budgets, reservation = self.pipeline.budgets, self.reservation
+        if budgets is not None and reservation is not None:
+            budgets.settle(reservation, None, sent=False)
+        self._leave()
+
+    def end(self, response: Any, error: BaseException | None, complete: bool) -> None:
+        """The call ended (a plain call, or a stream that failed or finished): settle, store, report."""
+        if error is not None and isinstance(error, LiteLLMSyncError) and error.correlation_id is None:
+            error.correlation_id = self.correlation_id
+        pipeline = self.pipeline
+        if pipeline.budgets is not None and self.reservation is not None:
+            pipeline.budgets.settle(self.reservation, response.cost if response is not None else None,
+                                    sent=response is not None or error is None)
+        if pipeline.cache is not None and self.key is not None and error is None and complete:
+            self._store(response)
+        if payload_log.isEnabledFor(logging.DEBUG) and response is not None:
+            payload_log.debug("response %s/%s: %s", self.provider, self.model, _json(response.to_dict()))
+        if pipeline.hooks:
+            if self.context is not None:
+                self.context.run(self._report, response, error, complete, False)
+            else:
+                self._report(response, error, complete, False)
+        self._leave()
+
+    def _store(self, response: Any) -> None:
+        cache = self.pipeline.cache
+        if cache is None or self.key is None or self.options.get("no-store"):
+            return
+        if self.streaming:
+            opened = self.stream_ref() if self.stream_ref is not None else None
+            chunks = opened.chunks if opened is not None else None
+            if not chunks:
+                return
+            entry = cache_module.encode(self.key, chunks)
+        elif response is None:
+            return
+        else:
+            entry = cache_module.encode(self.key, response)
+        ttl = self.options.get("ttl")
+        cache.set(self.key, entry, float(ttl) if isinstance(ttl, (int, float)) else None)
+
+    def stream(self, opened: Any) -> Any:
+        """A stream opened (its first chunk read): it reports when it ends; returns it for the caller."""
+        self.ttft = (time.perf_counter() - self.started) * 1000
+        if self.pipeline.active:
+            self.stream_ref = weakref.ref(opened)
+            opened.notify_end(self.end)
+        self._leave()
+        return opened
+
+    def _report(self, response: Any, error: BaseException | None, complete: bool, hit: bool) -> None:
+        latency = (time.perf_counter() - self.started) * 1000
+        event = CallEvent(
+            self.provider, self.model, self.streaming, latency, response, error, complete,  # type: ignore[arg-type]
+            correlation_id=self.correlation_id, cache_hit=hit, metadata=self.metadata,
+            started_at=self.started_at, time_to_first_token_ms=self.ttft if self.streaming else None,
+            messages=self.messages, params=self.params,
+        )  # fmt: skip
+        notify(self.pipeline.hooks, event)
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, default=lambda v: v.to_dict() if hasattr(v, "to_dict") else repr(v))[:100_000]
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)[:100_000]

@@ -1,0 +1,90 @@
+"""Responses and chunks to JSON-ready dicts and back, for the cache: the round trip keeps every field."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..types import (
+    ChatChunk,
+    ChatResponse,
+    Choice,
+    ChunkChoice,
+    Delta,
+    Function,
+    Message,
+    ToolCall,
+    Usage,
+    _Record,
+)
+
+#: Fields holding records (a list of them when the type is in a list); everything else is a plain JSON value.
+_NESTED: dict[type[_Record], dict[str, Any]] = {
+    ChatResponse: {"choices": [Choice], "usage": Usage},
+    ChatChunk: {"choices": [ChunkChoice], "usage": Usage},
+    Choice: {"message": Message},
+    ChunkChoice: {"delta": Delta},
+    Message: {"tool_calls": [ToolCall]},
+    Delta: {"tool_calls": [ToolCall]},
+    ToolCall: {"function": Function},
+}
+
+
+class CachedChatResponse(ChatResponse):
+    """A ChatResponse served from the cache: `cache_hit` is True and it cost nothing."""
+
+    cache_hit = True
+
+
+class CachedChatChunk(ChatChunk):
+    """A ChatChunk replayed from the cache."""
+
+    cache_hit = True
+
+
+_NESTED[CachedChatResponse] = {**_NESTED[ChatResponse], "choices": [Choice]}
+_NESTED[CachedChatChunk] = _NESTED[ChatChunk]
+
+
+class BadEntry(ValueError):
+    """A cached entry that cannot be read back (corrupt, or written by another version): a miss."""
+
+
+def dump(record: _Record) -> dict[str, Any]:
+    """Every slot of a record (None included) as JSON-ready values; Decimal costs as exact strings."""
+    out: dict[str, Any] = {}
+    for name in type(record).__slots__:
+        value = getattr(record, name, None)
+        if isinstance(value, _Record):
+            value = dump(value)
+        elif isinstance(value, list):
+            value = [dump(item) if isinstance(item, _Record) else item for item in value]
+        elif isinstance(value, Decimal):
+            value = str(value)
+        out[name] = value
+    return out
+
+
+def load(cls: type[_Record], data: Any) -> Any:
+    """Rebuild a record of `cls` from `dump`'s output; BadEntry when the shape is not what dump writes."""
+    if not isinstance(data, dict):
+        raise BadEntry(f"expected an object for {cls.__name__}")
+    record = cls.__new__(cls)
+    nested = _NESTED.get(cls, {})
+    for name in cls.__slots__:
+        value = data.get(name)
+        kind = nested.get(name)
+        if value is not None and kind is not None:
+            if isinstance(kind, list):
+                if not isinstance(value, list):
+                    raise BadEntry(f"{cls.__name__}.{name}: expected a list")
+                value = [load(kind[0], item) for item in value]
+            else:
+                value = load(kind, value)
+        elif name == "cost" and value is not None:
+            try:
+                value = Decimal(value)
+            except (InvalidOperation, TypeError):
+                raise BadEntry(f"{cls.__name__}.cost: not a number") from None
+        setattr(record, name, value)
+    return record
