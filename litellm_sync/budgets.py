@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
-from .exceptions import BudgetExceededError, ConfigurationError
+from ._engine.redact import get_logger
+from .exceptions import APIConnectionError, BudgetExceededError, ConfigurationError
 from .registry import ModelInfo
 
+log = get_logger()
 UNIT = Decimal("1e-10")  # amounts are integers of this many USD
 PERIODS = ("day", "month", "total")
 DIMENSIONS = ("client", "user", "tag", "model", "model_group")
@@ -219,7 +221,14 @@ class Budgets:
             (self._key(limit.per, value, buckets[limit.period]), to_units(limit.limit), _TTL[limit.period])  # type: ignore[arg-type]
             for limit, value in applying
         ]  # fmt: skip
-        refused = self.ledger.admit(limited, units) if limited else None
+        try:
+            refused = self.ledger.admit(limited, units) if limited else None
+        except Exception as exc:  # a limit that cannot be checked is not waved through
+            raise APIConnectionError(
+                f"the budget store could not be reached ({type(exc).__name__}); nothing was sent. Check the "
+                "Budgets(store=...) server, or use the in-process store.",
+                retryable=False, request_sent=False,
+            ) from None
         if refused is not None:
             index, spent, reserved = refused
             limit, value = applying[index]
@@ -240,7 +249,10 @@ class Budgets:
         reservation.settled = True
         tracked = reservation.tracked if sent else []
         units = to_units(cost) if cost is not None else None
-        self.ledger.settle(reservation.limited, reservation.units, tracked, units)
+        try:
+            self.ledger.settle(reservation.limited, reservation.units, tracked, units)
+        except Exception as exc:  # the call has happened: its answer is not lost for a bookkeeping failure
+            log.error("budget store could not count a call's spend (%s): %s", type(exc).__name__, exc)
 
     def spend(
         self, *, user: str | None = None, tag: str | None = None, model: str | None = None,

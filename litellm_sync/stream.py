@@ -29,6 +29,8 @@ class ChatStream:
     whole ChatResponse, and `usage` and `cost` hold the final figures.
     """
 
+    cache_hit = False  # a stream replayed from the Client's cache is a cache.CachedStream, with cache_hit True
+
     def __init__(
         self,
         http_response: Any,

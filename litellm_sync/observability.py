@@ -1,0 +1,1 @@
+"""OpenTelemetry and Prometheus hooks, payload logging and a JSON log formatter (placeholder)."""
