@@ -49,7 +49,12 @@ class CorrelationFilter(logging.Filter):
 
 
 def install() -> None:
-    """Attach the correlation filter (and the key-redacting one to the payload logger), once per logger."""
+    """Attach the correlation filter (and the key-redacting one to the payload logger), once per logger. The
+    payload logger is opt-in: it stays at INFO (silent) even when "litellm_sync" is at DEBUG, until it is itself
+    set to DEBUG."""
+    payloads = logging.getLogger(PAYLOAD_LOGGER)
+    if payloads.level == logging.NOTSET:
+        payloads.setLevel(logging.INFO)
     for name in ("litellm_sync", PAYLOAD_LOGGER):
         logger = logging.getLogger(name)
         if not any(isinstance(f, CorrelationFilter) for f in logger.filters):
