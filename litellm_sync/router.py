@@ -42,6 +42,8 @@ class Router:
     routing_strategy, num_retries, fallbacks, allowed_fails, cooldown_time, rate_limit_wait, ...) are keywords.
     state: None (in process), a `State`, or "redis://host:port/db" to share limits and cooldowns across processes.
     hooks: callables given a `CallEvent` per deployment call and a `RouterEvent` per routing decision.
+    cache, budgets: as the Client's (cache.py, budgets.py), for the Client the Router builds; budgets can count per
+    model group (Budget(per="model_group")).
     clock and sleep are injectable (clock is wall time: processes sharing Redis compare it).
     """
 
@@ -55,13 +57,17 @@ class Router:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        cache: Any = None,
+        budgets: Any = None,
         _config: Config | None = None,
         _path: str | None = None,
         **router_settings: Any,
     ) -> None:
         self.hooks = tuple(hooks)
         self._own_client = client is None
-        self.client = client if client is not None else Client(hooks=self.hooks)
+        if client is not None and (cache is not None or budgets is not None):
+            raise RouterConfigError(["Router(client=..., cache=/budgets=): give them to that Client instead"])
+        self.client = client if client is not None else Client(hooks=self.hooks, cache=cache, budgets=budgets)
         self._path = _path
         self._config = _config or load_config(
             {"model_list": list(model_list or ()), "router_settings": router_settings}, "Router()", self.client
@@ -82,7 +88,9 @@ class Router:
         """A Router from a YAML file (model_list:, router_settings:, litellm_settings:, providers:); with
         watch=True a daemon thread reloads it when it changes (see `reload`)."""
         given = kwargs.pop("client", None)
-        client = given if given is not None else Client(hooks=kwargs.get("hooks", ()))
+        client = given if given is not None else Client(
+            hooks=kwargs.get("hooks", ()), cache=kwargs.pop("cache", None), budgets=kwargs.pop("budgets", None)
+        )
         try:
             config = load_config(read_yaml(path), str(path), client)
         except RouterConfigError:

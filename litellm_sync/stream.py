@@ -188,11 +188,20 @@ class ChatStream:
         self._iterator = itertools.chain((first,), self._generator)
 
     def notify_end(self, on_end: Callable[[ChatResponse | None, Exception | None, bool], None]) -> None:
-        """Have on_end told (once) how the stream ends; at once if it already has."""
+        """Have on_end told (once) how the stream ends; at once if it already has. Listeners add up, told in
+        the order they were given (the Client's, then the Router's)."""
         if self._ended is not None:
             self._tell(on_end, *self._ended)
-        else:
+        elif self._on_end is None:
             self._on_end = on_end
+        else:
+            first = self._on_end
+
+            def both(response: ChatResponse | None, error: Exception | None, complete: bool) -> None:
+                first(response, error, complete)
+                on_end(response, error, complete)
+
+            self._on_end = both
 
     def _end(self, error: Exception | None) -> None:
         """Record (once) how the stream ended and tell the client's hooks, if any."""

@@ -179,3 +179,21 @@ def test_an_unreachable_store_refuses_rather_than_waving_through(server: FakePro
     ) as info:
         ask(client)
     assert info.value.request_sent is False and len(server.requests) == 0
+
+
+def test_a_router_counts_per_model_group(server: FakeProviderServer) -> None:
+    from litellm_sync.router import Router
+
+    params = {"model": "priced/m", "api_key": "sk-test", "max_tokens": TOKENS,
+              "extra_headers": {"x-fake-chunks": str(TOKENS)}}
+    deployments = [{"model_name": group, "litellm_params": params} for group in ("chat", "batch")]
+    client_budgets = Budgets([Budget(CALL_COST, per="model_group", match="batch")])
+    with litellm_sync.Client(providers=priced(server), budgets=client_budgets) as client, Router(
+        deployments, client=client
+    ) as router:
+        router.completion("batch", HI)
+        with pytest.raises(BudgetExceededError, match="model_group=batch"):
+            router.completion("batch", HI)
+        router.completion("chat", HI)
+        assert client.spend(model_group="batch").usd == CALL_COST == client.spend(model_group="chat").usd
+    assert len(server.requests) == 2

@@ -223,3 +223,26 @@ def test_import_does_not_load_the_extras() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+def test_a_router_with_a_cache_serves_hits_and_streams_report_once(server: FakeProviderServer) -> None:
+    from litellm_sync.router import Router
+
+    events: list[Any] = []
+    deployments = [{"model_name": "chat", "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url}}]
+    with Router(deployments, cache=MemoryCache(), hooks=[events.append]) as router:
+        with router.completion("chat", HI, stream=True) as stream:
+            first = "".join(stream.text())
+        with router.completion("chat", HI, stream=True) as stream:
+            again = "".join(stream.text())
+            assert stream.cache_hit
+        assert router.completion("chat", HI).content == first == again
+        assert router.completion("chat", HI).cache_hit
+    assert len(server.requests) == 2  # one stream, one plain call
+    calls = [e for e in events if isinstance(e, litellm_sync.CallEvent)]
+    assert [(e.stream, e.cache_hit) for e in calls] == [(True, False), (True, True), (False, False), (False, True)]
+    assert all(e.metadata["model_group"] == "chat" for e in calls)
+    routes = [e for e in events if not isinstance(e, litellm_sync.CallEvent) and e.kind == "route"]
+    assert [e.correlation_id for e in calls] == [r.call_id for r in routes]  # the Router's call id throughout
+    with pytest.raises(litellm_sync.router.RouterConfigError):
+        Router(deployments, client=litellm_sync.Client(), cache=MemoryCache())

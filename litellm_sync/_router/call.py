@@ -21,7 +21,6 @@ from ..exceptions import (
     UnknownModelError,
     UnsupportedParamsError,
 )
-from ..hooks import CallEvent, notify
 from ..state import Candidate, Failure, Grant, GroupLimit
 from .config import Config, Deployment
 from .strategies import ORDER_BY, can_serve, estimate_tokens, preference, required_features
@@ -181,7 +180,9 @@ class Call:
 
     def _send(self, name: str, deployment: Deployment, grant: Grant) -> Any:
         router, settings = self.router, self.settings
-        params = {**deployment.params, **self.params} if deployment.params else self.params
+        params = {**deployment.params, **self.params} if deployment.params else dict(self.params)
+        # Every attempt of this Router call shares its correlation id; budgets can count by model group.
+        params["metadata"] = {"request_id": self.call_id, **(params.get("metadata") or {}), "model_group": name}
         timeout = self.timeout or (deployment.stream_timeout if self.stream else None)
         timeout = timeout or deployment.timeout or settings.timeout
         started = time.perf_counter()
@@ -202,17 +203,13 @@ class Call:
             usage = result.usage
             self._settle(name, deployment, grant, usage.total_tokens if usage else None, latency, None)
             return result
-        hooks = router.client.hooks
 
         def on_end(response: Any, error: Exception | None, complete: bool) -> None:
             usage = response.usage if response is not None else None
             failure = error if isinstance(error, APIError) else None
             self._settle(name, deployment, grant, usage.total_tokens if usage else None, latency, failure)
-            if hooks:  # the stream's own end callback is replaced by this one: tell the client's hooks here
-                total = (time.perf_counter() - started) * 1000
-                notify(hooks, CallEvent(result.provider, result.model, True, total, response, error, complete))
 
-        result.notify_end(on_end)
+        result.notify_end(on_end)  # beside the Client's own listener, which tells the hooks
         return result
 
     def _settle(
