@@ -55,29 +55,44 @@ def prometheus_hook(registry: Any = None, *, namespace: str = "litellm_sync") ->
     metrics = _metrics(registry if registry is not None else prometheus_client.REGISTRY, namespace)
     requests, errors, latency = metrics["requests"], metrics["errors"], metrics["latency"]
     ttft, tokens, cost, unpriced = metrics["ttft"], metrics["tokens"], metrics["cost"], metrics["unpriced"]
+    # labels() costs a lock and a lookup per metric: the children of each label set are looked up once.
+    by_outcome: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+    by_model: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def hook(event: Any) -> None:
         if not isinstance(event, CallEvent):
             return  # a Router's routing decision: not a call
         provider, model, outcome = event.provider, event.model, event.outcome
-        requests.labels(provider, model, outcome).inc()
-        latency.labels(provider, model, outcome).observe(event.latency_ms / 1000)
+        found = by_outcome.get((provider, model, outcome))
+        if found is None:
+            found = by_outcome[(provider, model, outcome)] = (
+                requests.labels(provider, model, outcome), latency.labels(provider, model, outcome)
+            )
+        found[0].inc()
+        found[1].observe(event.latency_ms / 1000)
+        children = by_model.get((provider, model))
+        if children is None:
+            children = by_model[(provider, model)] = (
+                ttft.labels(provider, model), tokens.labels(provider, model, "input"),
+                tokens.labels(provider, model, "output"), cost.labels(provider, model),
+                unpriced.labels(provider, model),
+            )  # fmt: skip
         if event.error is not None:
             errors.labels(provider, model, type(event.error).__name__).inc()
         if event.time_to_first_token_ms is not None and not event.cache_hit:
-            ttft.labels(provider, model).observe(event.time_to_first_token_ms / 1000)
+            children[0].observe(event.time_to_first_token_ms / 1000)
         response = event.response
         if response is None:
             return
         usage = response.usage
         if usage is not None and not event.cache_hit:
             if usage.prompt_tokens:
-                tokens.labels(provider, model, "input").inc(usage.prompt_tokens)
+                children[1].inc(usage.prompt_tokens)
             if usage.completion_tokens:
-                tokens.labels(provider, model, "output").inc(usage.completion_tokens)
+                children[2].inc(usage.completion_tokens)
         if response.cost is not None:
-            cost.labels(provider, model).inc(float(response.cost))
+            children[3].inc(float(response.cost))
         elif not event.cache_hit:
-            unpriced.labels(provider, model).inc()
+            children[4].inc()
 
     return hook

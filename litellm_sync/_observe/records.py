@@ -65,26 +65,44 @@ def dump(record: _Record) -> dict[str, Any]:
     return out
 
 
+def _plan(cls: type[_Record]) -> tuple[tuple[str, ...], tuple[tuple[str, Any], ...]]:
+    """Per class, once: the plain slots and the record-valued ones (with their type)."""
+    nested = _NESTED.get(cls, {})
+    plain = tuple(name for name in cls.__slots__ if name not in nested and name != "cost")
+    return plain, tuple(nested.items())
+
+
+_PLANS = {cls: _plan(cls) for cls in _NESTED}
+
+
 def load(cls: type[_Record], data: Any) -> Any:
     """Rebuild a record of `cls` from `dump`'s output; BadEntry when the shape is not what dump writes."""
     if not isinstance(data, dict):
         raise BadEntry(f"expected an object for {cls.__name__}")
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _plan(cls)
+    plain, nested = plan
     record = cls.__new__(cls)
-    nested = _NESTED.get(cls, {})
-    for name in cls.__slots__:
-        value = data.get(name)
-        kind = nested.get(name)
-        if value is not None and kind is not None:
+    get = data.get
+    for name in plain:
+        setattr(record, name, get(name))
+    for name, kind in nested:
+        value = get(name)
+        if value is not None:
             if isinstance(kind, list):
                 if not isinstance(value, list):
                     raise BadEntry(f"{cls.__name__}.{name}: expected a list")
                 value = [load(kind[0], item) for item in value]
             else:
                 value = load(kind, value)
-        elif name == "cost" and value is not None:
-            try:
-                value = Decimal(value)
-            except (InvalidOperation, TypeError):
-                raise BadEntry(f"{cls.__name__}.cost: not a number") from None
         setattr(record, name, value)
+    if "cost" in cls.__slots__:
+        cost = get("cost")
+        if cost is not None:
+            try:
+                cost = Decimal(cost)
+            except (InvalidOperation, TypeError, ValueError):
+                raise BadEntry(f"{cls.__name__}.cost: not a number") from None
+        record.cost = cost  # type: ignore[attr-defined]
     return record
