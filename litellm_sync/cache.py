@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -147,6 +146,8 @@ class DiskCache(Cache):
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         ttl = self.ttl if ttl is None else ttl
         expires = repr(time.time() + ttl) if ttl is not None else "0"
+        import tempfile
+
         target = self._file(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -17,17 +17,17 @@ import logging
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import cache as cache_module
 from .._engine.redact import get_logger
-from ..budgets import Budgets, Reservation, scope_of
 from ..exceptions import ConfigurationError, LiteLLMSyncError
 from ..hooks import CallEvent, Hook, notify
 from ..registry import ModelInfo
 from .context import CURRENT, PAYLOAD_LOGGER, new_id
-from .records import BadEntry
-from .replay import CachedStream
+
+if TYPE_CHECKING:
+    from ..budgets import Budgets, Reservation
+    from ..cache import Cache
 
 log = get_logger()
 payload_log = logging.getLogger(PAYLOAD_LOGGER)
@@ -38,17 +38,27 @@ class Pipeline:
     """What a Client does around each call; `active` is False when there is nothing to do beyond the id."""
 
     def __init__(self, hooks: Sequence[Hook] = (), cache: Any = None, budgets: Any = None) -> None:
-        if cache is not None and not isinstance(cache, cache_module.Cache):
-            raise ConfigurationError(
-                f"cache={cache!r}: expected a litellm_sync.cache backend (MemoryCache(), RedisCache(url), ...)"
-            )
-        if budgets is not None and not isinstance(budgets, Budgets):
+        # The cache and budget modules are imported only by a Client that uses them: `import litellm_sync` stays lean.
+        self.cache_module: Any = None
+        if cache is not None:
+            from .. import cache as cache_module
+
+            if not isinstance(cache, cache_module.Cache):
+                raise ConfigurationError(
+                    f"cache={cache!r}: expected a litellm_sync.cache backend (MemoryCache(), RedisCache(url), ...)"
+                )
+            self.cache_module = cache_module
+        self.scope_of: Any = None
+        if budgets is not None:
+            from ..budgets import Budgets, scope_of
+
             if isinstance(budgets, (list, tuple)):
                 budgets = Budgets(budgets)
-            else:
+            elif not isinstance(budgets, Budgets):
                 raise ConfigurationError(f"budgets={budgets!r}: expected Budgets(...) or a list of Budget(...)")
+            self.scope_of = scope_of
         self.hooks = tuple(hooks)
-        self.cache: cache_module.Cache | None = cache
+        self.cache: Cache | None = cache
         self.budgets: Budgets | None = budgets
         self.active = bool(self.hooks) or cache is not None or budgets is not None
 
@@ -59,7 +69,7 @@ class Pipeline:
         """Start a call: take `metadata=` and `cache=` out of params (they are never sent), give it its id, serve
         it from the cache when it can, and admit it under the budgets (BudgetExceededError when it cannot)."""
         metadata = params.pop("metadata", None) or _EMPTY
-        options = cache_module.check_options(params.pop("cache")) if "cache" in params else _EMPTY
+        options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
         if not isinstance(metadata, Mapping):
             raise ConfigurationError(f"metadata={metadata!r}: expected a dict, for example {{'request_id': ...}}")
         call = Call(self, provider, model, stream, metadata, messages, params, options)
@@ -72,7 +82,7 @@ class Pipeline:
                 return call
         if self.budgets is not None:
             try:
-                call.reservation = self.budgets.admit(scope_of(provider, model, params, metadata), info, messages,
+                call.reservation = self.budgets.admit(self.scope_of(provider, model, params, metadata), info, messages,
                                                       params)
             except LiteLLMSyncError as error:
                 call.refused(error)
@@ -122,7 +132,7 @@ class Call:
 
     def lookup(self) -> None:
         """Serve the call from the cache when an entry for it can be read back."""
-        cache = self.pipeline.cache
+        cache, cache_module = self.pipeline.cache, self.pipeline.cache_module
         assert cache is not None
         self.key = cache_module.cache_key(self.provider, self.model, self.messages, self.params, self.streaming)
         if self.key is None or self.options.get("no-cache"):
@@ -132,12 +142,14 @@ class Call:
             return
         try:
             answer = cache_module.decode(self.key, data)
-        except BadEntry as why:
+        except cache_module.BadEntry as why:
             log.debug("cache entry %s… unreadable (%s): a miss", self.key[:12], why)
             return
         if isinstance(answer, list) != self.streaming:
             return
         if isinstance(answer, list):
+            from .replay import CachedStream
+
             replay = CachedStream(answer, self.provider, self.model)
             self.hit = replay
             if self.pipeline.hooks:
@@ -178,7 +190,7 @@ class Call:
         self._leave()
 
     def _store(self, response: Any) -> None:
-        cache = self.pipeline.cache
+        cache, cache_module = self.pipeline.cache, self.pipeline.cache_module
         if cache is None or self.key is None or self.options.get("no-store"):
             return
         if self.streaming:
@@ -212,6 +224,12 @@ class Call:
             messages=self.messages, params=self.params,
         )  # fmt: skip
         notify(self.pipeline.hooks, event)
+
+
+def _check_options(options: Any) -> Mapping[str, Any]:
+    from ..cache import check_options
+
+    return check_options(options)
 
 
 def _json(value: Any) -> str:
