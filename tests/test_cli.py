@@ -84,7 +84,7 @@ def test_chat_system_and_params(server: FakeProviderServer, capsys: pytest.Captu
         "-p",
         "user=alice",
         "-p",
-        'metadata={"a": 1}',
+        'logit_bias={"a": 1}',
         *openai_args(server),
     )
     assert code == 0
@@ -92,7 +92,7 @@ def test_chat_system_and_params(server: FakeProviderServer, capsys: pytest.Captu
     assert body["messages"] == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
     assert body["temperature"] == 0.25
     assert body["user"] == "alice"
-    assert body["metadata"] == {"a": 1}
+    assert body["logit_bias"] == {"a": 1}
 
 
 @pytest.mark.parametrize("extra", [[], ["--no-stream"]])
