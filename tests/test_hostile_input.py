@@ -231,9 +231,9 @@ def nested(depth: int) -> Any:
 @pytest.mark.parametrize(
     ("params", "said"),
     [
-        ({"metadata": nested(100_000)}, "nested too deeply"),
+        ({"logit_bias": nested(100_000)}, "nested too deeply"),
         ({"temperature": math.nan}, "JSON cannot carry"),
-        ({"metadata": {"when": object()}}, "JSON cannot carry"),
+        ({"logit_bias": {"when": object()}}, "JSON cannot carry"),
     ],
 )
 def test_values_json_cannot_carry(

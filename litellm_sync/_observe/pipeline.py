@@ -71,7 +71,9 @@ class Pipeline:
         metadata = params.pop("metadata", None) or _EMPTY
         options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
         if not isinstance(metadata, Mapping):
-            raise ConfigurationError(f"metadata={metadata!r}: expected a dict, for example {{'request_id': ...}}")
+            raise ConfigurationError(
+                f"metadata= is a {type(metadata).__name__}: expected a dict, for example {{'request_id': ...}}"
+            )
         call = Call(self, provider, model, stream, metadata, messages, params, options)
         if payload_log.isEnabledFor(logging.DEBUG):
             payload_log.debug("request %s/%s stream=%s: %s", provider, model, stream,
