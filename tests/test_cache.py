@@ -229,7 +229,8 @@ def test_a_router_with_a_cache_serves_hits_and_streams_report_once(server: FakeP
     from litellm_sync.router import Router
 
     events: list[Any] = []
-    deployments = [{"model_name": "chat", "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url}}]
+    deployments = [{"model_name": "chat", "model_info": {"id": "only"},
+                    "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url}}]
     with Router(deployments, cache=MemoryCache(), hooks=[events.append]) as router:
         with router.completion("chat", HI, stream=True) as stream:
             first = "".join(stream.text())
@@ -237,7 +238,9 @@ def test_a_router_with_a_cache_serves_hits_and_streams_report_once(server: FakeP
             again = "".join(stream.text())
             assert stream.cache_hit
         assert router.completion("chat", HI).content == first == again
+        measured = router.stats("only")["latency"]
         assert router.completion("chat", HI).cache_hit
+        assert router.stats("only")["latency"] == measured  # a hit is no latency sample for routing
     assert len(server.requests) == 2  # one stream, one plain call
     calls = [e for e in events if isinstance(e, litellm_sync.CallEvent)]
     assert [(e.stream, e.cache_hit) for e in calls] == [(True, False), (True, True), (False, False), (False, True)]
@@ -246,3 +249,19 @@ def test_a_router_with_a_cache_serves_hits_and_streams_report_once(server: FakeP
     assert [e.correlation_id for e in calls] == [r.call_id for r in routes]  # the Router's call id throughout
     with pytest.raises(litellm_sync.router.RouterConfigError):
         Router(deployments, client=litellm_sync.Client(), cache=MemoryCache())
+
+
+def test_a_failing_backend_never_fails_the_call(server: FakeProviderServer, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(MemoryCache):
+        def get(self, key: str) -> bytes | None:
+            raise OSError("backend down")
+
+        def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+            raise OSError("backend full")
+
+    with litellm_sync.Client(max_retries=0, cache=Broken()) as client, caplog.at_level("WARNING", "litellm_sync"):
+        assert call(client, server).content == "Echo: what is cached"
+        with client.completion(MODEL, HI, stream=True, api_key=KEY, api_base=server.url) as stream:
+            assert "".join(stream.text()) == "Echo: what is cached"
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("lookup failed" in m for m in messages) == 2 and sum("could not store" in m for m in messages) == 2

@@ -139,7 +139,11 @@ class Call:
         self.key = cache_module.cache_key(self.provider, self.model, self.messages, self.params, self.streaming)
         if self.key is None or self.options.get("no-cache"):
             return
-        data = cache.get(self.key)
+        try:
+            data = cache.get(self.key)
+        except Exception as exc:  # any backend's failure is a miss: the call still goes out
+            log.warning("cache lookup failed, treating it as a miss: %s: %s", type(exc).__name__, exc)
+            return
         if data is None:
             return
         try:
@@ -181,13 +185,18 @@ class Call:
             pipeline.budgets.settle(self.reservation, response.cost if response is not None else None,
                                     sent=response is not None or error is None)
         if pipeline.cache is not None and self.key is not None and error is None and complete:
-            self._store(response)
+            try:
+                self._store(response)
+            except Exception as exc:  # the answer is not lost because it could not be stored
+                log.warning("cache could not store an answer: %s: %s", type(exc).__name__, exc)
         if payload_log.isEnabledFor(logging.DEBUG) and response is not None:
             payload_log.debug("response %s/%s: %s", self.provider, self.model, _json(response.to_dict()))
         if pipeline.hooks:
-            if self.context is not None:
+            try:
+                if self.context is None:
+                    raise RuntimeError
                 self.context.run(self._report, response, error, complete, False)
-            else:
+            except RuntimeError:  # no start context, or it is entered already: report from here
                 self._report(response, error, complete, False)
         self._leave()
 

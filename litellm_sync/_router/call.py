@@ -198,7 +198,8 @@ class Call:
         except BaseException:
             self._settle(name, deployment, grant, None, None, None)
             raise
-        latency = time.perf_counter() - started
+        # A cache hit says nothing of the deployment's speed: no latency sample from it.
+        latency = None if result.cache_hit else time.perf_counter() - started
         if not self.stream:
             usage = result.usage
             self._settle(name, deployment, grant, usage.total_tokens if usage else None, latency, None)
