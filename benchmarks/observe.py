@@ -68,15 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     server = Server()
     try:
         plain = litellm_sync.Client()
-        observed = litellm_sync.Client(hooks=observed_hooks())
+        otel, prom, count = observed_hooks()
+        observed = litellm_sync.Client(hooks=[otel, prom, count])
+        metrics_only = litellm_sync.Client(hooks=[prom, count])
+        tracing_only = litellm_sync.Client(hooks=[otel])
         budgeted = litellm_sync.Client(budgets=Budgets([Budget(1_000_000), Budget(1_000_000, per="user")]))
         cached = litellm_sync.Client(cache=MemoryCache())
 
         def call(client: litellm_sync.Client) -> Callable[[], Any]:
             return lambda: client.completion(MODEL, MESSAGES, api_base=server.url, api_key=KEY, user="bench")
 
-        variants = {"plain": call(plain), "hooks+otel+prometheus": call(observed), "budgets": call(budgeted),
-                    "memory cache hit": call(cached)}  # fmt: skip
+        variants = {"plain": call(plain), "hooks+otel+prometheus": call(observed),
+                    "  prometheus + a hook only": call(metrics_only), "  otel only (SDK span)": call(tracing_only),
+                    "budgets (2 limits, memory)": call(budgeted), "memory cache hit": call(cached)}  # fmt: skip
         for run in variants.values():  # warm up: pools, spec, the cache entry
             per_call_us(run, 20)
         figures: dict[str, list[float]] = {name: [] for name in variants}
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.begin("openai", "gpt-4o-mini", None, MESSAGES, params, False).end(None, None, True)
 
         seam_us = statistics.median(per_call_us(seam, 20000) for _ in range(5))
-        for client in (plain, observed, budgeted, cached):
+        for client in (plain, observed, metrics_only, tracing_only, budgeted, cached):
             client.close()
     finally:
         server.stop()

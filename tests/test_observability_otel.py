@@ -134,3 +134,17 @@ def test_router_retries_and_fallbacks_are_events_on_the_callers_span(
     assert dict(job.events[0].attributes)["error.type"] == "InternalServerError"
     calls = spans(exporter)
     assert len(calls) == 2 and all(c.parent.span_id == job.context.span_id for c in calls)
+
+
+def test_a_cache_hit_is_a_span_that_says_so(
+    server: FakeProviderServer, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    from litellm_sync.cache import MemoryCache
+
+    with litellm_sync.Client(max_retries=0, cache=MemoryCache(), hooks=[opentelemetry_hook(provider)]) as client:
+        for _ in range(2):
+            client.completion(MODEL, HI, api_key=KEY, api_base=server.url)
+    sent, hit = spans(exporter)
+    assert "litellm_sync.cache_hit" not in sent.attributes and hit.attributes["litellm_sync.cache_hit"] is True
+    assert hit.attributes["litellm_sync.cost_usd"] == 0.0 and sent.attributes["litellm_sync.cost_usd"] > 0
+    assert len(server.requests) == 1
