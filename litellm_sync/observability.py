@@ -10,8 +10,8 @@ was opened), started when the call started and ended when it ended (a stream: it
 Attributes follow the OpenTelemetry GenAI semantic conventions: gen_ai.operation.name, gen_ai.provider.name,
 gen_ai.request.model and the request's temperature, max_tokens..., gen_ai.response.model, gen_ai.response.id,
 gen_ai.response.finish_reasons, gen_ai.usage.input_tokens and output_tokens, error.type; plus
-litellm_sync.correlation_id, cost_usd, and stream and cache_hit when true. Retries and a Router's retries and fallbacks are
-span events. Prompt and completion text (gen_ai.input.messages, gen_ai.output.messages) only with
+litellm_sync.correlation_id, cost_usd, and stream and cache_hit when true. Retries and a Router's retries and
+fallbacks are span events. Prompt and completion text (gen_ai.input.messages, gen_ai.output.messages) only with
 capture_content=True.
 
 `prometheus_hook(registry=None, namespace="litellm_sync")` (extra `litellm_sync[prometheus]`): counters and
