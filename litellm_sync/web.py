@@ -19,6 +19,7 @@ from ._engine.redact import redact
 from .exceptions import (
     APIError,
     BadRequestError,
+    BudgetExceededError,
     ConfigurationError,
     RateLimitError,
     UnknownModelError,
@@ -26,9 +27,9 @@ from .exceptions import (
 
 
 def http_status(exc: BaseException) -> int:
-    """429 for rate limits, 400 for input the provider or the library refused, 500 for server-side
-    configuration (a missing key, a broken spec), 502 for any other provider or network failure."""
-    if isinstance(exc, RateLimitError):
+    """429 for rate limits and used-up budgets, 400 for input the provider or the library refused, 500 for
+    server-side configuration (a missing key, a broken spec), 502 for any other provider or network failure."""
+    if isinstance(exc, (RateLimitError, BudgetExceededError)):
         return 429
     if isinstance(exc, (BadRequestError, UnknownModelError)):
         return 400

@@ -197,3 +197,11 @@ def test_a_router_counts_per_model_group(server: FakeProviderServer) -> None:
         router.completion("chat", HI)
         assert client.spend(model_group="batch").usd == CALL_COST == client.spend(model_group="chat").usd
     assert len(server.requests) == 2
+
+
+def test_a_used_up_budget_is_a_429_in_a_web_app() -> None:
+    from litellm_sync.web import error_payload, http_status
+
+    error = BudgetExceededError("budget reached for user=alice", key="user=alice", period="day")
+    assert http_status(error) == 429
+    assert error_payload(error)["error"]["type"] == "BudgetExceededError"
