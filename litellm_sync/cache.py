@@ -30,6 +30,7 @@ from typing import Any
 
 from ._engine.redact import get_logger
 from ._observe.records import BadEntry, CachedChatChunk, CachedChatResponse, dump, load
+from ._observe.replay import CachedStream
 from .exceptions import ConfigurationError
 from .types import ChatChunk, ChatResponse, _Record
 
@@ -231,14 +232,20 @@ class RedisCache(Cache):
 
 
 class DjangoCache(Cache):
-    """Django's configured cache (`django.core.cache.caches[alias]`) as the backend."""
+    """Django's configured cache (`django.core.cache.caches[alias]`, looked up at each use), or a given Django
+    cache object (`backend=`), as the backend."""
 
-    def __init__(self, alias: str = "default", ttl: float | None = 3600.0, prefix: str = "litellm_sync:") -> None:
+    def __init__(
+        self, alias: str = "default", ttl: float | None = 3600.0, prefix: str = "litellm_sync:", backend: Any = None
+    ) -> None:
         self.alias = alias
         self.ttl = ttl
         self.prefix = prefix
+        self.backend = backend
 
     def _cache(self) -> Any:
+        if self.backend is not None:
+            return self.backend
         from django.core.cache import caches
 
         return caches[self.alias]
@@ -335,4 +342,4 @@ def decode(key: str, data: bytes) -> ChatResponse | list[ChatChunk]:
     return replayed
 
 
-__all__ = ["Cache", "DiskCache", "DjangoCache", "MemoryCache", "RedisCache", "cache_key"]
+__all__ = ["Cache", "CachedStream", "DiskCache", "DjangoCache", "MemoryCache", "RedisCache", "cache_key"]

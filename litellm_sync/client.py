@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._engine.checks import check_timeout
 from ._engine.paths import make_getter
@@ -22,6 +22,10 @@ from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
 from .types import Usage
+
+if TYPE_CHECKING:
+    from .budgets import Budget, Budgets
+    from .cache import Cache
 
 log = get_logger()
 DEFAULT_TIMEOUT = 600.0
@@ -49,8 +53,8 @@ class Client:
         spec: CompiledSpec | None = None,
         proxy: str | bool | None = None,
         hooks: Sequence[Hook] = (),
-        cache: Any = None,
-        budgets: Any = None,
+        cache: Cache | None = None,
+        budgets: Budgets | Sequence[Budget] | None = None,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
         self.timeout = check_timeout(timeout)

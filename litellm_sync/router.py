@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._engine.redact import get_logger
 from ._router.call import Call, RouterEvent, RouterRateLimitError
@@ -29,6 +29,10 @@ from ._router.watch import Watcher
 from .client import Client
 from .exceptions import APIError, ContentPolicyViolationError, ContextWindowExceededError
 from .state import State, open_state
+
+if TYPE_CHECKING:
+    from .budgets import Budget, Budgets
+    from .cache import Cache
 
 log = get_logger()
 
@@ -57,8 +61,8 @@ class Router:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
-        cache: Any = None,
-        budgets: Any = None,
+        cache: Cache | None = None,
+        budgets: Budgets | Sequence[Budget] | None = None,
         _config: Config | None = None,
         _path: str | None = None,
         **router_settings: Any,
