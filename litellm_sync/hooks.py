@@ -16,12 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ._engine.redact import get_logger
 from .types import ChatResponse, Usage
 
 log = get_logger()
+
+
+class RetryNote(NamedTuple):
+    """One retry inside a call: the attempt about to be made, the error class that caused it, the wait (s)."""
+
+    attempt: int
+    error: str
+    wait: float
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class CallEvent:
     time_to_first_token_ms: float | None = None  # streams: from sending to the first chunk
     messages: Sequence[Any] | None = None  # the messages sent (for hooks that opt in to content)
     params: Mapping[str, Any] | None = None  # the call's parameters (temperature, max_tokens, ...)
+    retries: tuple[RetryNote, ...] = ()  # the Client's retries inside this call, in order
 
     @property
     def usage(self) -> Usage | None:

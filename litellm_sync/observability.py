@@ -17,8 +17,9 @@ capture_content=True.
 `prometheus_hook(registry=None, namespace="litellm_sync")` (extra `litellm_sync[prometheus]`): counters and
 histograms labelled by provider and model: {namespace}_requests_total{outcome}, _errors_total{error},
 _request_duration_seconds{outcome}, _time_to_first_token_seconds, _tokens_total{direction}, _cost_usd_total,
-_unpriced_requests_total. Hooks built for the same registry share the metrics. Under gunicorn or any
-multi-process server, use prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR; docs/observability.md).
+_retries_total{error}, _unpriced_requests_total. Hooks built for the same registry share the metrics. Under
+gunicorn or any multi-process server, use prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR;
+docs/observability.md).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import logging
 import time
 from typing import Any
 
-from ._observe.context import CURRENT, PAYLOAD_LOGGER, CorrelationFilter
+from ._observe.context import PAYLOAD_LOGGER, CorrelationFilter, current_id
 from ._observe.otel import opentelemetry_hook
 from ._observe.prom import prometheus_hook
 
@@ -38,7 +39,7 @@ __all__ = ["PAYLOAD_LOGGER", "CorrelationFilter", "JsonFormatter", "current_corr
 
 def current_correlation_id() -> str | None:
     """The correlation id of the call running in this context (in a hook, the call being reported), or None."""
-    return CURRENT.get()
+    return current_id()
 
 
 class JsonFormatter(logging.Formatter):
@@ -55,7 +56,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "correlation_id": getattr(record, "correlation_id", None) or CURRENT.get(),
+            "correlation_id": getattr(record, "correlation_id", None) or current_id(),
         }
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)

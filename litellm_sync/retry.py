@@ -11,6 +11,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from ._engine.errors import clamp_retry_after
 from ._engine.redact import get_logger
+from ._observe.context import note_retry
 from .exceptions import APIError
 
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class BackoffWait:
 
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
+    note_retry(type(error).__name__, state.attempt_number + 1, state.upcoming_sleep or 0.0)  # hooks and spans see it
     log.info(
         "retrying after %s (attempt %d, waiting %.2fs)",
         type(error).__name__,

@@ -148,3 +148,24 @@ def test_a_cache_hit_is_a_span_that_says_so(
     assert "litellm_sync.cache_hit" not in sent.attributes and hit.attributes["litellm_sync.cache_hit"] is True
     assert hit.attributes["litellm_sync.cost_usd"] == 0.0 and sent.attributes["litellm_sync.cost_usd"] > 0
     assert len(server.requests) == 1
+
+
+def test_retries_inside_a_call_are_span_events(
+    server: FakeProviderServer, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    from litellm_sync.retry import RetryPolicy
+
+    busy = Reply(status=503, headers={"retry-after": "0"}, json={"error": {"message": "busy"}})
+    server.enqueue(busy, busy)
+    events: list[Any] = []
+    policy = RetryPolicy(max_retries=2, sleep=lambda seconds: None)
+    with litellm_sync.Client(retry_policy=policy, hooks=[opentelemetry_hook(provider), events.append]) as client:
+        assert client.completion(MODEL, HI, api_key=KEY, api_base=server.url).content == "Echo: span me"
+    (span,) = spans(exporter)
+    retries = [e for e in span.events if e.name == "litellm_sync.retry"]
+    assert [(e.attributes["litellm_sync.attempt"], e.attributes["error.type"]) for e in retries] == [
+        (2, "ServiceUnavailableError"), (3, "ServiceUnavailableError"),
+    ]
+    assert [(r.attempt, r.error) for r in events[0].retries] == [(2, "ServiceUnavailableError"),
+                                                                  (3, "ServiceUnavailableError")]
+    assert span.status.status_code == StatusCode.UNSET

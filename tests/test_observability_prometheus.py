@@ -42,9 +42,10 @@ def test_metrics_after_calls_errors_streams_and_hits(server: FakeProviderServer)
     with litellm_sync.Client(max_retries=0, hooks=[hook], cache=MemoryCache()) as client:
         answer = client.completion(MODEL, HI, api_key="sk-x", api_base=server.url)
         assert client.completion(MODEL, HI, api_key="sk-x", api_base=server.url).cache_hit
-        server.enqueue(Reply(status=429, json={"error": {"message": "slow"}}))
+        slow = Reply(status=429, headers={"retry-after": "0"}, json={"error": {"message": "slow"}})
+        server.enqueue(slow, slow)
         with pytest.raises(litellm_sync.RateLimitError):
-            client.completion(MODEL, HI, api_key="sk-x", api_base=server.url, temperature=1)
+            client.completion(MODEL, HI, api_key="sk-x", api_base=server.url, temperature=1, max_retries=1)
         with client.completion(MODEL, HI, stream=True, api_key="sk-x", api_base=server.url,
                                cache={"no-store": True}) as stream:
             list(stream)
@@ -59,6 +60,7 @@ def test_metrics_after_calls_errors_streams_and_hits(server: FakeProviderServer)
     assert value(text, "litellm_sync_requests_total", **labels, outcome="error") == 1
     assert value(text, "litellm_sync_requests_total", **labels, outcome="incomplete") == 1
     assert value(text, "litellm_sync_errors_total", **labels, error="RateLimitError") == 1
+    assert value(text, "litellm_sync_retries_total", **labels, error="RateLimitError") == 1
     assert value(text, "litellm_sync_request_duration_seconds_count", **labels, outcome="success") == 2
     assert value(text, "litellm_sync_request_duration_seconds_bucket", **labels, outcome="error", le="+Inf") == 1
     assert value(text, "litellm_sync_time_to_first_token_seconds_count", **labels) == 2  # the two streams

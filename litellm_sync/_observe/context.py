@@ -1,4 +1,5 @@
-"""Correlation ids: one per call, held in a context variable while the call runs, stamped on log records."""
+"""Correlation ids: one per call, held (with the call) in a context variable while the call runs, stamped on log
+records; retries noted on the running call."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import itertools
 import logging
 import os
 from contextvars import ContextVar
+from typing import Any
 
 from .._engine.redact import RedactingFilter
 
-#: The correlation id of the call running in this context (None outside a call).
-CURRENT: ContextVar[str | None] = ContextVar("litellm_sync_correlation_id", default=None)
+#: The call running in this context (a pipeline Call, with .correlation_id and .retries), None outside a call.
+CURRENT: ContextVar[Any] = ContextVar("litellm_sync_call", default=None)
 PAYLOAD_LOGGER = "litellm_sync.payloads"
 
 
@@ -44,8 +46,24 @@ class CorrelationFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "correlation_id"):
-            record.correlation_id = CURRENT.get() or "-"
+            call = CURRENT.get()
+            record.correlation_id = call.correlation_id if call is not None else "-"
         return True
+
+
+def current_id() -> str | None:
+    """The correlation id of the call running in this context, or None."""
+    call = CURRENT.get()
+    return call.correlation_id if call is not None else None
+
+
+def note_retry(error: str, attempt: int, wait: float) -> None:
+    """Record a retry on the call running in this context (for its hook event and span); no call, no-op."""
+    call = CURRENT.get()
+    if call is not None:
+        if call.retries is None:
+            call.retries = []
+        call.retries.append((attempt, error, wait))
 
 
 def install() -> None:

@@ -56,9 +56,9 @@ def opentelemetry_hook(tracer_provider: Any = None, *, capture_content: bool = F
         response = event.response
         if event.time_to_first_token_ms is not None:
             span.add_event("gen_ai.first_token", timestamp=start + int(event.time_to_first_token_ms * 1e6))
-        attempts = getattr(event.error, "attempts", 1) or 1
-        for attempt in range(2, attempts + 1):
-            span.add_event("litellm_sync.retry", {"litellm_sync.attempt": attempt})
+        for retry in event.retries:
+            span.add_event("litellm_sync.retry", {"litellm_sync.attempt": retry.attempt, "error.type": retry.error,
+                                                  "litellm_sync.wait_s": retry.wait})
         if capture_content:
             if event.messages is not None:
                 span.set_attribute("gen_ai.input.messages", _dumps(event.messages))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._engine.redact import get_logger
 from ..exceptions import ConfigurationError, LiteLLMSyncError
-from ..hooks import CallEvent, Hook, notify
+from ..hooks import CallEvent, Hook, RetryNote, notify
 from ..registry import ModelInfo
 from .context import CURRENT, PAYLOAD_LOGGER, new_id
 
@@ -96,8 +96,8 @@ class Call:
     """One call seen by the pipeline, from `begin` to its end."""
 
     __slots__ = ("context", "correlation_id", "hit", "key", "messages", "metadata", "model", "options", "params",
-                 "pipeline", "provider", "reservation", "started", "started_at", "stream_ref", "streaming", "token",
-                 "ttft")  # fmt: skip
+                 "pipeline", "provider", "reservation", "retries", "started", "started_at", "stream_ref", "streaming",
+                 "token", "ttft")  # fmt: skip
 
     def __init__(
         self, pipeline: Pipeline, provider: str, model: str, stream: bool, metadata: Mapping[str, Any],
@@ -113,7 +113,8 @@ class Call:
         self.options = options
         given = metadata.get("request_id")
         self.correlation_id = given if isinstance(given, str) and given else new_id()
-        self.token: contextvars.Token[str | None] | None = CURRENT.set(self.correlation_id)
+        self.retries: list[tuple[int, str, float]] | None = None  # noted by the retry policy (context.note_retry)
+        self.token: contextvars.Token[Any] | None = CURRENT.set(self)
         self.started = time.perf_counter()
         self.started_at = time.time() if pipeline.hooks else None
         # A stream ends wherever it is consumed: its hooks run in a copy of the context it started in.
@@ -233,6 +234,7 @@ class Call:
             correlation_id=self.correlation_id, cache_hit=hit, metadata=self.metadata,
             started_at=self.started_at, time_to_first_token_ms=self.ttft if self.streaming else None,
             messages=self.messages, params=self.params,
+            retries=tuple(RetryNote(*r) for r in self.retries) if self.retries else (),
         )  # fmt: skip
         notify(self.pipeline.hooks, event)
 

@@ -35,6 +35,8 @@ def _metrics(registry: Any, namespace: str) -> dict[str, Any]:
                               registry=registry),
             "cost": Counter(f"{namespace}_cost_usd", "Spend in USD of priced calls (cache hits cost 0)", labels,
                             registry=registry),
+            "retries": Counter(f"{namespace}_retries", "Retries inside calls, by the error that caused them",
+                               (*labels, "error"), registry=registry),
             "unpriced": Counter(f"{namespace}_unpriced_requests", "Answered calls whose price is unknown", labels,
                                 registry=registry),
         }  # fmt: skip
@@ -55,6 +57,7 @@ def prometheus_hook(registry: Any = None, *, namespace: str = "litellm_sync") ->
     metrics = _metrics(registry if registry is not None else prometheus_client.REGISTRY, namespace)
     requests, errors, latency = metrics["requests"], metrics["errors"], metrics["latency"]
     ttft, tokens, cost, unpriced = metrics["ttft"], metrics["tokens"], metrics["cost"], metrics["unpriced"]
+    retries = metrics["retries"]
     # labels() costs a lock and a lookup per metric: the children of each label set are looked up once.
     by_outcome: dict[tuple[str, str, str], tuple[Any, Any]] = {}
     by_model: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -79,6 +82,8 @@ def prometheus_hook(registry: Any = None, *, namespace: str = "litellm_sync") ->
             )  # fmt: skip
         if event.error is not None:
             errors.labels(provider, model, type(event.error).__name__).inc()
+        for retry in event.retries:
+            retries.labels(provider, model, retry.error).inc()
         if event.time_to_first_token_ms is not None and not event.cache_hit:
             children[0].observe(event.time_to_first_token_ms / 1000)
         response = event.response
