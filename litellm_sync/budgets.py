@@ -16,7 +16,6 @@ has no pricing for the model) is counted as unknown, never as 0, and refused whe
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from ._engine.redact import get_logger
+from ._observe.context import ForkSafeLock
 from .exceptions import APIConnectionError, BudgetExceededError, ConfigurationError
 from .registry import ModelInfo
 
@@ -119,7 +119,7 @@ class MemoryLedger(Ledger):
     """Counters in this process, under one lock."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._counts: dict[str, list[int]] = {}  # key -> [spent, calls, unknown, reserved]
 
     def _get(self, key: str) -> list[int]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ._engine.redact import get_logger
+from ._observe.context import ForkSafeLock
 from ._observe.records import BadEntry, CachedChatChunk, CachedChatResponse, dump, load
 from ._observe.replay import CachedStream
 from .exceptions import ConfigurationError
@@ -78,7 +79,7 @@ class MemoryCache(Cache):
             raise ConfigurationError(f"MemoryCache(maxsize={maxsize!r}): maxsize must be at least 1")
         self.maxsize = maxsize
         self.ttl = ttl
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
     def __len__(self) -> int:

@@ -265,3 +265,38 @@ def test_a_failing_backend_never_fails_the_call(server: FakeProviderServer, capl
             assert "".join(stream.text()) == "Echo: what is cached"
     messages = [r.getMessage() for r in caplog.records]
     assert sum("lookup failed" in m for m in messages) == 2 and sum("could not store" in m for m in messages) == 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_is_not_stuck_on_a_lock_held_at_fork_time() -> None:
+    import os
+    import time
+
+    cache = MemoryCache()
+    cache.set("k", b"v")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with cache._lock:
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: the holder thread does not exist here, its lock would never be released
+        os._exit(0 if cache.get("k") == b"v" else 1)
+    release.set()
+    holder.join()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on the cache's lock")
+    assert os.waitstatus_to_exitcode(status) == 0

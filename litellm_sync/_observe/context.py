@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import threading
 from contextvars import ContextVar
 from typing import Any
 
@@ -30,9 +31,36 @@ class _Ids:
         return f"{self.prefix}-{next(self.counter):x}"
 
 
+_FORKS = [0]  # bumped in a forked child: ForkSafeLock replaces its lock there
+
+
+def _after_fork() -> None:
+    IDS.reseed()
+    _FORKS[0] += 1
+
+
 IDS = _Ids()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=IDS.reseed)
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+class ForkSafeLock:
+    """A lock a forked child replaces on first use: one held by another thread when the process forked would
+    never be released in the child, and the child's first cache lookup would hang."""
+
+    __slots__ = ("_forks", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._forks = _FORKS[0]
+
+    def __enter__(self) -> None:
+        if self._forks != _FORKS[0]:
+            self._lock, self._forks = threading.Lock(), _FORKS[0]
+        self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
 
 
 def new_id() -> str:
