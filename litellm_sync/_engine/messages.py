@@ -30,8 +30,18 @@ from .template import Template, compile_template
 Part = dict[str, Any]
 Renderer = Callable[[Sequence[Any]], tuple[list[Any], dict[str, Any]]]
 
-
-
+PART_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("text", "cache_control"),
+    "image_data": ("url", "media_type", "data", "detail"),
+    "image_url": ("url", "media_type", "detail"),
+    "audio": ("data", "format"),
+    "file": ("file_data", "file_id", "filename", "media_type", "data"),
+    "tool_call": ("id", "name", "arguments", "arguments_obj", "extra"),
+    "tool_result": ("tool_call_id", "name", "text", "content_obj"),
+    "reasoning": ("text",),
+    "reasoning_block": ("block",),
+}
+"""Each part type and the fields its template may read (every part also has `type`); see the docstring."""
 
 def _as_dict(message: Any, position: int) -> Mapping[str, Any]:
     if isinstance(message, Mapping):
@@ -181,7 +191,8 @@ class _PartRule:
     def __init__(self, raw: Any) -> None:
         # A list of {slot, template} rules renders the part into several slots (a tool result's text and
         # its function name, say); a single {slot, template} mapping into one; anything else is a template.
-        rules = raw if isinstance(raw, list) and raw and all(_is_slot_rule(r) for r in raw) else [raw]
+        # (The schema checks that a list with one slot rule has only slot rules, each with known keys.)
+        rules = raw if is_slot_rule_list(raw) else [raw]
         self.targets: list[tuple[str, Template]] = [
             (r.get("slot", "content"), compile_template(r["template"]))
             if _is_slot_rule(r)
@@ -191,7 +202,12 @@ class _PartRule:
 
 
 def _is_slot_rule(raw: Any) -> bool:
-    return isinstance(raw, Mapping) and "template" in raw and set(raw) <= {"template", "slot"}
+    return isinstance(raw, Mapping) and "template" in raw
+
+
+def is_slot_rule_list(raw: Any) -> bool:
+    """Whether a part's rendering is a list of `{slot, template}` rules (rather than a list template)."""
+    return isinstance(raw, list) and any(_is_slot_rule(r) for r in raw)
 
 
 def compile_renderer(spec: Mapping[str, Any], provider: str) -> Renderer:

@@ -102,12 +102,15 @@ def compile_spec(
     http_errors: Mapping[Any, str] | None,
     sources: list[str],
     origins: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
 ) -> CompiledSpec:
-    """Compile every provider and build the registry, collecting every problem into one SpecError."""
+    """Compile every provider and build the registry. Problems are added to `problems` when given (the
+    caller raises them with those of the other phases), else raised here as one SpecError."""
     table = {**DEFAULT_HTTP_ERRORS, **(http_errors or {})}
     providers: dict[str, ProviderSpec] = {}
     infos: list[ModelInfo] = []
-    problems: list[str] = []
+    collect = problems is not None
+    problems = problems if problems is not None else []
     for name, entry in entries.items():
         try:
             providers[name] = compile_provider(name, entry, table, origins)
@@ -117,7 +120,7 @@ def compile_spec(
         source = entry.get("pricing_source") or {}
         for model, raw in (entry.get("models") or {}).items():
             infos.append(model_info_from_spec(name, model, raw or {}, source))
-    if problems:
+    if problems and not collect:
         raise SpecError(problems)
     bare = [name for name, spec in providers.items() if spec.bare_names]
     return CompiledSpec(providers, Registry.build(infos, providers, bare), tuple(sources))

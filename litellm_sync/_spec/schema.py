@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .._engine.messages import PART_FIELDS
 from ..exceptions import ERROR_CLASSES
 
 FEATURES = (
@@ -81,6 +82,85 @@ class StatusField(fields.Field):
         return value
 
 
+class OneOrMany(fields.Field):
+    """One mapping checked by a schema, or a list of them (errors keyed by list position)."""
+
+    def __init__(self, schema: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict):
+            return self.schema().load(value)
+        if not isinstance(value, list) or not value:
+            raise ValidationError("Expected a mapping or a non-empty list of mappings.")
+        out, errors = [], {}
+        for index, item in enumerate(value):
+            try:
+                if not isinstance(item, dict):
+                    raise ValidationError("Expected a mapping.")
+                out.append(self.schema().load(item))
+            except ValidationError as exc:
+                errors[index] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+
+class UsageValue(fields.Field):
+    """A token count's place: a path, a list of paths tried in order, or `{sum: [paths]}` added up."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) != {"sum"}:
+                unknown = sorted(str(k) for k in set(value) - {"sum"})
+                raise ValidationError(
+                    f"Expected {{sum: [paths]}}; unknown key(s): {', '.join(unknown)}." if unknown
+                    else "Expected {sum: [paths]}."
+                )
+            paths = value["sum"]
+            if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+                raise ValidationError("sum: Expected a non-empty list of dotted paths.")
+            return value
+        return PathField()._deserialize(value, attr, data, **kwargs)
+
+
+PART_KINDS = tuple(PART_FIELDS)
+
+
+class PartRender(fields.Field):
+    """How a message part renders: a template, a `{slot, template}` rule, or a list of such rules.
+
+    A mapping with a `template` key is a slot rule, and may only have `template` and `slot`; a list in which
+    any item is a slot rule is a list of slot rules. Anything else is a template for the `content` slot."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(v, dict) and "template" in v for v in value):
+            errors = {}
+            for index, item in enumerate(value):
+                problem = _slot_rule_problem(item)
+                if problem:
+                    errors[index] = [problem]
+            if errors:
+                raise ValidationError(errors)
+        elif isinstance(value, dict) and "template" in value:
+            problem = _slot_rule_problem(value)
+            if problem:
+                raise ValidationError(problem)
+        return value
+
+
+def _slot_rule_problem(rule: Any) -> str | None:
+    if not isinstance(rule, dict) or "template" not in rule:
+        return "Expected a slot rule {slot: name, template: ...} like the others in this list."
+    unknown = sorted(str(k) for k in set(rule) - {"template", "slot"})
+    if unknown:
+        return f"A slot rule takes only slot and template; unknown key(s): {', '.join(unknown)}."
+    if "slot" in rule and not isinstance(rule["slot"], str):
+        return "slot: Not a valid string."
+    return None
+
+
 _Template = fields.Raw(allow_none=True)
 _Mapping = fields.Dict(keys=fields.Str())
 
@@ -122,7 +202,7 @@ class MessagesSchema(_Strict):
     lift = fields.List(fields.Nested(LiftSchema))
     roles = fields.Dict(keys=fields.Str(), values=fields.Str())
     merge_consecutive = fields.Bool()
-    parts = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True))
+    parts = fields.Dict(keys=fields.Str(validate=validate.OneOf(PART_KINDS)), values=PartRender(allow_none=True))
     message = _Template
 
 
@@ -176,18 +256,18 @@ class ChoiceSchema(_Strict):
     reasoning = PathField()
     refusal = PathField()
     finish_reason = PathField()
-    tool_calls = fields.Raw()  # one ToolCallsSchema or a list of them; checked in validate_tool_calls
+    tool_calls = OneOrMany(ToolCallsSchema)
     blocks = fields.Nested(BlocksSchema)
 
 
 class UsageSchema(_Strict):
     from_ = PathField(data_key="from")
-    prompt_tokens = fields.Raw()
-    completion_tokens = fields.Raw()
-    total_tokens = fields.Raw()
-    cached_tokens = fields.Raw()
-    cache_creation_tokens = fields.Raw()
-    reasoning_tokens = fields.Raw()
+    prompt_tokens = UsageValue()
+    completion_tokens = UsageValue()
+    total_tokens = UsageValue()
+    cached_tokens = UsageValue()
+    cache_creation_tokens = UsageValue()
+    reasoning_tokens = UsageValue()
 
 
 class ReaderSchema(_Strict):
@@ -300,12 +380,3 @@ class SpecFileSchema(_Strict):
     http_errors = fields.Dict(keys=StatusField(), values=fields.Str(validate=validate.OneOf(sorted(ERROR_CLASSES))))
     dialects = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
     providers = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
-
-
-def validate_tool_calls(value: Any) -> list[str]:
-    """Problems in a choice's `tool_calls` (one rule or a list of rules), as path-prefixed messages."""
-    problems: list[str] = []
-    for index, item in enumerate(value if isinstance(value, list) else [value]):
-        errors = ToolCallsSchema().validate(item) if isinstance(item, dict) else {"_schema": ["Expected a mapping."]}
-        problems.extend(f"[{index}].{key}: {msgs}" for key, msgs in errors.items())
-    return problems
