@@ -117,12 +117,8 @@ def _compile_string(raw: str, scope: Scope) -> Template:
     if raw.startswith("$") and "${" not in raw:
         return _compile_reference(raw[1:], scope, raw)
     pieces = _INTERPOLATION.split(raw)
-    for literal in pieces[::2]:
-        if "${" in literal:
-            bad = literal[literal.index("${"):][:40]
-            raise TemplateError(
-                f"{raw!r}: {bad!r} is not closed over a name: write ${{name}} or ${{name.path}}"
-            )
+    if any("${" in literal for literal in pieces[::2]):
+        raise TemplateError(f"{raw!r}: a '${{' is not closed over a name; write ${{name}} or ${{name.path}}")
     getters: list[Template | str] = [
         _compile_reference(piece, scope, raw) if i % 2 else piece for i, piece in enumerate(pieces)
     ]
