@@ -6,7 +6,7 @@ from typing import Any
 
 from ..exceptions import SpecError
 from . import cache
-from .compile import CompiledSpec, ProviderSpec, compile_spec
+from .compile import CompiledSpec, ProviderSpec, compile_spec, load_models
 from .load import ENV_VAR, bundled_spec_path, load_layers, read_files, resolve_entries, user_spec_paths
 
 __all__ = ["ENV_VAR", "CompiledSpec", "ProviderSpec", "bundled_spec_path", "load_spec"]
@@ -24,14 +24,15 @@ def load_spec(providers: Any = None) -> CompiledSpec:
         key = cache.cache_key(files)
         hit = cache.read(key)
         if isinstance(hit, tuple) and len(hit) == 3:
-            entries, http_errors, names = hit
-            return compile_spec(entries, http_errors, names)
+            models, http_errors, names = hit
+            return compile_spec(models, http_errors, names)
     layers = load_layers(files, problems)
     entries = resolve_entries(layers, problems)
+    models = load_models(entries, layers.origins, problems)
     http_errors = layers.merged.get("http_errors")
-    spec = compile_spec(entries, http_errors, layers.names, layers.origins, problems)
+    spec = compile_spec(models, http_errors, layers.names, layers.origins, problems)
     if problems:
         raise SpecError(problems)
     if key is not None:
-        cache.write(key, (entries, http_errors, layers.names))
+        cache.write(key, (models, http_errors, layers.names))
     return spec

@@ -161,32 +161,33 @@ def _slot_rule_problem(rule: Any) -> str | None:
     return None
 
 
+DEFAULT_BODY = {"model": "$model", "messages": "$messages"}
 _Template = fields.Raw(allow_none=True)
 _Mapping = fields.Dict(keys=fields.Str())
 
 
 class AuthSchema(_Strict):
-    env = StrList()
-    header = fields.Str()
-    value = fields.Str()
-    query = fields.Str()
-    optional = fields.Bool()
+    env = StrList(load_default=list)
+    header = fields.Str(load_default=None)
+    value = fields.Str(load_default="${api_key}")
+    query = fields.Str(load_default=None)
+    optional = fields.Bool(load_default=False)
 
 
 class EndpointSchema(_Strict):
-    path = fields.Str()
-    stream_path = fields.Str()
-    method = fields.Str(validate=validate.OneOf(["GET", "POST"]))
-    query = fields.Dict(keys=fields.Str(), values=fields.Str())
-    stream_query = fields.Dict(keys=fields.Str(), values=fields.Str())
-    list = PathField()
-    id = PathField()
-    strip_prefix = fields.Str()
+    path = fields.Str(load_default="")
+    stream_path = fields.Str(load_default=None)
+    method = fields.Str(validate=validate.OneOf(["GET", "POST"]), load_default="POST")
+    query = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    stream_query = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    list = PathField(load_default=None)
+    id = PathField(load_default=None)
+    strip_prefix = fields.Str(load_default="")
 
 
 class EndpointsSchema(_Strict):
-    chat = fields.Nested(EndpointSchema)
-    models = fields.Nested(EndpointSchema, allow_none=True)
+    chat = fields.Nested(EndpointSchema, load_default=None)
+    models = fields.Nested(EndpointSchema, allow_none=True, load_default=None)
 
 
 class LiftSchema(_Strict):
@@ -283,96 +284,96 @@ class ReaderSchema(_Strict):
 
 
 class StreamErrorSchema(_Strict):
-    types = StrList()
-    has = fields.Str()
-    when = _Mapping
+    types = StrList(load_default=list)
+    has = fields.Str(load_default=None)
+    when = fields.Dict(keys=fields.Str(), load_default=None)
 
 
 class StreamSchema(_Strict):
-    format = fields.Str(validate=validate.OneOf(["sse", "ndjson"]))
-    done = fields.Str(allow_none=True)
-    type = fields.Str(allow_none=True)
-    end_types = StrList()
-    end_when = _Mapping
-    ignore = StrList()
-    error = fields.Nested(StreamErrorSchema)
-    events = fields.Dict(keys=fields.Str(), values=fields.Nested(ReaderSchema))
+    format = fields.Str(validate=validate.OneOf(["sse", "ndjson"]), load_default="sse")
+    done = fields.Str(allow_none=True, load_default=None)
+    type = fields.Str(allow_none=True, load_default=None)
+    end_types = StrList(load_default=list)
+    end_when = fields.Dict(keys=fields.Str(), load_default=None)
+    ignore = StrList(load_default=list)
+    error = fields.Nested(StreamErrorSchema, load_default=dict)
+    events = fields.Dict(keys=fields.Str(), values=fields.Nested(ReaderSchema), load_default=dict)
 
 
 class ErrorRuleSchema(_Strict):
-    status = StatusField()
-    match = _Mapping
-    has = fields.Str()
-    contains = StrList()
+    status = StatusField(load_default=None)
+    match = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    contains = StrList(load_default=list)
     class_ = fields.Str(data_key="class", required=True, validate=validate.OneOf(sorted(ERROR_CLASSES)))
-    retryable = fields.Bool()
+    retryable = fields.Bool(load_default=None)
 
 
 class ErrorsSchema(_Strict):
-    message = PathField()
-    code = PathField()
-    status = PathField()
-    request_id = PathField()
-    request_id_headers = StrList()
-    rules = fields.List(fields.Nested(ErrorRuleSchema))
+    message = PathField(load_default=lambda: ["error.message", "message", "error"])
+    code = PathField(load_default=lambda: ["error.code", "error.type", "code", "type"])
+    status = PathField(load_default=None)
+    request_id = PathField(load_default=None)
+    request_id_headers = StrList(load_default=lambda: ["x-request-id"])
+    rules = fields.List(fields.Nested(ErrorRuleSchema), load_default=list)
 
 
 class PricingSchema(_Strict):
-    input = Price(allow_none=True)
-    output = Price(allow_none=True)
-    cached_input = Price(allow_none=True)
-    cache_write = Price(allow_none=True)
-    reasoning_output = Price(allow_none=True)
+    input = Price(allow_none=True, load_default=None)
+    output = Price(allow_none=True, load_default=None)
+    cached_input = Price(allow_none=True, load_default=None)
+    cache_write = Price(allow_none=True, load_default=None)
+    reasoning_output = Price(allow_none=True, load_default=None)
 
 
 class ModelSchema(_Strict):
-    context_window = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    max_output_tokens = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    features = fields.List(fields.Str(validate=validate.OneOf(FEATURES)))
-    pricing = fields.Nested(PricingSchema)
-    aliases = StrList()
-    deprecation_date = fields.Str(allow_none=True)
-    description = fields.Str()
+    context_window = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
+    max_output_tokens = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
+    features = fields.List(fields.Str(validate=validate.OneOf(FEATURES)), load_default=list)
+    pricing = fields.Nested(PricingSchema, load_default=dict)
+    aliases = StrList(load_default=list)
+    deprecation_date = fields.Str(allow_none=True, load_default=None)
+    description = fields.Str(load_default=None)
 
 
 class PricingSourceSchema(_Strict):
-    checked = fields.Str()
-    url = fields.Str()
-    note = fields.Str()
+    checked = fields.Str(load_default=None)
+    url = fields.Str(load_default=None)
+    note = fields.Str(load_default=None)
 
 
 class ApiVersionSchema(_Strict):
-    env = StrList()
-    default = fields.Str(allow_none=True)
+    env = StrList(load_default=list)
+    default = fields.Str(allow_none=True, load_default=None)
 
 
 class HealthSchema(_Strict):
-    probe = fields.Str(validate=validate.OneOf(["models", "chat"]))
-    model = fields.Str()
+    probe = fields.Str(validate=validate.OneOf(["models", "chat"]), load_default=None)
+    model = fields.Str(load_default=None)
 
 
 class ProviderSchema(_Strict):
     extends = fields.Str()
-    description = fields.Str()
-    docs = fields.Str()
-    base_url = fields.Str(allow_none=True)
-    base_url_env = StrList()
-    auth = fields.Nested(AuthSchema)
-    headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True))
-    api_version = fields.Nested(ApiVersionSchema)
-    endpoints = fields.Nested(EndpointsSchema)
-    body = _Template
-    stream_body = _Template
-    messages = fields.Nested(MessagesSchema)
-    params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema, allow_none=True))
-    unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]))
-    response = fields.Nested(ReaderSchema)
-    stream = fields.Nested(StreamSchema)
-    errors = fields.Nested(ErrorsSchema)
-    models = fields.Dict(keys=fields.Str(), values=fields.Nested(ModelSchema, allow_none=True))
-    pricing_source = fields.Nested(PricingSourceSchema)
-    health = fields.Nested(HealthSchema)
-    bare_names = fields.Bool()
+    description = fields.Str(load_default="")
+    docs = fields.Str(load_default=None)
+    base_url = fields.Str(allow_none=True, load_default=None)
+    base_url_env = StrList(load_default=list)
+    auth = fields.Nested(AuthSchema, load_default=dict)
+    headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True), load_default=dict)
+    api_version = fields.Nested(ApiVersionSchema, load_default=dict)
+    endpoints = fields.Nested(EndpointsSchema, load_default=dict)
+    body = fields.Raw(allow_none=True, load_default=lambda: dict(DEFAULT_BODY))
+    stream_body = fields.Raw(allow_none=True, load_default=None)
+    messages = fields.Nested(MessagesSchema, load_default=dict)
+    params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema, allow_none=True), load_default=dict)
+    unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]), load_default="forward")
+    response = fields.Nested(ReaderSchema, load_default=None)
+    stream = fields.Nested(StreamSchema, load_default=dict)
+    errors = fields.Nested(ErrorsSchema, load_default=dict)
+    models = fields.Dict(keys=fields.Str(), values=fields.Nested(ModelSchema, allow_none=True), load_default=dict)
+    pricing_source = fields.Nested(PricingSourceSchema, load_default=dict)
+    health = fields.Nested(HealthSchema, load_default=dict)
+    bare_names = fields.Bool(load_default=True)
 
 
 class SpecFileSchema(_Strict):

@@ -1,0 +1,159 @@
+"""Loading a resolved provider entry into the typed spec model: the schema's `post_load` builds frozen objects.
+
+The fields, their types and their defaults are those of `schema.ProviderSchema` (described once); this
+module only adds the hook that turns the loaded values into `model` objects, compiling templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load
+
+from .._engine.template import TemplateError
+from . import schema as s
+from .model import (
+    ApiVersionModel,
+    AuthModel,
+    EndpointModel,
+    EndpointsModel,
+    ErrorRuleModel,
+    ErrorsModel,
+    HealthModel,
+    ModelEntry,
+    PricingModel,
+    PricingSourceModel,
+    ProviderModel,
+    StreamErrorModel,
+    StreamModel,
+    Tpl,
+)
+
+
+def _filled(schema: type[s.Schema], loaded: Any) -> dict[str, Any]:
+    """A nested block as loaded, or the schema's defaults when the entry did not have it."""
+    return loaded if loaded else schema().load({})
+
+
+def _templates(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Tpl], ...]:
+    return tuple((k, Tpl(v)) for k, v in (mapping or {}).items() if v is not None)
+
+
+def _endpoint(loaded: Mapping[str, Any] | None) -> EndpointModel | None:
+    if loaded is None:
+        return None
+    return EndpointModel(
+        path=Tpl(loaded["path"]),
+        stream_path=Tpl(loaded["stream_path"]) if loaded["stream_path"] is not None else None,
+        method=loaded["method"],
+        query=_templates(loaded["query"]),
+        stream_query=_templates(loaded["stream_query"]),
+        list=loaded["list"],
+        id=loaded["id"],
+        strip_prefix=loaded["strip_prefix"],
+    )
+
+
+def _stream(loaded: Mapping[str, Any], original: Mapping[str, Any]) -> StreamModel:
+    error = _filled(s.StreamErrorSchema, loaded["error"])
+    return StreamModel(
+        format=loaded["format"],
+        done=loaded["done"],
+        type=loaded["type"],
+        end_types=tuple(loaded["end_types"]),
+        end_when=loaded["end_when"],
+        ignore=tuple(loaded["ignore"]),
+        error=StreamErrorModel(types=tuple(error["types"]), has=error["has"], when=error["when"]),
+        events=dict(original.get("events") or {}),  # reader specs, as written (read by the engine's Reader)
+    )
+
+
+def _errors(loaded: Mapping[str, Any]) -> ErrorsModel:
+    return ErrorsModel(
+        message=loaded["message"],
+        code=loaded["code"],
+        status=loaded["status"],
+        request_id=loaded["request_id"],
+        request_id_headers=tuple(h.lower() for h in loaded["request_id_headers"]),
+        rules=tuple(
+            ErrorRuleModel(
+                status=rule["status"],
+                match=rule["match"],
+                has=rule["has"],
+                contains=tuple(c.lower() for c in rule["contains"]),
+                class_name=rule["class_"],
+                retryable=rule["retryable"],
+            )
+            for rule in loaded["rules"]
+        ),
+    )
+
+
+def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
+    loaded = _filled(s.ModelSchema, loaded)
+    return ModelEntry(
+        context_window=loaded["context_window"],
+        max_output_tokens=loaded["max_output_tokens"],
+        features=frozenset(loaded["features"]),
+        pricing=PricingModel(**_filled(s.PricingSchema, loaded["pricing"])),
+        aliases=tuple(loaded["aliases"]),
+        deprecation_date=loaded["deprecation_date"],
+        description=loaded["description"],
+    )
+
+
+class _StreamModelSchema(s.StreamSchema):
+    events = fields.Raw(load_default=dict)  # type: ignore[assignment]  # reader specs, validated per file
+
+
+class ProviderModelSchema(s.ProviderSchema):
+    """ProviderSchema whose load() returns a ProviderModel (per-file validation uses ProviderSchema itself).
+
+    The blocks the model keeps as YAML were validated with each file already; here they are taken as they
+    are, which halves the time of a cold load."""
+
+    messages = fields.Raw(load_default=dict)  # type: ignore[assignment]
+    params = fields.Raw(load_default=dict)  # type: ignore[assignment]
+    response = fields.Raw(load_default=None)  # type: ignore[assignment]
+    stream = fields.Nested(_StreamModelSchema, load_default=dict)
+
+    @post_load(pass_original=True)
+    def make_model(self, data: dict[str, Any], original: Mapping[str, Any], **_kwargs: Any) -> ProviderModel:
+        auth = _filled(s.AuthSchema, data["auth"])
+        version = _filled(s.ApiVersionSchema, data["api_version"])
+        endpoints = _filled(s.EndpointsSchema, data["endpoints"])
+        health = _filled(s.HealthSchema, data["health"])
+        source = _filled(s.PricingSourceSchema, data["pricing_source"])
+        try:
+            models_endpoint = _endpoint(endpoints.get("models"))
+            return ProviderModel(
+                description=data["description"],
+                docs=data["docs"],
+                base_url=data["base_url"],
+                base_url_env=tuple(data["base_url_env"]),
+                auth=AuthModel(
+                    env=tuple(auth["env"]), header=auth["header"], value=Tpl(auth["value"]), query=auth["query"],
+                    optional=auth["optional"],
+                ),
+                headers=tuple((k.lower(), Tpl(v)) for k, v in data["headers"].items() if v),  # "" sends none
+                api_version=ApiVersionModel(env=tuple(version["env"]), default=version["default"]),
+                endpoints=EndpointsModel(chat=_endpoint(endpoints.get("chat")), models=models_endpoint),
+                body=Tpl(data["body"] or s.DEFAULT_BODY),  # an empty body means the default one too
+                stream_body=Tpl(data["stream_body"]) if data["stream_body"] else None,
+                unknown_params=data["unknown_params"],
+                stream=_stream(_filled(_StreamModelSchema, data["stream"]), original.get("stream") or {}),
+                errors=_errors(_filled(s.ErrorsSchema, data["errors"])),
+                models={name: _model_entry(entry) for name, entry in data["models"].items()},
+                pricing_source=PricingSourceModel(**source),
+                health=HealthModel(
+                    probe=health["probe"] or ("models" if models_endpoint else "chat"), model=health["model"]
+                ),
+                bare_names=data["bare_names"],
+                messages=dict(original.get("messages") or {}),
+                params=dict(original.get("params") or {}),
+                response=original.get("response"),
+                raw=original,
+            )
+        except TemplateError as exc:
+            raise ValidationError(str(exc)) from None
