@@ -21,6 +21,8 @@ from .model import (
     ErrorRuleModel,
     ErrorsModel,
     HealthModel,
+    LiftModel,
+    MessagesModel,
     ModelEntry,
     PricingModel,
     PricingSourceModel,
@@ -103,6 +105,31 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
     )
 
 
+def _part_targets(raw: Any) -> tuple[tuple[str, Tpl], ...]:
+    """A part type's rendering as (slot, template) pairs: a template (slot `content`), a `{slot, template}`
+    rule, or a list of such rules (one part into several slots)."""
+    rules = raw if s.is_slot_rule_list(raw) else [raw]
+    return tuple(
+        (rule.get("slot", "content"), Tpl(rule["template"])) if s.is_slot_rule(rule) else ("content", Tpl(rule))
+        for rule in rules
+    )
+
+
+def _messages(loaded: Mapping[str, Any]) -> MessagesModel:
+    return MessagesModel(
+        mode=loaded["mode"],
+        strip_fields=tuple(loaded["strip_fields"]),
+        lift=tuple(
+            LiftModel(roles=frozenset(lift["roles"]), into=lift["into"], as_=lift["as_"], sep=lift["sep"])
+            for lift in loaded["lift"]
+        ),
+        roles=dict(loaded["roles"]),
+        merge_consecutive=loaded["merge_consecutive"],
+        parts={kind: _part_targets(raw) for kind, raw in loaded["parts"].items() if raw is not None},
+        message=Tpl(loaded["message"] or {"role": "$role", "content": "$content"}),
+    )
+
+
 class _StreamModelSchema(s.StreamSchema):
     events = fields.Raw(load_default=dict)  # type: ignore[assignment]  # reader specs, validated per file
 
@@ -113,7 +140,6 @@ class ProviderModelSchema(s.ProviderSchema):
     The blocks the model keeps as YAML were validated with each file already; here they are taken as they
     are, which halves the time of a cold load."""
 
-    messages = fields.Raw(load_default=dict)  # type: ignore[assignment]
     params = fields.Raw(load_default=dict)  # type: ignore[assignment]
     response = fields.Raw(load_default=None)  # type: ignore[assignment]
     stream = fields.Nested(_StreamModelSchema, load_default=dict)
@@ -150,7 +176,7 @@ class ProviderModelSchema(s.ProviderSchema):
                     probe=health["probe"] or ("models" if models_endpoint else "chat"), model=health["model"]
                 ),
                 bare_names=data["bare_names"],
-                messages=dict(original.get("messages") or {}),
+                messages=_messages(_filled(s.MessagesSchema, data["messages"])),
                 params=dict(original.get("params") or {}),
                 response=original.get("response"),
                 raw=original,

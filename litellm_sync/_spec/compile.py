@@ -85,8 +85,7 @@ def load_models(
         # Parts the engine still reads as YAML keep their nulls, as written.
         stream = dataclasses.replace(model.stream, events=dict((entry.get("stream") or {}).get("events") or {}))
         models[name] = dataclasses.replace(
-            model, stream=stream, messages=dict(entry.get("messages") or {}), params=dict(entry.get("params") or {}),
-            response=entry.get("response"), raw=entry,
+            model, stream=stream, params=dict(entry.get("params") or {}), response=entry.get("response"), raw=entry,
         )
     return models
 

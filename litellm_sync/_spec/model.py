@@ -1,7 +1,7 @@
 """The typed spec model: what the marshmallow schema loads a resolved provider entry into (frozen, defaults
 filled, templates compiled). Compile and the engine read these objects, not raw YAML.
 
-Parts of an entry that are not modelled yet (`messages`, `params`, the `response` and stream event readers)
+Parts of an entry that are not modelled yet (`params`, the `response` and stream event readers)
 are kept as the validated YAML mappings they were; they are read only by their engine compilers.
 """
 
@@ -146,6 +146,25 @@ class HealthModel:
 
 
 @dataclass(frozen=True)
+class LiftModel:
+    roles: frozenset[str]
+    into: str
+    as_: str  # "text" or "parts"
+    sep: str
+
+
+@dataclass(frozen=True)
+class MessagesModel:
+    mode: str  # "passthrough" or "render"
+    strip_fields: tuple[str, ...]
+    lift: tuple[LiftModel, ...]
+    roles: Mapping[str, str]
+    merge_consecutive: bool
+    parts: Mapping[str, tuple[tuple[str, Tpl], ...]]  # part type -> (slot, template) targets
+    message: Tpl
+
+
+@dataclass(frozen=True)
 class ProviderModel:
     """One provider entry after `extends` and the schema: every key typed, every default filled."""
 
@@ -166,8 +185,8 @@ class ProviderModel:
     pricing_source: PricingSourceModel
     health: HealthModel
     bare_names: bool
+    messages: MessagesModel
     # Validated YAML, read by their engine compilers (not modelled yet).
-    messages: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     response: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it

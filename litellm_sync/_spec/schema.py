@@ -135,7 +135,7 @@ class PartRender(fields.Field):
     any item is a slot rule is a list of slot rules. Anything else is a template for the `content` slot."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, list) and any(isinstance(v, dict) and "template" in v for v in value):
+        if is_slot_rule_list(value):
             errors = {}
             for index, item in enumerate(value):
                 problem = _slot_rule_problem(item)
@@ -148,6 +148,16 @@ class PartRender(fields.Field):
             if problem:
                 raise ValidationError(problem)
         return value
+
+
+def is_slot_rule(raw: Any) -> bool:
+    """A part rendering `{slot, template}` (a mapping with a `template` key)."""
+    return isinstance(raw, dict) and "template" in raw
+
+
+def is_slot_rule_list(raw: Any) -> bool:
+    """Whether a part's rendering is a list of `{slot, template}` rules (rather than a list template)."""
+    return isinstance(raw, list) and any(is_slot_rule(r) for r in raw)
 
 
 def _slot_rule_problem(rule: Any) -> str | None:
@@ -193,18 +203,20 @@ class EndpointsSchema(_Strict):
 class LiftSchema(_Strict):
     roles = StrList(required=True)
     into = fields.Str(required=True)
-    as_ = fields.Str(data_key="as", validate=validate.OneOf(["text", "parts"]))
-    sep = fields.Str()
+    as_ = fields.Str(data_key="as", validate=validate.OneOf(["text", "parts"]), load_default="text")
+    sep = fields.Str(load_default="\n\n")
 
 
 class MessagesSchema(_Strict):
-    mode = fields.Str(validate=validate.OneOf(["passthrough", "render"]))
-    strip_fields = StrList()
-    lift = fields.List(fields.Nested(LiftSchema))
-    roles = fields.Dict(keys=fields.Str(), values=fields.Str())
-    merge_consecutive = fields.Bool()
-    parts = fields.Dict(keys=fields.Str(validate=validate.OneOf(PART_KINDS)), values=PartRender(allow_none=True))
-    message = _Template
+    mode = fields.Str(validate=validate.OneOf(["passthrough", "render"]), load_default="passthrough")
+    strip_fields = StrList(load_default=list)
+    lift = fields.List(fields.Nested(LiftSchema), load_default=list)
+    roles = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    merge_consecutive = fields.Bool(load_default=False)
+    parts = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(PART_KINDS)), values=PartRender(allow_none=True), load_default=dict
+    )
+    message = fields.Raw(allow_none=True, load_default=lambda: {"role": "$role", "content": "$content"})
 
 
 class ParamRuleSchema(_Strict):
