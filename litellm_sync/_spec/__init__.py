@@ -24,8 +24,10 @@ def load_spec(providers: Any = None) -> CompiledSpec:
         key = cache.cache_key(files)
         hit = cache.read(key)
         if isinstance(hit, tuple) and len(hit) == 3:
-            models, http_errors, names = hit
-            return compile_spec(models, http_errors, names)
+            try:
+                return compile_spec(*hit)
+            except Exception:  # an entry from an incompatible build: load from the files instead
+                pass
     layers = load_layers(files, problems)
     entries = resolve_entries(layers, problems)
     models = load_models(entries, layers.origins, problems)

@@ -24,6 +24,7 @@ from .model import (
     LiftModel,
     MessagesModel,
     ModelEntry,
+    ParamRuleModel,
     PricingModel,
     PricingSourceModel,
     ProviderModel,
@@ -57,7 +58,7 @@ def _endpoint(loaded: Mapping[str, Any] | None) -> EndpointModel | None:
     )
 
 
-def _stream(loaded: Mapping[str, Any], original: Mapping[str, Any]) -> StreamModel:
+def _stream(loaded: Mapping[str, Any]) -> StreamModel:
     error = _filled(s.StreamErrorSchema, loaded["error"])
     return StreamModel(
         format=loaded["format"],
@@ -67,7 +68,7 @@ def _stream(loaded: Mapping[str, Any], original: Mapping[str, Any]) -> StreamMod
         end_when=loaded["end_when"],
         ignore=tuple(loaded["ignore"]),
         error=StreamErrorModel(types=tuple(error["types"]), has=error["has"], when=error["when"]),
-        events=dict(original.get("events") or {}),  # reader specs, as written (read by the engine's Reader)
+        events=dict(loaded["events"] or {}),  # reader specs, as written (read by the engine's Reader)
     )
 
 
@@ -105,6 +106,28 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
     )
 
 
+def _param_rule(name: str, loaded: Mapping[str, Any]) -> ParamRuleModel:
+    return ParamRuleModel(
+        to=loaded.get("to", name),  # absent: the parameter's name; null: no target
+        map={key: Tpl(value) for key, value in loaded["map"].items()},
+        template=Tpl(loaded["template"]) if "template" in loaded else None,
+        switch=loaded["switch"],
+        cases={key: _param_rule(name, case) for key, case in loaded["cases"].items()},
+        set=tuple((path, Tpl(value)) for path, value in loaded["set"].items()),
+        headers=tuple((header, Tpl(value)) for header, value in loaded["headers"].items()),
+        refuse=loaded["refuse"],
+        drop=loaded["drop"],
+        default=Tpl(loaded["default"]) if "default" in loaded else None,
+        required=loaded["required"],
+        feature=loaded["feature"],
+    )
+
+
+def load_param_rule(name: str, raw: Mapping[str, Any]) -> ParamRuleModel:
+    """One parameter rule as written in YAML, loaded into the model (for tests and tools)."""
+    return _param_rule(name, s.ParamRuleSchema().load(raw))
+
+
 def _part_targets(raw: Any) -> tuple[tuple[str, Tpl], ...]:
     """A part type's rendering as (slot, template) pairs: a template (slot `content`), a `{slot, template}`
     rule, or a list of such rules (one part into several slots)."""
@@ -140,7 +163,6 @@ class ProviderModelSchema(s.ProviderSchema):
     The blocks the model keeps as YAML were validated with each file already; here they are taken as they
     are, which halves the time of a cold load."""
 
-    params = fields.Raw(load_default=dict)  # type: ignore[assignment]
     response = fields.Raw(load_default=None)  # type: ignore[assignment]
     stream = fields.Nested(_StreamModelSchema, load_default=dict)
 
@@ -168,7 +190,7 @@ class ProviderModelSchema(s.ProviderSchema):
                 body=Tpl(data["body"] or s.DEFAULT_BODY),  # an empty body means the default one too
                 stream_body=Tpl(data["stream_body"]) if data["stream_body"] else None,
                 unknown_params=data["unknown_params"],
-                stream=_stream(_filled(_StreamModelSchema, data["stream"]), original.get("stream") or {}),
+                stream=_stream(_filled(_StreamModelSchema, data["stream"])),
                 errors=_errors(_filled(s.ErrorsSchema, data["errors"])),
                 models={name: _model_entry(entry) for name, entry in data["models"].items()},
                 pricing_source=PricingSourceModel(**source),
@@ -177,8 +199,8 @@ class ProviderModelSchema(s.ProviderSchema):
                 ),
                 bare_names=data["bare_names"],
                 messages=_messages(_filled(s.MessagesSchema, data["messages"])),
-                params=dict(original.get("params") or {}),
-                response=original.get("response"),
+                params={name: _param_rule(name, rule) for name, rule in data["params"].items() if rule is not None},
+                response=data["response"],
                 raw=original,
             )
         except TemplateError as exc:

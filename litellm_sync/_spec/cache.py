@@ -48,20 +48,25 @@ def cache_dir() -> Path | None:
     return Path(configured) if configured else user_cache_dir()
 
 
-def _fingerprint() -> bytes:
-    """What a cached load depends on besides its files: versions and the loader's own source."""
-    from .. import __version__
-
+def _sources() -> bytes:
+    """The spec loader's own source (schema and model included): a cached load is only valid for it."""
     digest = hashlib.sha256(_FORMAT)
-    digest.update(f"{__version__}|{sys.version_info[0]}.{sys.version_info[1]}".encode())
     for module in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(module.name.encode() + b"\0" + module.read_bytes())
     return digest.digest()
 
 
+# Taken once, when the loader is imported: the key must describe the code that runs, even if the files on
+# disk change under a running process (an upgrade), or it would store old objects under the new key.
+_SOURCES = _sources()
+
+
 def cache_key(files: Sequence[tuple[str, bytes]]) -> str:
     """The cache key of a load made of these (name, content) files, in order."""
-    digest = hashlib.sha256(_fingerprint())
+    from .. import __version__
+
+    digest = hashlib.sha256(_SOURCES)
+    digest.update(f"{__version__}|{sys.version_info[0]}.{sys.version_info[1]}".encode())
     for name, content in files:
         digest.update(b"\0%d\0" % len(name.encode()) + name.encode() + b"\0%d\0" % len(content) + content)
     return digest.hexdigest()

@@ -67,26 +67,20 @@ def load_models(
     from marshmallow import ValidationError
 
     from .build import ProviderModelSchema
-    from .load import _flatten, _without_nulls
+    from .load import _flatten
+    from .schema import without_disallowed_nulls
 
     schema = ProviderModelSchema()
     models: dict[str, ProviderModel] = {}
     for name, entry in entries.items():
-        listed = entry.get("models")
-        if isinstance(listed, Mapping):  # `models: {name: }` lists a model with nothing known about it
-            entry = {**entry, "models": {key: {} if value is None else value for key, value in listed.items()}}
-        checked = _without_nulls(entry)
+        checked = without_disallowed_nulls(schema, entry)
         try:
             model = schema.load(checked)
         except ValidationError as exc:
             where = origin_prefix(origins, f"providers.{name}")
             problems.extend(f"{where}.{path}: {message}" for path, message in _flatten(exc.messages, "", checked))
             continue
-        # Parts the engine still reads as YAML keep their nulls, as written.
-        stream = dataclasses.replace(model.stream, events=dict((entry.get("stream") or {}).get("events") or {}))
-        models[name] = dataclasses.replace(
-            model, stream=stream, params=dict(entry.get("params") or {}), response=entry.get("response"), raw=entry,
-        )
+        models[name] = dataclasses.replace(model, raw=entry)
     return models
 
 

@@ -1,7 +1,7 @@
 """The typed spec model: what the marshmallow schema loads a resolved provider entry into (frozen, defaults
 filled, templates compiled). Compile and the engine read these objects, not raw YAML.
 
-Parts of an entry that are not modelled yet (`params`, the `response` and stream event readers)
+Parts of an entry that are not modelled yet (the `response` and stream event readers)
 are kept as the validated YAML mappings they were; they are read only by their engine compilers.
 """
 
@@ -146,6 +146,24 @@ class HealthModel:
 
 
 @dataclass(frozen=True)
+class ParamRuleModel:
+    """How one parameter lands in the request (see the engine's params module for each key's meaning)."""
+
+    to: str | None  # dotted target path; None or "": write only `set` and `headers`
+    map: Mapping[Any, Tpl]  # scalar value (as YAML wrote it: true stays a bool) -> template
+    template: Tpl | None
+    switch: str | None
+    cases: Mapping[str, ParamRuleModel]
+    set: tuple[tuple[str, Tpl], ...]
+    headers: tuple[tuple[str, Tpl], ...]
+    refuse: str | None
+    drop: str | None
+    default: Tpl | None
+    required: bool
+    feature: str | None
+
+
+@dataclass(frozen=True)
 class LiftModel:
     roles: frozenset[str]
     into: str
@@ -186,7 +204,7 @@ class ProviderModel:
     health: HealthModel
     bare_names: bool
     messages: MessagesModel
+    params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
     # Validated YAML, read by their engine compilers (not modelled yet).
-    params: Mapping[str, Any] = field(default_factory=dict)
     response: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it

@@ -220,18 +220,18 @@ class MessagesSchema(_Strict):
 
 
 class ParamRuleSchema(_Strict):
-    to = fields.Str(allow_none=True)
-    map = fields.Dict(keys=fields.Raw(), values=fields.Raw(allow_none=True))
-    template = _Template
-    switch = fields.Str()
-    cases = fields.Dict(keys=fields.Str(), values=fields.Nested(lambda: ParamRuleSchema()))
-    set = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True))
-    headers = fields.Dict(keys=fields.Str(), values=fields.Raw())
-    refuse = fields.Str()
-    drop = fields.Str()
-    default = _Template
-    required = fields.Bool()
-    feature = fields.Str(validate=validate.OneOf(FEATURES))
+    to = fields.Str(allow_none=True)  # absent: the parameter's own name
+    map = fields.Dict(keys=fields.Raw(), values=fields.Raw(allow_none=True), load_default=dict)
+    template = _Template  # absent: the value as given; null: a JSON null
+    switch = fields.Str(load_default=None)
+    cases = fields.Dict(keys=fields.Str(), values=fields.Nested(lambda: ParamRuleSchema()), load_default=dict)
+    set = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True), load_default=dict)
+    headers = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
+    refuse = fields.Str(load_default=None)
+    drop = fields.Str(load_default=None)
+    default = _Template  # absent: no default
+    required = fields.Bool(load_default=False)
+    feature = fields.Str(validate=validate.OneOf(FEATURES), load_default=None)
 
 
 class ToolCallsSchema(_Strict):
@@ -393,3 +393,38 @@ class SpecFileSchema(_Strict):
     http_errors = fields.Dict(keys=StatusField(), values=fields.Str(validate=validate.OneOf(sorted(ERROR_CLASSES))))
     dialects = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
     providers = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
+
+
+def without_disallowed_nulls(schema: Schema, data: Any) -> Any:
+    """A copy of data without the nulls the schema does not accept where they are.
+
+    In a layered file null deletes a key; one left after merging (deleting what nothing defined) is dropped
+    here, while a null the schema allows (`to: null`, a template's null) keeps its meaning."""
+    if not isinstance(data, dict):
+        return data
+    by_key = {field.data_key or name: field for name, field in schema.fields.items()}
+    out: dict[Any, Any] = {}
+    for key, value in data.items():
+        field = by_key.get(key)
+        if value is None:
+            if field is not None and field.allow_none:
+                out[key] = None
+            continue
+        out[key] = _strip_field(field, value)
+    return out
+
+
+def _strip_field(field: Any, value: Any) -> Any:
+    if isinstance(field, fields.Nested):
+        return without_disallowed_nulls(field.schema, value)
+    if isinstance(field, OneOrMany):
+        schema = field.schema()
+        return [without_disallowed_nulls(schema, v) for v in value] if isinstance(value, list) else (
+            without_disallowed_nulls(schema, value)
+        )
+    if isinstance(field, fields.List) and isinstance(value, list):
+        return [_strip_field(field.inner, v) for v in value if v is not None]
+    if isinstance(field, fields.Dict) and isinstance(value, dict) and field.value_field is not None:
+        inner = field.value_field
+        return {k: _strip_field(inner, v) for k, v in value.items() if v is not None or inner.allow_none}
+    return value
