@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load
+from marshmallow import ValidationError, post_load
 
+from .._engine.reader import USAGE_FIELDS
 from .._engine.template import TemplateError
 from . import schema as s
 from .model import (
     ApiVersionModel,
     AuthModel,
+    BlocksModel,
+    ChoiceModel,
     EndpointModel,
     EndpointsModel,
     ErrorRuleModel,
@@ -25,11 +28,14 @@ from .model import (
     MessagesModel,
     ModelEntry,
     ParamRuleModel,
+    PartRuleModel,
     PricingModel,
     PricingSourceModel,
     ProviderModel,
+    ReaderModel,
     StreamErrorModel,
     StreamModel,
+    ToolCallsModel,
     Tpl,
 )
 
@@ -68,7 +74,7 @@ def _stream(loaded: Mapping[str, Any]) -> StreamModel:
         end_when=loaded["end_when"],
         ignore=tuple(loaded["ignore"]),
         error=StreamErrorModel(types=tuple(error["types"]), has=error["has"], when=error["when"]),
-        events=dict(loaded["events"] or {}),  # reader specs, as written (read by the engine's Reader)
+        events={name: _reader(spec) for name, spec in loaded["events"].items()},
     )
 
 
@@ -103,6 +109,61 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         aliases=tuple(loaded["aliases"]),
         deprecation_date=loaded["deprecation_date"],
         description=loaded["description"],
+    )
+
+
+def _tool_calls(loaded: Mapping[str, Any], path: Any = None) -> ToolCallsModel:
+    return ToolCallsModel(
+        path=loaded["path"] if loaded["path"] is not None else path,
+        when=loaded["when"],
+        has=loaded["has"],
+        index=loaded["index"],
+        id=loaded["id"],
+        name=loaded["name"],
+        arguments=loaded["arguments"],
+        extra=tuple(loaded["extra"].items()),
+    )
+
+
+def _reader(loaded: Mapping[str, Any]) -> ReaderModel:
+    choice = _filled(s.ChoiceSchema, loaded["choice"])
+    calls = choice["tool_calls"]
+    blocks = choice["blocks"]
+    usage = _filled(s.UsageSchema, loaded["usage"])
+    return ReaderModel(
+        id=loaded["id"],
+        model=loaded["model"],
+        created=loaded["created"],
+        choices=loaded["choices"] or None,
+        choice=ChoiceModel(
+            index=choice["index"],
+            role=choice["role"],
+            content=choice["content"],
+            reasoning=choice["reasoning"],
+            refusal=choice["refusal"],
+            finish_reason=choice["finish_reason"],
+            tool_calls=tuple(_tool_calls(c) for c in (calls if isinstance(calls, list) else [calls])),
+            blocks=BlocksModel(
+                path=blocks["path"], when=blocks["when"], has=blocks["has"], index=blocks["index"],
+                fields=tuple(blocks["fields_"].items()) if blocks["fields_"] else None,
+            ) if blocks else None,
+        ),
+        parts=tuple(
+            PartRuleModel(
+                when=part["when"], has=part["has"], text=part["text"], reasoning=part["reasoning"],
+                tool_call=_tool_calls(part["tool_call"], ".") if part["tool_call"] else None,
+                keep_block=part["keep_block"],
+            )
+            for part in loaded["parts"]
+        ),
+        usage_from=usage["from_"],
+        usage=tuple(
+            (field, tuple(value["sum"]) if isinstance(value, dict) else (value,))
+            for field in USAGE_FIELDS
+            if (value := usage.get(field)) is not None
+        ),
+        finish_reasons=dict(loaded["finish_reasons"]),
+        tool_calls_finish_reason=loaded["tool_calls_finish_reason"],
     )
 
 
@@ -153,18 +214,11 @@ def _messages(loaded: Mapping[str, Any]) -> MessagesModel:
     )
 
 
-class _StreamModelSchema(s.StreamSchema):
-    events = fields.Raw(load_default=dict)  # type: ignore[assignment]  # reader specs, validated per file
-
-
 class ProviderModelSchema(s.ProviderSchema):
     """ProviderSchema whose load() returns a ProviderModel (per-file validation uses ProviderSchema itself).
 
-    The blocks the model keeps as YAML were validated with each file already; here they are taken as they
-    are, which halves the time of a cold load."""
+    """
 
-    response = fields.Raw(load_default=None)  # type: ignore[assignment]
-    stream = fields.Nested(_StreamModelSchema, load_default=dict)
 
     @post_load(pass_original=True)
     def make_model(self, data: dict[str, Any], original: Mapping[str, Any], **_kwargs: Any) -> ProviderModel:
@@ -190,7 +244,7 @@ class ProviderModelSchema(s.ProviderSchema):
                 body=Tpl(data["body"] or s.DEFAULT_BODY),  # an empty body means the default one too
                 stream_body=Tpl(data["stream_body"]) if data["stream_body"] else None,
                 unknown_params=data["unknown_params"],
-                stream=_stream(_filled(_StreamModelSchema, data["stream"])),
+                stream=_stream(_filled(s.StreamSchema, data["stream"])),
                 errors=_errors(_filled(s.ErrorsSchema, data["errors"])),
                 models={name: _model_entry(entry) for name, entry in data["models"].items()},
                 pricing_source=PricingSourceModel(**source),
@@ -200,7 +254,7 @@ class ProviderModelSchema(s.ProviderSchema):
                 bare_names=data["bare_names"],
                 messages=_messages(_filled(s.MessagesSchema, data["messages"])),
                 params={name: _param_rule(name, rule) for name, rule in data["params"].items() if rule is not None},
-                response=data["response"],
+                response=_reader(data["response"]) if data["response"] is not None else None,
                 raw=original,
             )
         except TemplateError as exc:

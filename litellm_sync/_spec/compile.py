@@ -89,17 +89,16 @@ def compile_provider(
 ) -> ProviderSpec:
     """Compile one provider's model; raises SpecError naming the file(s) and the entry on any problem."""
     where = origin_prefix(origins, f"providers.{name}")
-    missing = [] if model.response is not None else ["response"]
+    response = model.response
+    missing = [] if response is not None else ["response"]
     if model.endpoints.chat is None:
         missing.append("endpoints.chat")
     if not model.base_url and not model.base_url_env:
         missing.append("base_url (or base_url_env)")
-    if missing:
+    if missing or response is None:
         raise SpecError([f"{where}: missing {', '.join(missing)} (set it or extend a dialect that has it)"])
     try:
-        response_spec = model.response or {}
-        finish_reasons = response_spec.get("finish_reasons") or {}
-        reader = Reader(response_spec)
+        reader = Reader(response)
         models_endpoint = model.endpoints.models
         return ProviderSpec(
             name=name,
@@ -107,7 +106,7 @@ def compile_provider(
             docs=model.docs,
             builder=RequestBuilder(name, model),
             reader=reader,
-            stream=StreamRules(model.stream, finish_reasons, reader),
+            stream=StreamRules(model.stream, response.finish_reasons, reader),
             errors=ErrorMapper(model.errors, http_errors, name),
             bare_names=model.bare_names,
             health_probe=model.health.probe or "chat",

@@ -1,8 +1,5 @@
 """The typed spec model: what the marshmallow schema loads a resolved provider entry into (frozen, defaults
 filled, templates compiled). Compile and the engine read these objects, not raw YAML.
-
-Parts of an entry that are not modelled yet (the `response` and stream event readers)
-are kept as the validated YAML mappings they were; they are read only by their engine compilers.
 """
 
 from __future__ import annotations
@@ -74,6 +71,65 @@ class EndpointsModel:
 
 
 @dataclass(frozen=True)
+class ToolCallsModel:
+    path: PathSpec
+    when: Mapping[str, Any] | None
+    has: str | None
+    index: str  # "$next", "$current" or a path
+    id: PathSpec
+    name: PathSpec
+    arguments: PathSpec
+    extra: tuple[tuple[str, PathSpec], ...]
+
+
+@dataclass(frozen=True)
+class BlocksModel:
+    path: PathSpec
+    when: Mapping[str, Any] | None
+    has: str | None
+    index: str
+    fields: tuple[tuple[str, PathSpec], ...] | None  # None: the whole matching object is the fragment
+
+
+@dataclass(frozen=True)
+class PartRuleModel:
+    when: Mapping[str, Any] | None
+    has: str | None
+    text: PathSpec
+    reasoning: PathSpec
+    tool_call: ToolCallsModel | None
+    keep_block: bool
+
+
+@dataclass(frozen=True)
+class ChoiceModel:
+    index: PathSpec
+    role: PathSpec
+    content: PathSpec
+    reasoning: PathSpec
+    refusal: PathSpec
+    finish_reason: PathSpec
+    tool_calls: tuple[ToolCallsModel, ...]
+    blocks: BlocksModel | None
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    """A `response:` block, or one stream event's reader."""
+
+    id: PathSpec
+    model: PathSpec
+    created: PathSpec
+    choices: str | None  # path to the list of choices; None: the body is the one choice
+    choice: ChoiceModel
+    parts: tuple[PartRuleModel, ...]
+    usage_from: PathSpec
+    usage: tuple[tuple[str, tuple[PathSpec, ...]], ...]  # field -> one path (or a first-of list), or paths summed
+    finish_reasons: Mapping[str, str]
+    tool_calls_finish_reason: str | None
+
+
+@dataclass(frozen=True)
 class StreamErrorModel:
     types: tuple[str, ...]
     has: str | None
@@ -89,7 +145,7 @@ class StreamModel:
     end_when: Mapping[str, Any] | None
     ignore: tuple[str, ...]
     error: StreamErrorModel
-    events: Mapping[str, Mapping[str, Any]]  # event type -> reader spec ("*": the rest)
+    events: Mapping[str, ReaderModel]  # event type -> reader ("*": the rest; default: the response reader)
 
 
 @dataclass(frozen=True)
@@ -205,6 +261,5 @@ class ProviderModel:
     bare_names: bool
     messages: MessagesModel
     params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
-    # Validated YAML, read by their engine compilers (not modelled yet).
-    response: Mapping[str, Any] | None = None
+    response: ReaderModel | None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it

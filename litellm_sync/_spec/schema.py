@@ -235,46 +235,46 @@ class ParamRuleSchema(_Strict):
 
 
 class ToolCallsSchema(_Strict):
-    path = PathField()
-    when = _Mapping
-    has = fields.Str()
-    index = fields.Str()
-    id = PathField()
-    name = PathField()
-    arguments = PathField()
-    extra = fields.Dict(keys=fields.Str(), values=PathField())
+    path = PathField(load_default=None)
+    when = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    index = fields.Str(load_default="$next")
+    id = PathField(load_default=None)
+    name = PathField(load_default=None)
+    arguments = PathField(load_default=None)
+    extra = fields.Dict(keys=fields.Str(), values=PathField(), load_default=dict)
 
 
 class BlocksSchema(_Strict):
-    path = PathField()
-    when = _Mapping
-    has = fields.Str()
-    index = fields.Str()
-    fields_ = fields.Dict(data_key="fields", keys=fields.Str(), values=PathField())
+    path = PathField(load_default=".")
+    when = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    index = fields.Str(load_default="$next")
+    fields_ = fields.Dict(data_key="fields", keys=fields.Str(), values=PathField(), load_default=None)
 
 
 class PartRuleSchema(_Strict):
-    when = _Mapping
-    has = fields.Str()
-    text = PathField()
-    reasoning = PathField()
-    tool_call = fields.Nested(ToolCallsSchema)
-    keep_block = fields.Bool()
+    when = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    text = PathField(load_default=None)
+    reasoning = PathField(load_default=None)
+    tool_call = fields.Nested(ToolCallsSchema, load_default=None)
+    keep_block = fields.Bool(load_default=False)
 
 
 class ChoiceSchema(_Strict):
-    index = PathField()
-    role = PathField()
-    content = PathField()
-    reasoning = PathField()
-    refusal = PathField()
-    finish_reason = PathField()
-    tool_calls = OneOrMany(ToolCallsSchema)
-    blocks = fields.Nested(BlocksSchema)
+    index = PathField(load_default=None)
+    role = PathField(load_default=None)
+    content = PathField(load_default=None)
+    reasoning = PathField(load_default=None)
+    refusal = PathField(load_default=None)
+    finish_reason = PathField(load_default=None)
+    tool_calls = OneOrMany(ToolCallsSchema, load_default=list)
+    blocks = fields.Nested(BlocksSchema, load_default=None)
 
 
 class UsageSchema(_Strict):
-    from_ = PathField(data_key="from")
+    from_ = PathField(data_key="from", load_default=".")
     prompt_tokens = UsageValue()
     completion_tokens = UsageValue()
     total_tokens = UsageValue()
@@ -284,15 +284,15 @@ class UsageSchema(_Strict):
 
 
 class ReaderSchema(_Strict):
-    id = PathField()
-    model = PathField()
-    created = PathField()
-    choices = fields.Str()
-    choice = fields.Nested(ChoiceSchema)
-    parts = fields.List(fields.Nested(PartRuleSchema))
-    usage = fields.Nested(UsageSchema)
-    finish_reasons = fields.Dict(keys=fields.Str(), values=fields.Str())
-    tool_calls_finish_reason = fields.Str()
+    id = PathField(load_default=None)
+    model = PathField(load_default=None)
+    created = PathField(load_default=None)
+    choices = fields.Str(load_default=None)
+    choice = fields.Nested(ChoiceSchema, load_default=dict)
+    parts = fields.List(fields.Nested(PartRuleSchema), load_default=list)
+    usage = fields.Nested(UsageSchema, load_default=dict)
+    finish_reasons = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    tool_calls_finish_reason = fields.Str(load_default=None)
 
 
 class StreamErrorSchema(_Strict):
