@@ -6,10 +6,11 @@ module only adds the hook that turns the loaded values into `model` objects, com
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, post_load
+from marshmallow import ValidationError, missing, post_load
 
 from .._engine.reader import USAGE_FIELDS
 from .._engine.template import TemplateError
@@ -42,7 +43,13 @@ from .model import (
 
 def _filled(schema: type[s.Schema], loaded: Any) -> dict[str, Any]:
     """A nested block as loaded, or the schema's defaults when the entry did not have it."""
-    return loaded if loaded else schema().load({})
+    return loaded if loaded else _defaults(schema)
+
+
+@functools.cache
+def _defaults(schema: type[s.Schema]) -> dict[str, Any]:
+    """A block's defaults, as its schema loads them from nothing (read only: shared)."""
+    return schema().load({})
 
 
 def _templates(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Tpl], ...]:
@@ -214,48 +221,113 @@ def _messages(loaded: Mapping[str, Any]) -> MessagesModel:
     )
 
 
+def _endpoints(loaded: Any) -> EndpointsModel:
+    endpoints = _filled(s.EndpointsSchema, loaded)
+    return EndpointsModel(chat=_endpoint(endpoints.get("chat")), models=_endpoint(endpoints.get("models")))
+
+
+def _auth(loaded: Any) -> AuthModel:
+    auth = _filled(s.AuthSchema, loaded)
+    return AuthModel(
+        env=tuple(auth["env"]), header=auth["header"], value=Tpl(auth["value"]), query=auth["query"],
+        optional=auth["optional"],
+    )
+
+
+def _api_version(loaded: Any) -> ApiVersionModel:
+    version = _filled(s.ApiVersionSchema, loaded)
+    return ApiVersionModel(env=tuple(version["env"]), default=version["default"])
+
+
+# How each loaded key of a provider entry becomes its part of the model (keys not listed are used as loaded).
+_PARTS: dict[str, Any] = {
+    "base_url_env": tuple,
+    "auth": _auth,
+    "headers": lambda loaded: tuple((k.lower(), Tpl(v)) for k, v in loaded.items() if v),  # "" sends none
+    "api_version": _api_version,
+    "endpoints": _endpoints,
+    "body": lambda loaded: Tpl(loaded or s.DEFAULT_BODY),  # an empty body means the default one too
+    "stream_body": lambda loaded: Tpl(loaded) if loaded else None,
+    "stream": lambda loaded: _stream(_filled(s.StreamSchema, loaded)),
+    "errors": lambda loaded: _errors(_filled(s.ErrorsSchema, loaded)),
+    "models": lambda loaded: {name: _model_entry(entry) for name, entry in loaded.items()},
+    "pricing_source": lambda loaded: PricingSourceModel(**_filled(s.PricingSourceSchema, loaded)),
+    "health": lambda loaded: _filled(s.HealthSchema, loaded),
+    "messages": lambda loaded: _messages(_filled(s.MessagesSchema, loaded)),
+    "params": lambda loaded: {name: _param_rule(name, rule) for name, rule in loaded.items() if rule is not None},
+    "response": lambda loaded: _reader(loaded) if loaded is not None else None,
+}
+
+
+def _assemble(parts: dict[str, Any], raw: Mapping[str, Any]) -> ProviderModel:
+    """The ProviderModel from its built parts (see _PARTS)."""
+    parts.pop("extends", None)
+    health = parts.pop("health")
+    probe = health["probe"] or ("models" if parts["endpoints"].models else "chat")
+    return ProviderModel(**parts, health=HealthModel(probe=probe, model=health["model"]), raw=raw)
+
+
 class ProviderModelSchema(s.ProviderSchema):
-    """ProviderSchema whose load() returns a ProviderModel (per-file validation uses ProviderSchema itself).
-
-    """
-
+    """ProviderSchema whose load() returns a ProviderModel (per-file validation uses ProviderSchema itself)."""
 
     @post_load(pass_original=True)
     def make_model(self, data: dict[str, Any], original: Mapping[str, Any], **_kwargs: Any) -> ProviderModel:
-        auth = _filled(s.AuthSchema, data["auth"])
-        version = _filled(s.ApiVersionSchema, data["api_version"])
-        endpoints = _filled(s.EndpointsSchema, data["endpoints"])
-        health = _filled(s.HealthSchema, data["health"])
-        source = _filled(s.PricingSourceSchema, data["pricing_source"])
         try:
-            models_endpoint = _endpoint(endpoints.get("models"))
-            return ProviderModel(
-                description=data["description"],
-                docs=data["docs"],
-                base_url=data["base_url"],
-                base_url_env=tuple(data["base_url_env"]),
-                auth=AuthModel(
-                    env=tuple(auth["env"]), header=auth["header"], value=Tpl(auth["value"]), query=auth["query"],
-                    optional=auth["optional"],
-                ),
-                headers=tuple((k.lower(), Tpl(v)) for k, v in data["headers"].items() if v),  # "" sends none
-                api_version=ApiVersionModel(env=tuple(version["env"]), default=version["default"]),
-                endpoints=EndpointsModel(chat=_endpoint(endpoints.get("chat")), models=models_endpoint),
-                body=Tpl(data["body"] or s.DEFAULT_BODY),  # an empty body means the default one too
-                stream_body=Tpl(data["stream_body"]) if data["stream_body"] else None,
-                unknown_params=data["unknown_params"],
-                stream=_stream(_filled(s.StreamSchema, data["stream"])),
-                errors=_errors(_filled(s.ErrorsSchema, data["errors"])),
-                models={name: _model_entry(entry) for name, entry in data["models"].items()},
-                pricing_source=PricingSourceModel(**source),
-                health=HealthModel(
-                    probe=health["probe"] or ("models" if models_endpoint else "chat"), model=health["model"]
-                ),
-                bare_names=data["bare_names"],
-                messages=_messages(_filled(s.MessagesSchema, data["messages"])),
-                params={name: _param_rule(name, rule) for name, rule in data["params"].items() if rule is not None},
-                response=_reader(data["response"]) if data["response"] is not None else None,
-                raw=original,
-            )
+            return _assemble({key: _PARTS.get(key, _same)(value) for key, value in data.items()}, original)
         except TemplateError as exc:
             raise ValidationError(str(exc)) from None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class ModelLoader:
+    """Loads many resolved entries into models, loading and building each distinct block once.
+
+    Entries that extend the same dialect share the blocks they did not override (merging keeps the very
+    same objects), so `openai_chat`'s response reader, say, is loaded and built once for all the providers
+    that extend it: a third of the time of a cold load, and a smaller cache file (pickle keeps the sharing)."""
+
+    def __init__(self) -> None:
+        self.schema = ProviderModelSchema()
+        self.memo: dict[tuple[str, int], Any] = {}
+        self.keep: list[Any] = []  # the raw blocks memoised by id() stay alive while the loader does
+
+    def load(self, entry: Mapping[str, Any]) -> ProviderModel:
+        """One resolved entry as a model; raises ValidationError (paths as in the entry)."""
+        parts: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name, field in self.schema.fields.items():
+            key = field.data_key or name
+            raw = entry.get(key)
+            memo_key = (name, id(raw))
+            if key in entry and memo_key in self.memo:
+                parts[name] = self.memo[memo_key]
+                continue
+            if key in entry and raw is None and not field.allow_none:
+                continue  # a null left after merging: the key is absent
+            try:
+                if key in entry:
+                    loaded = field.deserialize(s.strip_field_nulls(field, raw), key, entry)
+                else:
+                    default = field.load_default
+                    loaded = default() if callable(default) else default
+                    if loaded is missing:
+                        continue
+                parts[name] = _PARTS.get(name, _same)(loaded)
+            except ValidationError as exc:
+                errors[key] = exc.messages
+                continue
+            except TemplateError as exc:
+                errors[key] = [str(exc)]
+                continue
+            if key in entry:
+                self.memo[memo_key] = parts[name]
+                self.keep.append(raw)
+        unknown = set(entry) - {field.data_key or name for name, field in self.schema.fields.items()}
+        for key in unknown:
+            errors[key] = ["Unknown field."]
+        if errors:
+            raise ValidationError(errors)
+        return _assemble(parts, entry)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,21 +65,17 @@ def load_models(
     """Each resolved entry loaded by the schema into the spec model; problems (with paths) go to `problems`."""
     from marshmallow import ValidationError
 
-    from .build import ProviderModelSchema
+    from .build import ModelLoader
     from .load import _flatten
-    from .schema import without_disallowed_nulls
 
-    schema = ProviderModelSchema()
+    loader = ModelLoader()
     models: dict[str, ProviderModel] = {}
     for name, entry in entries.items():
-        checked = without_disallowed_nulls(schema, entry)
         try:
-            model = schema.load(checked)
+            models[name] = loader.load(entry)
         except ValidationError as exc:
             where = origin_prefix(origins, f"providers.{name}")
-            problems.extend(f"{where}.{path}: {message}" for path, message in _flatten(exc.messages, "", checked))
-            continue
-        models[name] = dataclasses.replace(model, raw=entry)
+            problems.extend(f"{where}.{path}: {message}" for path, message in _flatten(exc.messages, "", entry))
     return models
 
 

@@ -88,10 +88,11 @@ class OneOrMany(fields.Field):
     def __init__(self, schema: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.schema = schema
+        self.instance = schema()
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, dict):
-            return self.schema().load(value)
+            return self.instance.load(value)
         if not isinstance(value, list) or not value:
             raise ValidationError("Expected a mapping or a non-empty list of mappings.")
         out, errors = [], {}
@@ -99,7 +100,7 @@ class OneOrMany(fields.Field):
             try:
                 if not isinstance(item, dict):
                     raise ValidationError("Expected a mapping.")
-                out.append(self.schema().load(item))
+                out.append(self.instance.load(item))
             except ValidationError as exc:
                 errors[index] = exc.messages
         if errors:
@@ -396,7 +397,7 @@ class SpecFileSchema(_Strict):
 
 
 def without_disallowed_nulls(schema: Schema, data: Any) -> Any:
-    """A copy of data without the nulls the schema does not accept where they are.
+    """Data without the nulls the schema does not accept where they are (the same object when it has none).
 
     In a layered file null deletes a key; one left after merging (deleting what nothing defined) is dropped
     here, while a null the schema allows (`to: null`, a template's null) keeps its meaning."""
@@ -404,27 +405,37 @@ def without_disallowed_nulls(schema: Schema, data: Any) -> Any:
         return data
     by_key = {field.data_key or name: field for name, field in schema.fields.items()}
     out: dict[Any, Any] = {}
+    changed = False
     for key, value in data.items():
         field = by_key.get(key)
-        if value is None:
-            if field is not None and field.allow_none:
-                out[key] = None
+        if value is None and not (field is not None and field.allow_none):
+            changed = True
             continue
-        out[key] = _strip_field(field, value)
-    return out
+        out[key] = value if value is None else _strip_field(field, value)
+        changed = changed or out[key] is not value
+    return out if changed else data
+
+
+def strip_field_nulls(field: Any, value: Any) -> Any:
+    """A field's value without the nulls its schema does not accept (the same object when it has none)."""
+    return _strip_field(field, value)
 
 
 def _strip_field(field: Any, value: Any) -> Any:
     if isinstance(field, fields.Nested):
         return without_disallowed_nulls(field.schema, value)
     if isinstance(field, OneOrMany):
-        schema = field.schema()
-        return [without_disallowed_nulls(schema, v) for v in value] if isinstance(value, list) else (
-            without_disallowed_nulls(schema, value)
-        )
+        schema = field.instance
+        if isinstance(value, list):
+            items = [without_disallowed_nulls(schema, v) for v in value]
+            return value if all(a is b for a, b in zip(items, value)) else items
+        return without_disallowed_nulls(schema, value)
     if isinstance(field, fields.List) and isinstance(value, list):
-        return [_strip_field(field.inner, v) for v in value if v is not None]
+        items = [_strip_field(field.inner, v) for v in value if v is not None]
+        return value if len(items) == len(value) and all(a is b for a, b in zip(items, value)) else items
     if isinstance(field, fields.Dict) and isinstance(value, dict) and field.value_field is not None:
         inner = field.value_field
-        return {k: _strip_field(inner, v) for k, v in value.items() if v is not None or inner.allow_none}
+        kept = {k: _strip_field(inner, v) for k, v in value.items() if v is not None or inner.allow_none}
+        same = len(kept) == len(value) and all(kept[k] is value[k] for k in kept)
+        return value if same else kept
     return value
