@@ -15,6 +15,7 @@ from marshmallow import ValidationError, missing, post_load
 from .._engine.reader import USAGE_FIELDS
 from .._engine.template import TemplateError
 from . import schema as s
+from .fields import is_slot_rule, is_slot_rule_list, strip_field_nulls
 from .model import (
     ApiVersionModel,
     AuthModel,
@@ -199,9 +200,9 @@ def load_param_rule(name: str, raw: Mapping[str, Any]) -> ParamRuleModel:
 def _part_targets(raw: Any) -> tuple[tuple[str, Tpl], ...]:
     """A part type's rendering as (slot, template) pairs: a template (slot `content`), a `{slot, template}`
     rule, or a list of such rules (one part into several slots)."""
-    rules = raw if s.is_slot_rule_list(raw) else [raw]
+    rules = raw if is_slot_rule_list(raw) else [raw]
     return tuple(
-        (rule.get("slot", "content"), Tpl(rule["template"])) if s.is_slot_rule(rule) else ("content", Tpl(rule))
+        (rule.get("slot", "content"), Tpl(rule["template"])) if is_slot_rule(rule) else ("content", Tpl(rule))
         for rule in rules
     )
 
@@ -309,7 +310,7 @@ class ModelLoader:
                 continue  # a null left after merging: the key is absent
             try:
                 if key in entry:
-                    loaded = field.deserialize(s.strip_field_nulls(field, raw), key, entry)
+                    loaded = field.deserialize(strip_field_nulls(field, raw), key, entry)
                 else:
                     default = field.load_default
                     loaded = default() if callable(default) else default

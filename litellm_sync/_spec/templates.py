@@ -18,7 +18,7 @@ from typing import Any
 
 from .._engine.messages import PART_FIELDS
 from .._engine.template import TemplateError, compile_template
-from .schema import is_slot_rule_list
+from .fields import is_slot_rule_list
 
 REQUEST_VARIABLES = frozenset({"model", "messages", "stream", "api_key", "api_version", "model_info", "body"})
 """The context of a chat request's templates (built in RequestBuilder.build)."""
