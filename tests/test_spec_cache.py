@@ -22,7 +22,14 @@ from litellm_sync import ConfigurationError, LiteLLMSyncError
 from litellm_sync._spec import CompiledSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC_BLOCKS = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "providers-yaml.md").read_text("utf-8"), re.S)
+DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+# Every YAML block of the docs that is a whole spec file (not a fragment, nor the layout sketch of placeholders).
+DOC_SPECS = [
+    (f"{path.relative_to(ROOT)}#{index}", block)
+    for path in DOCS
+    for index, block in enumerate(re.findall(r"```yaml\n(.*?)```", path.read_text("utf-8"), re.S))
+    if re.search(r"^providers:", block, re.M) and "{name: entry" not in block
+]
 
 SIMPLE = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Hi"}]
 RICH = [
@@ -100,18 +107,24 @@ def _repository_specs() -> Iterator[Any]:
     yield pytest.param([], id="providers.yaml")
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         yield pytest.param([path], id=f"examples/{path.name}")
-    yield pytest.param("docs", id="docs tutorials")
+    for name, block in DOC_SPECS:
+        yield pytest.param(("doc", block), id=name)
+    yield pytest.param("docs", id="all docs specs together")
 
 
 @pytest.mark.parametrize("source", _repository_specs())
 def test_every_repository_spec_compiles_the_same_warm_as_cold(
     source: Any, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, tmp_path: Path
 ) -> None:
-    if source == "docs":
+    if isinstance(source, tuple):
+        (tmp_path / "doc.yaml").write_text(source[1], encoding="utf-8")
+        source = [tmp_path / "doc.yaml"]
+    elif source == "docs":
         source = []
-        for index, block in enumerate(DOC_BLOCKS[:2]):  # the two tutorials (test_docs_tutorial.py runs them)
-            (tmp_path / f"tutorial{index}.yaml").write_text(block, encoding="utf-8")
-            source.append(tmp_path / f"tutorial{index}.yaml")
+        for index, (_name, block) in enumerate(DOC_SPECS):
+            (tmp_path / f"doc{index}.yaml").write_text(block, encoding="utf-8")
+            source.append(tmp_path / f"doc{index}.yaml")
+        assert len(source) >= 5
     cold, warm = _cold_then_warm(source, monkeypatch, cache_dir)
     assert sorted(cold.providers) == sorted(warm.providers)
     assert cold.registry == warm.registry
