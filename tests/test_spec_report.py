@@ -3,6 +3,7 @@ one SpecError, each with its file and dotted path."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,29 @@ def test_usage_sum_still_adds_up(tmp_path: Path) -> None:
 
     read = reader.read({"choices": [], "usage": {"a": 2, "b": 5}}, ReadState())
     assert read.usage == {"prompt_tokens": 7}
+
+
+# One broken entry per phase: (YAML of the entry, the start of its one problem after the file name).
+PHASE_PROBLEMS = {
+    "schema": ("{extends: openai_chat, base_url: https://x.test, stream: {format: smoke}}",
+               "providers.{name}.stream.format: Must be one of: sse, ndjson."),
+    "template": ('{extends: openai_chat, base_url: https://x.test, headers: {x-v: "${api_versoin}"}}',
+                 "providers.{name}.headers.x-v: '${{api_versoin}}': unknown variable 'api_versoin'"),
+    "extends": ("{extends: openai_chatt, base_url: https://x.test}",
+                "providers.{name}.extends: unknown entry 'openai_chatt'"),
+    "compile": ("{extends: openai_chat}", "providers.{name}: missing base_url (or base_url_env)"),
+    "slot": ("{extends: ollama, messages: {parts: {text: {template: $text, sloot: text}}}}",
+             "providers.{name}.messages.parts.text: A slot rule takes only slot and template"),
+}
+
+
+@pytest.mark.parametrize("phases", list(itertools.combinations(sorted(PHASE_PROBLEMS), 3)))
+def test_any_mix_of_phases_is_reported_at_once(tmp_path: Path, phases: tuple[str, ...]) -> None:
+    path = tmp_path / "mix.yaml"
+    entries = "".join(f"  p_{phase}: {PHASE_PROBLEMS[phase][0]}\n" for phase in phases)
+    path.write_text(f"providers:\n{entries}", encoding="utf-8")
+    problems = _problems(path)
+    assert len(problems) == len(phases), problems
+    for phase in phases:
+        wanted = f"{path}: " + PHASE_PROBLEMS[phase][1].format(name=f"p_{phase}")
+        assert sum(p.startswith(wanted) for p in problems) == 1, (wanted, problems)
