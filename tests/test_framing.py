@@ -1,13 +1,17 @@
 """Stream framings (litellm_sync._engine.framing), through the registry the stream code uses: the WHATWG SSE
-rules, NDJSON, every-byte-offset splits, incremental dispatch, and the line and event size limits.
+rules, NDJSON, every-byte-offset splits, incremental dispatch, and the line and event size limits (also end to
+end: an SSE line that never ends, served over a socket, stops with bounded memory).
 (Property tests over generated transcripts are in test_properties.py.)"""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from faultserver import FaultServer, Send, chunk, chunked_head
 
+import litellm_sync
 from litellm_sync._engine.framing import FRAMINGS, ServerSentEvent
 from litellm_sync.exceptions import APIResponseValidationError, ResponseTooLargeError
 from litellm_sync.limits import DEFAULT_LIMITS
@@ -263,3 +267,25 @@ def test_ndjson_names_the_smaller_limit() -> None:
     with pytest.raises(ResponseTooLargeError) as info:
         list(ndjson([record], max_line_bytes=200, max_event_bytes=1000))
     assert (info.value.limit, info.value.value) == ("max_line_bytes", 200)
+
+
+def test_an_endless_sse_line_over_a_socket_stops_at_the_limit_with_bounded_memory() -> None:
+    """Issue 10, item 3: 64 MiB of one `data:` line (sent as 64 KiB chunks of one shared buffer) must stop
+    at the default 4 MiB line limit; Python's traced allocations peak near that, not near 64 MiB."""
+    piece = chunk(b"x" * 65536)
+    script = [Send(chunked_head()), Send(chunk(b"data: "))] + [Send(piece)] * 1024
+    with FaultServer() as server, litellm_sync.Client(max_retries=0) as client:
+        server.enqueue(script)
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError) as info:  # noqa: SIM117 (the stream opens inside raises)
+                with client.completion(
+                    "openai/gpt-4o", [{"role": "user", "content": "hi"}], stream=True, api_key="sk-test",
+                    api_base=server.url,
+                ) as stream:
+                    list(stream)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert info.value.limit == "max_line_bytes"
+    assert peak < 3 * DEFAULT_LIMITS.max_line_bytes, f"peak {peak / 2**20:.1f} MiB"
