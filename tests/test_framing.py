@@ -136,6 +136,13 @@ def test_bom_is_dropped_at_the_start_only_even_split_over_reads() -> None:
     assert _events([b"\xef\xbb", b"\xbf"]) == []
 
 
+def test_only_cr_and_lf_end_lines_not_other_unicode_line_separators() -> None:
+    raw = "data: a\x0bb\x0cc\x1cd\x85e\u2028f\u2029g\n\n".encode()
+    assert _events([raw]) == [(None, "a\x0bb\x0cc\x1cd\x85e\u2028f\u2029g")]
+    assert _events([b"event: e\n" + raw]) == [("e", "a\x0bb\x0cc\x1cd\x85e\u2028f\u2029g")]  # general path
+    assert [e.data for e in ndjson(['"\u2028"\r\n'.encode()])] == ['"\u2028"']
+
+
 def test_invalid_utf8_is_replaced_and_a_multibyte_character_split_across_reads_is_kept() -> None:
     for pieces in _pieces("data: é🌍\n\n".encode()):
         assert _events(pieces) == [(None, "é🌍")]

@@ -18,7 +18,7 @@ from test_stream_transcripts import CASES as DIALECT_CASES
 
 from litellm_sync._engine.framing import FRAMINGS, ServerSentEvent
 from litellm_sync._spec import load_spec
-from litellm_sync.exceptions import ResponseTooLargeError, SpecError
+from litellm_sync.exceptions import APIResponseValidationError, ResponseTooLargeError, SpecError
 
 # -- helpers ----------------------------------------------------------------------------------------
 
@@ -43,13 +43,16 @@ def decode_sse(chunks: list[bytes], **limits: int) -> list[ServerSentEvent]:
 
 
 def outcome(framing: str, chunks: list[bytes], **limits: int) -> tuple[list[tuple[str | None, str]], str | None]:
-    """The events up to the end or to a size error, and the name of the limit that stopped it (or None)."""
+    """The events up to the end or to an error, and what stopped it: the limit's name for a size error, the
+    class name for another malformed-stream error (a binary framing's bad frame), else None."""
     events: list[tuple[str | None, str]] = []
     try:
         for event in FRAMINGS[framing](chunks, **limits):
             events.append((event.event, event.data))
     except ResponseTooLargeError as error:
         return events, error.limit
+    except APIResponseValidationError as error:
+        return events, type(error).__name__
     return events, None
 
 
@@ -158,7 +161,8 @@ def test_sse_limits_stop_the_stream_exactly_when_a_line_or_event_is_over_them(
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=300), points=st.lists(st.integers(0, 300), max_size=12))
 def test_arbitrary_bytes_decode_the_same_whatever_the_split(data: bytes, points: list[int]) -> None:
-    """Even invalid UTF-8, stray CRs, BOM pieces and NULs give the same events whole or in pieces."""
+    """Every registered framing: even invalid UTF-8, stray CRs, BOM pieces and NULs give the same events (or
+    the same error) whole, in pieces, and one byte per read."""
     for framing in FRAMINGS:
         assert outcome(framing, split_at(data, points)) == outcome(framing, [data])
         one_byte = [data[i : i + 1] for i in range(len(data))]

@@ -10,8 +10,9 @@ Adding a framing (a text one, or a binary one such as AWS's `application/vnd.ama
 1. Write one module here, `framing/<name>.py`, with one decoder matching `base.Framing`:
    `decode_<name>(chunks: Iterable[bytes], *, max_line_bytes=..., max_event_bytes=...) -> Iterator[ServerSentEvent]`.
    - Incremental: pull `chunks` one read at a time and yield each event as soon as it is complete; a frame
-     split across reads at any byte must give the same events (tests/test_framing.py checks every framing
-     in `FRAMINGS` with any split and with one byte per read).
+     split across reads at any byte must give the same events (tests/test_properties.py runs every framing
+     in `FRAMINGS` over arbitrary bytes, whole, split anywhere and one byte per read; add tests of its own
+     format to tests/test_framing.py).
    - Bounded: never hold more than one frame within the limits plus the current read. A length-prefixed
      binary frame checks its declared length against `max_event_bytes` before buffering it, and raises
      `base.too_large("max_event_bytes", limit)`; a line-based one checks its pending line as bytes arrive.
