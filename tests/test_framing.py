@@ -238,6 +238,16 @@ def test_a_line_over_the_limit_inside_one_large_read_raises(framing: str) -> Non
     assert len(list(FRAMINGS[framing]([line + b"\n\n"]))) == 1
 
 
+@pytest.mark.parametrize("limit", ["max_line_bytes", "max_event_bytes"])
+def test_limits_hold_for_reads_of_whole_data_events(limit: str) -> None:
+    """Reads shaped like chat-completion streams (whole `data:` events, nothing pending) are checked too."""
+    ok, big = b"data: ok\n\n", b"data: " + b"y" * 5000 + b"\n\n"
+    for body in ([ok, big], [ok, ok + big], [ok, big + ok]):
+        with pytest.raises(ResponseTooLargeError) as info:
+            list(sse(body, **{limit: 4096}))
+        assert info.value.limit == limit
+
+
 def test_the_default_limits_are_the_library_defaults() -> None:
     just_over = DEFAULT_LIMITS.max_line_bytes + 1
     with pytest.raises(ResponseTooLargeError) as info:
