@@ -141,7 +141,8 @@ class Choice(_Record):
 
 
 class Usage(_Record):
-    """Token counts; prompt_tokens includes cached and cache-write tokens, as OpenAI counts them."""
+    """Token counts; prompt_tokens includes cached and cache-write tokens, as OpenAI counts them. The three
+    totals are always integers (a count the provider left out is 0); the detail counts are None when unknown."""
 
     __slots__ = (
         "cache_creation_tokens",
@@ -172,8 +173,8 @@ class Usage(_Record):
 
     @property
     def prompt_tokens_details(self) -> dict[str, int | None]:
-        """OpenAI's nested form of the cached-token count."""
-        return {"cached_tokens": self.cached_tokens}
+        """OpenAI's nested form of the cached and cache-write token counts."""
+        return {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_creation_tokens}
 
     @property
     def completion_tokens_details(self) -> dict[str, int | None]:
@@ -184,8 +185,7 @@ class Usage(_Record):
         """The flat counts, plus OpenAI's nested `prompt_tokens_details` (cached_tokens, cache_write_tokens)
         and `completion_tokens_details` (reasoning_tokens) when the provider reported any of them."""
         out = super().to_dict()
-        prompt = {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_creation_tokens}
-        prompt = {key: value for key, value in prompt.items() if value is not None}
+        prompt = {key: value for key, value in self.prompt_tokens_details.items() if value is not None}
         if prompt:
             out["prompt_tokens_details"] = prompt
         if self.reasoning_tokens is not None:
