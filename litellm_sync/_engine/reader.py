@@ -62,7 +62,9 @@ class ToolCallRead:
 class ChoiceRead:
     """One choice (or one choice's delta) as read from the wire."""
 
-    __slots__ = ("blocks", "content", "finish_reason", "index", "reasoning", "refusal", "role", "tool_calls")
+    __slots__ = (
+        "blocks", "content", "finish_reason", "index", "raw_finish_reason", "reasoning", "refusal", "role", "tool_calls"
+    )
 
     def __init__(self) -> None:
         self.index = 0
@@ -72,6 +74,7 @@ class ChoiceRead:
         self.refusal: str | None = None
         self.tool_calls: list[ToolCallRead] = []
         self.finish_reason: str | None = None
+        self.raw_finish_reason: Any = None  # as the provider sent it, before the `finish_reasons:` map
         # Kept blocks (`keep_block:` parts), or in a stream fragments of them (`choice.blocks`) with an index.
         self.blocks: list[dict[str, Any]] | None = None
 
@@ -334,7 +337,8 @@ class Reader:
         if self.blocks is not None:
             self._read_blocks(values[self.blocks_slot], choice, state)
         if reason is not MISSING:
-            reason = self.finish_reasons.get(reason, reason)
+            choice.raw_finish_reason = reason
+            reason = self.finish_reasons.get(reason, reason) if reason.__class__ is str else None
             if self.tool_calls_finish_reason and choice.tool_calls and reason == "stop":
                 reason = self.tool_calls_finish_reason
             choice.finish_reason = reason
