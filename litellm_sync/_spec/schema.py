@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .._engine.framing import FRAMINGS
 from .._engine.messages import PART_FIELDS
 from ..exceptions import ERROR_CLASSES
 from .fields import (
@@ -190,7 +191,7 @@ class StreamErrorSchema(_Strict):
 
 
 class StreamSchema(_Strict):
-    format = fields.Str(validate=validate.OneOf(["sse", "ndjson"]), load_default="sse")
+    format = fields.Str(validate=validate.OneOf(sorted(FRAMINGS)), load_default="sse")
     done = fields.Str(allow_none=True, load_default=None)
     type = fields.Str(allow_none=True, load_default=None)
     end_types = StrList(load_default=list)
