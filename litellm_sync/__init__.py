@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._engine.response import stream_chunk_builder
 from .api import (
+    batch_completion,
     completion,
     completion_cost,
     cost_per_token,
@@ -93,6 +94,7 @@ __all__ = [
     "UnsupportedParamsError",
     "Usage",
     "assistant_message",
+    "batch_completion",
     "completion",
     "completion_cost",
     "cost_per_token",

@@ -368,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_providers(sub, spec)
     _add_health(sub, spec)
+    from .batch import add_subcommand as _add_batch
+
+    _add_batch(sub, [spec])
     return parser
 
 
