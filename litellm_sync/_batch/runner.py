@@ -18,7 +18,9 @@ from .records import Item, error_record, success_record
 
 log = get_logger()
 RETRY_AFTER_CAP = 300.0  # a provider's Retry-After is honoured up to this many seconds
-WAIT_SLICE = 60.0  # waiting for a Router's capacity is re-checked at least this often
+WAIT_SLICE = 60.0
+#: Rate-limited tries of one item before it is recorded as failed (retryable: the next run tries it again).
+MAX_RATE_LIMITED = 100  # waiting for a Router's capacity is re-checked at least this often
 
 #: Errors that no item can succeed past (a wrong key, an unknown model): the run stops instead of recording them.
 FATAL = (ConfigurationError, AuthenticationError)
@@ -154,32 +156,36 @@ class Runner:
             self._count(record)
 
     def _attempt(self, item: Item) -> dict[str, Any] | None:
-        attempt = 0
+        attempt = limited = 0  # attempts that failed for the item's own sake; tries refused by a rate limit
         while True:
             self.gate.wait()
             if self.stop.is_set():
                 return None
-            attempt += 1
             try:
                 response = self.call(item)
             except FATAL:
                 raise
-            except RouterRateLimitError as error:  # nothing was sent: wait for capacity, not an attempt
-                attempt -= 1
+            except RouterRateLimitError as error:  # nothing was sent: wait for the Router's capacity
                 self._note_retry(rate_limited=True)
                 self.stop.wait(min(max(error.retry_after or 1.0, 0.01), WAIT_SLICE))
                 continue
             except Exception as error:
-                if not (isinstance(error, APIError) and error.retryable) or attempt >= self.max_attempts:
-                    return error_record(item.id, error, attempt)
-                wait = self._backoff(attempt, error)
-                limited = isinstance(error, RateLimitError)
-                self._note_retry(rate_limited=limited)
-                log.info("batch item %r: %s, retry %d in %.2fs", item.id, type(error).__name__, attempt, wait)
-                if limited:
+                retryable = isinstance(error, APIError) and error.retryable
+                if retryable and isinstance(error, RateLimitError):  # not the item's fault: pause the whole run
+                    limited += 1
+                    if limited >= MAX_RATE_LIMITED:
+                        return error_record(item.id, error, attempt + limited)
+                    wait = self._backoff(limited, error)
+                    self._note_retry(rate_limited=True)
                     self.gate.pause(wait)
-                else:
-                    self.stop.wait(wait)
+                    continue
+                attempt += 1
+                if not retryable or attempt >= self.max_attempts:
+                    return error_record(item.id, error, attempt + limited)
+                wait = self._backoff(attempt, error)
+                self._note_retry(rate_limited=False)
+                log.info("batch item %r: %s, retry %d in %.2fs", item.id, type(error).__name__, attempt, wait)
+                self.stop.wait(wait)
                 continue
             return success_record(item.id, response)
 
