@@ -180,7 +180,7 @@ class Runner:
                     self.gate.pause(wait)
                     continue
                 attempt += 1
-                if not retryable or attempt >= self.max_attempts:
+                if not isinstance(error, APIError) or not retryable or attempt >= self.max_attempts:
                     return error_record(item.id, error, attempt + limited)
                 wait = self._backoff(attempt, error)
                 self._note_retry(rate_limited=False)
