@@ -357,3 +357,40 @@ def test_concurrent_writers_never_interleave_a_line(tmp_path: Path) -> None:
         thread.join()
     output.close()
     assert len({r["id"] for r in records(tmp_path / "out.jsonl")}) == 200
+
+
+INTERRUPTED = textwrap.dedent("""
+    import sys
+    from litellm_sync import batch
+    summary = batch.run(sys.argv[1], sys.argv[2], model="openai/gpt-4o-mini", api_key="sk-x", api_base=sys.argv[3],
+                        max_workers=4, progress=False)
+    print(summary.stopped, summary.succeeded, summary.remaining)
+""")
+
+
+def test_ctrl_c_lets_calls_in_flight_finish_and_be_written(server: FakeProviderServer, tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", range(100))
+    out = tmp_path / "out.jsonl"
+    server.enqueue(*[Reply(json=chat_body(), delay=0.05)] * 100)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(source), str(out), server.url], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (out.exists() and out.read_bytes().count(b"\n") >= 8):
+        time.sleep(0.005)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
+    stopped, succeeded, remaining = stdout.split()
+    assert stopped == "interrupted" and int(remaining) > 0 and "finishing the" in stderr
+    rows = records(out)
+    assert len(rows) == int(succeeded) == len(server.requests)  # every call made has its record: none lost
+    assert Counter(str(r["id"]) for r in rows) == called_ids(server.requests)
+
+
+def test_rpm_and_tpm_for_a_model_go_through_a_router(server: FakeProviderServer, tmp_path: Path) -> None:
+    summary = batch.run(write_input(tmp_path / "in.jsonl", range(5)), tmp_path / "out.jsonl", **options(server),
+                        rpm=1000, tpm=100_000, max_workers=2)  # fmt: skip
+    assert summary.succeeded == 5 and len(server.requests) == 5
+    with pytest.raises(litellm_sync.ConfigurationError, match="router's config"):
+        batch.run(tmp_path / "in.jsonl", tmp_path / "out2.jsonl", router="router.yaml", rpm=5, progress=False)

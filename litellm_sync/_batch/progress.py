@@ -48,7 +48,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         if enabled is None:
             enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = enabled and total > 0
+        self.enabled = enabled
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._drawn = 0.0

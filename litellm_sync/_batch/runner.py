@@ -166,6 +166,9 @@ class Runner:
             except FATAL:
                 raise
             except RouterRateLimitError as error:  # nothing was sent: wait for the Router's capacity
+                limited += 1
+                if limited >= MAX_RATE_LIMITED:  # e.g. an item larger than a tpm limit: it can never fit
+                    return error_record(item.id, error, attempt + limited)
                 self._note_retry(rate_limited=True)
                 self.stop.wait(min(max(error.retry_after or 1.0, 0.01), WAIT_SLICE))
                 continue
