@@ -94,7 +94,7 @@ def batch_completion(
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What `run` did. `stopped` is None when every item has a record, else "budget", "interrupted" or "error";
+    """What `run` did. `stopped` is None when the run went through its items, else "budget" or "interrupted";
     `remaining` items have no record yet and are done by running again with the same paths."""
 
     items: int  # valid items in the input
@@ -173,6 +173,8 @@ def run(
     if max_workers < 1 or max_attempts < 1:
         raise ConfigurationError("max_workers and max_attempts must be at least 1")
     spend_limit = _budget(budget)
+    if os.path.abspath(input_path) == os.path.abspath(output_path):
+        raise ConfigurationError("the batch output must be another file than its input")
     call, close = _caller(model, router, client, rpm, tpm, state, api_key, api_base, timeout, params)
     try:
         items, bad = read_input(input_path)

@@ -98,7 +98,7 @@ def read_input(path: str | os.PathLike[str]) -> tuple[list[Item], list[BadLine]]
 
 def _open_input(path: str | os.PathLike[str]) -> TextIO:
     try:
-        return open(path, encoding="utf-8", errors="replace", newline="")
+        return open(path, encoding="utf-8-sig", errors="replace", newline="")
     except OSError as error:
         raise BatchFileError(f"cannot read the batch input {os.fspath(path)!r}: {error.strerror}") from None
 
