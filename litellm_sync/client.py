@@ -9,14 +9,18 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Callable
 
+import requests
+import requests.auth
+
 from ._engine.reader import ReadState
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, to_response
-from ._engine.transport import Transport
+from ._engine.transport import Reply, Transport
 from ._spec import CompiledSpec, ProviderSpec, load_spec
 from .exceptions import APIResponseValidationError, APIStatusError, UnknownModelError
 from .hooks import CallEvent, Hook, notify
+from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
@@ -31,8 +35,13 @@ class Client:
 
     providers: extra spec files (a path or a list; mappings work too) layered over the bundled
     providers.yaml; None reads the LITELLM_SYNC_PROVIDERS environment variable (os.pathsep list).
-    proxy: None honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY like requests; a URL forces that
-    proxy; False disables proxies. hooks: callables given a `CallEvent` when each call ends (see hooks.py).
+    The transport is requests: session=None builds one `requests.Session` per Client (pool of pool_size
+    connections per host, no cookies kept, redirects off); session=your own Session is used as it is (its
+    mounted adapters, auth, hooks). proxy: None lets requests honour HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
+    and NO_PROXY; a URL is requests' `proxies=` for http and https; False uses no proxy. verify, cert: as in
+    requests (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE apply when verify is not given). auth: any
+    `requests.auth.AuthBase`, applied to each final request. limits: size bounds on answers (limits.py).
+    hooks: callables given a `CallEvent` when each call ends (see hooks.py).
     """
 
     def __init__(
@@ -47,12 +56,18 @@ class Client:
         spec: CompiledSpec | None = None,
         proxy: str | bool | None = None,
         hooks: Sequence[Hook] = (),
+        session: requests.Session | None = None,
+        verify: bool | str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
         self.timeout = timeout
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
-        self.transport = Transport(pool_size=pool_size, proxy=proxy)
+        self.transport = Transport(pool_size, session=session, proxy=proxy, verify=verify, cert=cert, auth=auth)
+        self.limits = limits
         self.hooks = tuple(hooks)
 
     def __repr__(self) -> str:
@@ -91,9 +106,13 @@ class Client:
         max_retries: int | None = None,
         drop_params: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
         **params: Any,
     ) -> Any:
-        """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True."""
+        """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True.
+
+        auth: a `requests.auth.AuthBase` for this call (over the Client's); a spec-named mechanism the
+        request builder sets wins over both."""
         provider, model_name, info = self.resolve(model)
         request = provider.builder.build(
             model_name,
@@ -113,13 +132,14 @@ class Client:
         if stream:
 
             def open_stream() -> ChatStream:
-                http = self._send(provider, request, model_name, wait, True)
+                http = self._send(provider, request, model_name, wait, auth)
                 opened = ChatStream(
                     http,
                     provider.stream,
                     provider.errors,
                     ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
                     request.secret,
+                    limits=self.limits,
                 )
                 opened.prefetch()  # an error before the first chunk is retried like any other
                 return opened
@@ -137,8 +157,10 @@ class Client:
                 chat_stream.notify_end(on_end)
             return chat_stream
         try:
-            http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
-            body = _parse_json(http.data, provider.name, model_name)
+            def attempt() -> bytes:
+                return self._send(provider, request, model_name, wait, auth).read(self.limits)
+
+            body = _parse_json(self.retry.call(attempt, max_retries), provider.name, model_name)
             response = to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
         except Exception as error:
             self._notify(provider.name, model_name, False, started, None, error, False)
@@ -160,11 +182,10 @@ class Client:
             latency = (time.perf_counter() - started) * 1000
             notify(self.hooks, CallEvent(provider, model, stream, latency, response, error, complete))
 
-    def _send(
-        self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, stream: bool
-    ) -> Any:
+    def _send(self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, auth: Any) -> Reply:
         started = time.perf_counter()
-        http = self.transport.send(request, timeout, stream=stream, provider=provider.name)
+        http = self.transport.send(request, timeout, provider=provider.name, auth=auth)
+        http.model = model
         status = http.status
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -175,9 +196,7 @@ class Client:
                 (time.perf_counter() - started) * 1000,
             )
         if status >= 300 or status < 200:
-            raw = http.data if not stream else http.read()
-            if stream:
-                http.release_conn()
+            raw = http.read(self.limits)
             if status < 400:
                 # Redirects are not followed (a POST must not silently become a GET elsewhere): say where to.
                 raise APIStatusError(

@@ -44,9 +44,9 @@ def list_live_models(
     client = _client(client)
     spec = client.spec.provider(provider)
     request = spec.builder.build_models_request(api_key, api_base)
-    http = client._send(spec, request, "", timeout, False)
+    http = client._send(spec, request, "", timeout, None)
     try:
-        body = json.loads(http.data)
+        body = json.loads(http.read(client.limits))
     except ValueError:
         raise APIResponseValidationError("the models endpoint did not answer JSON", provider=provider) from None
     items = make_getter(spec.models_list_path or "data")(body)

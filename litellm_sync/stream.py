@@ -12,8 +12,8 @@ from ._engine.reader import Read, Reader, ReadState
 from ._engine.redact import get_logger
 from ._engine.response import ChunkAssembler, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
-from ._engine.transport import finish_stream, read_chunks, release, translate_error
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError
+from .limits import DEFAULT_LIMITS, Limits
 from .types import ChatChunk, ChatResponse
 from .web import error_payload
 
@@ -37,8 +37,10 @@ class ChatStream:
         assembler: ChunkAssembler,
         secret: str | None,
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._http = http_response
+        self._limits = limits
         self._rules = rules
         self._errors = errors
         self._assembler = assembler
@@ -87,7 +89,7 @@ class ChatStream:
         self._closed = True
         self._generator.close()
         self._end(None)  # a stream closed before it was ever iterated still ends (its generator never ran)
-        release(self._http, complete=self._finished)
+        self._http.close(reuse=self._finished)
 
     def _generate(self) -> Generator[ChatChunk, None, None]:
         rules = self._rules
@@ -99,7 +101,7 @@ class ChatStream:
                 self._finished = True
                 self._end(None)
                 return
-            body = read_chunks(self._http)
+            body = self._http.chunks("reading the stream")
             handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
             done = rules.done
             # Streams without event types (chat completions, Gemini, NDJSON) take the inline branch: it is the
@@ -146,27 +148,25 @@ class ChatStream:
             self._end(None)
             if ended and not self._closed:
                 self._closed = True
-                finish_stream(self._http, body)
+                self._http.finish(body)
         except APIError as api_error:
             self._end(api_error)
             raise
         except GeneratorExit:
             self._end(None)
             raise
-        except Exception as exc:
-            error = translate_error(exc, "the stream broke", self._assembler.provider, self._assembler.model)
-            if error is exc and not isinstance(exc, ValueError):
-                raise
-            if error is exc:
-                error = APIConnectionError(
-                    f"the stream broke: {exc}", provider=self._assembler.provider, model=self._assembler.model
-                )
+        except ValueError as exc:  # the framing found bytes it cannot decode
+            error = APIResponseValidationError(
+                f"the stream could not be decoded: {exc}",
+                provider=self._assembler.provider,
+                model=self._assembler.model,
+            )
             self._end(error)
             raise error from None
         finally:
             if not self._closed:
                 self._closed = True
-                release(self._http, complete=self._finished)
+                self._http.close(reuse=self._finished)
 
     def prefetch(self) -> None:
         """Read up to the first chunk now, so an error the provider sends before any content (an overloaded
@@ -200,7 +200,7 @@ class ChatStream:
 
     def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
         """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""
-        data = self._http.read()
+        data = self._http.read(self._limits)
         try:
             body = json.loads(data)
         except ValueError:
