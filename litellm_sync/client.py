@@ -18,7 +18,7 @@ from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, to_response
 from ._engine.transport import Reply, Transport
 from ._spec import CompiledSpec, ProviderSpec, load_spec
-from .exceptions import APIResponseValidationError, APIStatusError, UnknownModelError
+from .exceptions import APIResponseValidationError, APIStatusError, ConfigurationError, Timeout, UnknownModelError
 from .hooks import CallEvent, Hook, notify
 from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
@@ -27,7 +27,8 @@ from .stream import ChatStream
 from .types import ChatResponse, Usage
 
 log = get_logger()
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = 600.0  # one attempt: connecting, each read, and the whole answer (stream included)
+DEFAULT_TOTAL_TIMEOUT = 600.0  # one call, retries and their waits included: the most a thread is held
 
 
 class Client:
@@ -42,6 +43,10 @@ class Client:
     requests (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE apply when verify is not given). auth: any
     `requests.auth.AuthBase`, applied to each final request. limits: size bounds on answers (limits.py).
     hooks: callables given a `CallEvent` when each call ends (see hooks.py).
+
+    timeout: a number bounds one attempt as a whole (connect, each read, and the full body or stream, SSE
+    keep-alive comments included); (connect, read) bounds each phase as in requests. total_timeout bounds
+    the whole call, retries and backoff included: no call holds a thread longer (default 600 s).
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class Client:
         providers: Any = None,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_retries: int = 2,
         pool_size: int = 32,
         drop_params: bool = False,
@@ -63,7 +69,8 @@ class Client:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout, "timeout")
+        self.total_timeout = check_timeout(total_timeout, "total_timeout", pair=False)
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
         self.transport = Transport(pool_size, session=session, proxy=proxy, verify=verify, cert=cert, auth=auth)
@@ -107,6 +114,7 @@ class Client:
         drop_params: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         auth: requests.auth.AuthBase | None = None,
+        total_timeout: float | None = None,
         **params: Any,
     ) -> Any:
         """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True.
@@ -127,12 +135,14 @@ class Client:
             info=info,
         )
         cost = _cost_function(info)
-        wait = self.timeout if timeout is None else timeout
+        wait = self.timeout if timeout is None else check_timeout(timeout, "timeout")
+        total = self.total_timeout if total_timeout is None else check_timeout(total_timeout, "total_timeout", False)
         started = time.perf_counter()
+        call_deadline = time.monotonic() + total
         if stream:
 
             def open_stream() -> ChatStream:
-                http = self._send(provider, request, model_name, wait, auth)
+                http = self._send(provider, request, model_name, wait, auth, call_deadline, total)
                 opened = ChatStream(
                     http,
                     provider.stream,
@@ -140,6 +150,7 @@ class Client:
                     ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
                     request.secret,
                     limits=self.limits,
+                    keep=bool(self.hooks),
                 )
                 opened.prefetch()  # an error before the first chunk is retried like any other
                 return opened
@@ -158,7 +169,7 @@ class Client:
             return chat_stream
         try:
             def attempt() -> bytes:
-                return self._send(provider, request, model_name, wait, auth).read(self.limits)
+                return self._send(provider, request, model_name, wait, auth, call_deadline, total).read(self.limits)
 
             body = _parse_json(self.retry.call(attempt, max_retries), provider.name, model_name)
             response = to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
@@ -182,9 +193,31 @@ class Client:
             latency = (time.perf_counter() - started) * 1000
             notify(self.hooks, CallEvent(provider, model, stream, latency, response, error, complete))
 
-    def _send(self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, auth: Any) -> Reply:
+    def _send(
+        self,
+        provider: ProviderSpec,
+        request: PreparedRequest,
+        model: str,
+        timeout: Any,
+        auth: Any,
+        call_deadline: float | None = None,
+        total: float = 0.0,
+    ) -> Reply:
+        """One attempt, bounded by timeout and by the call's monotonic deadline (total_timeout) if given."""
         started = time.perf_counter()
-        http = self.transport.send(request, timeout, provider=provider.name, auth=auth)
+        deadline, final = call_deadline, True
+        if call_deadline is not None:
+            now = time.monotonic()
+            if now >= call_deadline:
+                raise Timeout(
+                    f"the call's total_timeout ({total:g} s) passed before another attempt could start; raise "
+                    "total_timeout= or lower timeout= so that retries fit",
+                    provider=provider.name, model=model, retryable=False,
+                )
+            if not isinstance(timeout, tuple) and now + timeout < call_deadline:
+                deadline, final = now + timeout, False
+        http = self.transport.send(request, timeout, provider=provider.name, deadline=deadline, auth=auth,
+                                   final=final)
         http.model = model
         status = http.status
         if log.isEnabledFor(logging.DEBUG):
@@ -278,3 +311,15 @@ def _parse_json(data: bytes, provider: str, model: str) -> Any:
             provider=provider,
             model=model,
         ) from None
+
+
+def check_timeout(value: Any, name: str, pair: bool = True) -> Any:
+    """A positive number of seconds (or, where allowed, a (connect, read) pair of them); else ConfigurationError."""
+    values = value if pair and isinstance(value, tuple) and len(value) == 2 else (value,)
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not item > 0 or item == float("inf"):
+            raise ConfigurationError(
+                f"{name} must be a positive number of seconds{' or a (connect, read) pair' if pair else ''}, "
+                f"got {value!r}"
+            )
+    return value

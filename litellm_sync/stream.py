@@ -12,7 +12,7 @@ from ._engine.reader import Read, Reader, ReadState
 from ._engine.redact import get_logger
 from ._engine.response import ChunkAssembler, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError
 from .limits import DEFAULT_LIMITS, Limits
 from .types import ChatChunk, ChatResponse
 from .web import error_payload
@@ -25,8 +25,11 @@ class ChatStream:
 
     Use it in a `with` block (or call `close()`): exhaustion, an error, `close()` and leaving the block all
     release the connection. A plain for loop that breaks early leaves the connection open until the stream
-    object is dropped, so prefer `with` when you may stop early. After iteration, `response()` rebuilds the
-    whole ChatResponse, and `usage` and `cost` hold the final figures.
+    object is dropped, so prefer `with` when you may stop early. `response()` consumes the stream and
+    rebuilds the whole ChatResponse; `usage` and `cost` hold the final figures after iteration. Chunks are
+    kept only when something needs them (`response()` called before iterating, or a Client hook), so an
+    endless stream holds no memory; `response()` after iterating an unkept stream raises and says how to
+    rebuild from the chunks you collected (`litellm_sync.stream_chunk_builder`).
     """
 
     def __init__(
@@ -38,9 +41,13 @@ class ChatStream:
         secret: str | None,
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        keep: bool = False,
     ) -> None:
         self._http = http_response
         self._limits = limits
+        self._keep = keep  # keep every chunk for response() and hooks; else only the latest usage is kept
+        self._dropped = False  # a chunk went by unkept: response() can no longer rebuild the whole answer
+        self._usage_chunk: ChatChunk | None = None
         self._rules = rules
         self._errors = errors
         self._assembler = assembler
@@ -108,7 +115,7 @@ class ChatStream:
             # benchmarked hot path. Typed events (Anthropic, Cohere) go through `_handle`.
             untyped = rules.untyped
             read_event, error_when, end_when = rules.default.read, rules.error_when, rules.end_when
-            for event in rules.framing(body):
+            for event in self._frame(body):
                 data = event.data
                 if data == done:
                     ended = True
@@ -129,7 +136,12 @@ class ChatStream:
                     read, last = handled, self._last_event
                 chunk = assemble(read)
                 if chunk is not None:
-                    keep(chunk)
+                    if self._keep:
+                        keep(chunk)
+                    else:
+                        self._dropped = True
+                    if chunk.usage is not None:
+                        self._usage_chunk = chunk
                     if not self._answer_complete:
                         for choice in chunk.choices:
                             if choice.finish_reason is not None:
@@ -168,6 +180,13 @@ class ChatStream:
                 self._closed = True
                 self._http.close(reuse=self._finished)
 
+    def _frame(self, body: Iterator[bytes]) -> Iterator[Any]:
+        # LIMITS WIRING (the one place stream limits reach the framing): h2's decoders in _engine/framing.py
+        # take max_line_bytes / max_event_bytes; once merged this becomes
+        #   self._rules.framing(body, max_line_bytes=self._limits.max_line_bytes,
+        #                       max_event_bytes=self._limits.max_event_bytes)
+        return self._rules.framing(body)  # type: ignore[no-any-return]
+
     def prefetch(self) -> None:
         """Read up to the first chunk now, so an error the provider sends before any content (an overloaded
         event as the first thing in a 200 stream) raises here, where the client's retries still apply."""
@@ -176,10 +195,14 @@ class ChatStream:
         except StopIteration:
             self._iterator = iter(())
             return
+        if not self._keep and not self._chunks:  # the caller has seen nothing yet: response() still works
+            self._chunks.append(first)
+            self._dropped = False
         self._iterator = itertools.chain((first,), self._generator)
 
     def notify_end(self, on_end: Callable[[ChatResponse | None, Exception | None, bool], None]) -> None:
-        """Have on_end told (once) how the stream ends; at once if it already has."""
+        """Have on_end told (once) how the stream ends; at once if it already has. Chunks are kept from now."""
+        self._keep = True
         if self._ended is not None:
             self._tell(on_end, *self._ended)
         else:
@@ -214,7 +237,9 @@ class ChatStream:
             raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
         chunk = self._assembler.chunk(reader.read(body, state))
         if chunk is not None:
-            self._chunks.append(chunk)
+            self._chunks.append(chunk)  # one chunk: kept whatever `keep` says
+            if chunk.usage is not None:
+                self._usage_chunk = chunk
             yield chunk
 
     def _invalid_json(self, data: str) -> APIResponseValidationError:
@@ -281,22 +306,32 @@ class ChatStream:
         yield b"data: [DONE]\n\n"
 
     def response(self) -> ChatResponse:
-        """Consume what is left and rebuild the whole response from every chunk."""
+        """Consume the stream and rebuild the whole response from every chunk.
+
+        Call it instead of iterating (or after iterating a stream whose Client has hooks, which keeps every
+        chunk): a stream keeps no chunks by default, so that an endless stream holds no memory."""
+        if self._dropped:
+            raise LiteLLMSyncError(
+                "ChatStream.response() needs every chunk, but this stream was iterated without keeping them; "
+                "call .response() instead of iterating, or rebuild from the chunks you collected with "
+                "litellm_sync.stream_chunk_builder(chunks)"
+            )
+        self._keep = True
         for _chunk in self:
             pass
         return stream_chunk_builder(self._chunks)
 
     @property
     def chunks(self) -> list[ChatChunk]:
-        """The chunks yielded so far."""
+        """The chunks kept so far (every chunk when response() or a hook needs them, else at most the first)."""
         return list(self._chunks)
 
     @property
     def usage(self) -> Any:
         """The latest usage reported (final once the stream is exhausted), or None."""
-        return next((c.usage for c in reversed(self._chunks) if c.usage is not None), None)
+        return None if self._usage_chunk is None else self._usage_chunk.usage
 
     @property
     def cost(self) -> Any:
         """The cost in USD from the latest usage, or None."""
-        return next((c.cost for c in reversed(self._chunks) if c.usage is not None), None)
+        return None if self._usage_chunk is None else self._usage_chunk.cost

@@ -113,10 +113,12 @@ class Transport:
         provider: str,
         deadline: float | None = None,
         auth: Any = None,
+        final: bool = False,
     ) -> Reply:
         """Send; return the Reply once the headers are in (the body is read from it). Raises our errors.
 
-        deadline: a time.monotonic() value after which reading the body fails with Timeout."""
+        deadline: a time.monotonic() value after which reading the body fails with Timeout (not retryable
+        when final: the call's total_timeout, not one attempt's, has passed)."""
         connect, read = timeout if isinstance(timeout, tuple) else (min(timeout, 30.0), timeout)
         if deadline is not None:
             left = max(deadline - time.monotonic(), 0.001)
@@ -136,8 +138,13 @@ class Transport:
                 auth=getattr(request, "auth", None) or auth or self.auth,
             )
         except Exception as exc:
-            raise translate_error(exc, f"could not reach {_host(request.url)}", provider) from None
-        return Reply(response, deadline, provider)
+            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider)
+            if error is exc:
+                raise
+            if final and isinstance(error, Timeout):  # the call's total_timeout is spent: no retry could fit
+                error.retryable = False
+            raise error from None
+        return Reply(response, deadline, provider, final)
 
     def close(self) -> None:
         """Close every idle pooled connection of the Client's own Session (a caller's Session is theirs to
@@ -174,11 +181,18 @@ class Reply:
     """One HTTP response as the engine reads it: status, headers, the body as bytes (bounded, under the
     deadline), and `close(reuse)`; every failure while reading is already one of our exceptions."""
 
-    __slots__ = ("_closed", "_raw", "_response", "deadline", "headers", "model", "provider", "status")
+    __slots__ = ("_closed", "_raw", "_response", "at_eof", "deadline", "final", "headers", "model", "provider",
+                 "status")
 
-    def __init__(self, response: requests.Response, deadline: float | None, provider: str | None) -> None:
+    def __init__(
+        self, response: requests.Response, deadline: float | None, provider: str | None, final: bool = False
+    ) -> None:
         self._response = response
+        self.final = final
+        self.at_eof = False  # the body has ended: whatever a decoder still holds was cut off
         self._raw = response.raw
+        if hasattr(self._raw, "decode_content"):
+            self._raw.decode_content = True  # requests leaves decoding to iter_content; we read raw ourselves
         self.status: int = response.status_code
         self.headers: Any = response.headers
         self.deadline = deadline
@@ -197,12 +211,14 @@ class Reply:
             while True:
                 data = read(_READ_SIZE)
                 if not data:
+                    self.at_eof = True
                     return
                 if deadline is not None and clock() > deadline:
                     raise Timeout(
-                        f"{stage}: the deadline passed before the response ended (the server is too slow or "
-                        "keeps the connection open); raise timeout= if the answer is legitimately long",
-                        provider=self.provider, model=self.model,
+                        f"{stage}: the {'total_timeout' if self.final else 'timeout'} passed before the "
+                        "response ended (the server is too slow, or keeps the connection open); raise it if "
+                        "such answers are legitimately long",
+                        provider=self.provider, model=self.model, retryable=not self.final,
                     )
                 yield data
         except APIError:
@@ -213,6 +229,8 @@ class Reply:
             error = translate_error(exc, stage, self.provider, self.model)
             if error is exc:
                 raise
+            if self.final and isinstance(error, Timeout):
+                error.retryable = False
             raise error from None
 
     def read(self, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -298,6 +316,21 @@ def translate_error(exc: BaseException, what: str, provider: str | None, model: 
                 return ConfigurationError(f"{what}: {happened}: {_reason(exc)} (check api_base and headers)")
             return kind(f"{what}: {happened} ({_reason(exc)})", provider=provider, model=model)
     return exc  # type: ignore[return-value]
+
+
+def _send_stage(exc: BaseException, host: str) -> str:
+    """Which stage of sending failed, for the message: connecting, TLS, the proxy, or awaiting headers."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError)) or _refused(exc):
+        return f"connecting to {host}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"the TLS handshake with {host}"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"connecting to {host} through the proxy"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"waiting for the response headers from {host}"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"sending the request to {host} or awaiting its response headers"
+    return f"calling {host}"
 
 
 def _refused(exc: BaseException) -> bool:
