@@ -239,11 +239,12 @@ def written_reply(provider: ProviderSpec, answer: MockAnswer, stream: bool) -> t
         read = to_response(provider.reader.read(json.loads(data), ReadState()), answer.model, provider.name, None)
     choice = read.choices[0] if read.choices else None
     got = None if choice is None else (
-        choice.message.content,
+        choice.message.content or None,
         [(c.id, c.function.name, _json(c.function.arguments)) for c in choice.message.tool_calls or ()],
         choice.finish_reason,
     )
-    wanted = (answer.text or None, [(c.id, c.name, _json(c.arguments)) for c in answer.tool_calls], answer.finish_reason)
+    calls = [(c.id, c.name, _json(c.arguments)) for c in answer.tool_calls]
+    wanted = (answer.text or None, calls, answer.finish_reason)
     if got != wanted:
         raise MockSpecError(
             f"cannot mock provider '{provider.name}': the reply written from its spec reads back as {got}, "
