@@ -115,11 +115,15 @@ def error_reply(
     wanted = error if isinstance(error, str) else getattr(error, "__name__", "")
     if wanted not in ERROR_CLASSES:
         raise ConfigurationError(f"error={error!r} is not one of litellm_sync's exception classes")
-    candidates: list[tuple[int, Mapping[str, Any] | None]] = []
-    for rule in errors.get("rules") or ():
-        if rule.get("class") == wanted:
-            candidates.append((status or _status_of(rule.get("status"), provider, wanted), rule))
+    rules = [rule for rule in errors.get("rules") or () if rule.get("class") == wanted]
+    # A rule without a status takes one that another rule for the class names, else the status table's.
+    named = [_status_of(rule["status"]) for rule in rules if rule.get("status") is not None]
     table = [code for code, cls in provider.errors.by_status.items() if cls.__name__ == wanted]
+    fallback = (named + table + [400])[0]
+    candidates: list[tuple[int, Mapping[str, Any] | None]] = [
+        (status or (_status_of(rule["status"]) if rule.get("status") is not None else fallback), rule)
+        for rule in rules
+    ]
     candidates += [(status, None)] if status else [(code_, None) for code_ in table]
     for candidate_status, rule in candidates:
         body = error_body(errors, text, code, rule)
@@ -148,13 +152,10 @@ def error_body(
     return body
 
 
-def _status_of(spec: Any, provider: ProviderSpec, wanted: str) -> int:
+def _status_of(spec: Any) -> int:
+    """The first status an error rule's `status:` names (a class such as '5xx' as 500)."""
     first = spec[0] if isinstance(spec, list) else spec
-    if isinstance(first, int):
-        return first
-    if isinstance(first, str) and first[1:] == "xx":
-        return int(first[0]) * 100
-    return next((code for code, cls in provider.errors.by_status.items() if cls.__name__ == wanted), 400)
+    return first if isinstance(first, int) else int(str(first)[0]) * 100 if str(first)[1:] == "xx" else int(first)
 
 
 def mock_completion(
