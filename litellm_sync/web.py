@@ -1,15 +1,21 @@
-"""Serving calls from web views: the HTTP status, JSON body and Retry-After header an exception becomes.
+"""Serving calls from web views: the HTTP status, JSON body and Retry-After header an exception becomes,
+and a stream re-encoded as OpenAI-format SSE bytes.
 
     try:
         answer = client.completion(model, messages)
     except litellm_sync.LiteLLMSyncError as exc:
         return JsonResponse(error_payload(exc), status=http_status(exc))
 
+    return StreamingHttpResponse(sse(client.completion(model, messages, stream=True)),
+                                 content_type="text/event-stream")
+
 Messages are the exceptions' own text, which never holds an API key; no traceback is included.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .exceptions import (
@@ -43,3 +49,18 @@ def retry_after_header(exc: BaseException) -> str | None:
     """The Retry-After value (whole seconds, rounded up) to pass on, or None."""
     retry_after = getattr(exc, "retry_after", None)
     return None if retry_after is None else str(int(retry_after + 0.999))
+
+
+def sse(stream: Iterable[Any]) -> Iterator[bytes]:
+    """A `ChatStream` re-encoded as OpenAI-format SSE bytes ending with `data: [DONE]`; an error mid-stream
+    becomes an `error` event (`error_payload`). Closes upstream when the web server closes the generator."""
+    try:
+        for chunk in stream:
+            yield b"data: " + json.dumps(chunk.to_dict(), separators=(",", ":")).encode() + b"\n\n"
+    except APIError as exc:
+        yield b"data: " + json.dumps(error_payload(exc)).encode() + b"\n\n"
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    yield b"data: [DONE]\n\n"

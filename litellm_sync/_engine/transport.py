@@ -252,19 +252,6 @@ class Reply:
         self.close(reuse=True)
         return b"".join(parts)
 
-    def finish(self, remaining: Iterator[bytes], most: int = 16) -> None:
-        """After a stream's end marker: drain the little that is left (its closing chunk) under the deadline,
-        so the connection goes back to the pool; a tail that keeps talking only costs the connection."""
-        try:
-            for count, _data in enumerate(remaining):
-                if count >= most:
-                    self.close(reuse=False)
-                    return
-        except Exception:
-            self.close(reuse=False)
-            return
-        self.close(reuse=True)
-
     def close(self, reuse: bool) -> None:
         """Release the connection: back to the pool when the body was read to its end (reuse), else closed."""
         if self._closed:
