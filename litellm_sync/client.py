@@ -217,8 +217,7 @@ class Client:
             if not isinstance(timeout, tuple) and now + timeout < call_deadline:
                 deadline, final = now + timeout, False
         http = self.transport.send(request, timeout, provider=provider.name, deadline=deadline, auth=auth,
-                                   final=final)
-        http.model = model
+                                   final=final, model=model)
         status = http.status
         if log.isEnabledFor(logging.DEBUG):
             log.debug(

@@ -114,6 +114,7 @@ class Transport:
         deadline: float | None = None,
         auth: Any = None,
         final: bool = False,
+        model: str | None = None,
     ) -> Reply:
         """Send; return the Reply once the headers are in (the body is read from it). Raises our errors.
 
@@ -138,13 +139,15 @@ class Transport:
                 auth=getattr(request, "auth", None) or auth or self.auth,
             )
         except Exception as exc:
-            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider)
+            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider, model)
             if error is exc:
                 raise
             if final and isinstance(error, Timeout):  # the call's total_timeout is spent: no retry could fit
                 error.retryable = False
             raise error from None
-        return Reply(response, deadline, provider, final)
+        reply = Reply(response, deadline, provider, final)
+        reply.model = model
+        return reply
 
     def close(self) -> None:
         """Close every idle pooled connection of the Client's own Session (a caller's Session is theirs to
