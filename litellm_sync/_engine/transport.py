@@ -331,9 +331,9 @@ def _refused(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, u3.NewConnectionError):
             return True
-        args = getattr(current, "args", ())
-        nested = next((a for a in args if isinstance(a, BaseException)), None)
-        current = getattr(current, "reason", None) or nested or current.__context__
+        reason = getattr(current, "reason", None)
+        nested = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        current = reason if isinstance(reason, BaseException) else nested or current.__context__
     return False
 
 
@@ -355,6 +355,6 @@ def _reason(exc: BaseException) -> str:
         current = inner
     text = str(current)
     # urllib3 messages can embed the full URL, whose query may carry a key: keep only the cause.
-    if "HTTPConnection" in text or "Pool" in text or "url:" in text:
-        text = text.rsplit(": ", 1)[-1]
+    if "Connection(host=" in text or "ConnectionPool(host=" in text:
+        text = text.split("): ", 1)[-1]
     return text.split("?", 1)[0]
