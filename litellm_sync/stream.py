@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Callable, Protocol
 
 from ._engine.errors import ErrorMapper
 from ._engine.reader import Read, Reader, ReadState
-from ._engine.redact import get_logger
-from ._engine.response import ChunkAssembler, stream_chunk_builder
+from ._engine.redact import excerpt, get_logger
+from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
 from .limits import DEFAULT_LIMITS, Limits
 from .types import ChatChunk, ChatResponse
 
@@ -52,7 +52,7 @@ class ChatStream:
         rules: StreamRules,
         errors: ErrorMapper,
         assembler: ChunkAssembler,
-        secret: str | None,
+        secrets: Sequence[str],
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         keep: bool = False,
@@ -65,7 +65,7 @@ class ChatStream:
         self._rules = rules
         self._errors = errors
         self._assembler = assembler
-        self._secret = secret
+        self._secrets = secrets
         self._chunks: list[ChatChunk] = []
         self._finished = False
         self._closed = False
@@ -87,11 +87,18 @@ class ChatStream:
         return self._assembler.provider
 
     def __iter__(self) -> Iterator[ChatChunk]:
-        # The generator itself: a for loop then skips one Python call per chunk through __next__.
-        return self._iterator
+        return self
 
     def __next__(self) -> ChatChunk:
-        return next(self._iterator)
+        try:
+            return next(self._iterator)
+        except ValueError as exc:  # the generator refuses a second thread: say so, not "already executing"
+            if "already executing" not in str(exc):
+                raise
+            raise StreamUsageError(
+                "this ChatStream is being iterated by another thread; a stream has one consumer: read it in one "
+                "thread and hand the chunks on (through a queue.Queue, say)"
+            ) from None
 
     def __enter__(self) -> ChatStream:
         return self
@@ -144,7 +151,7 @@ class ChatStream:
                 if untyped:
                     try:
                         payload = json.loads(data)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise self._invalid_json(data) from None
                     if error_when is not None and error_when(payload):
                         self._in_band_error(data)
@@ -183,7 +190,7 @@ class ChatStream:
                 self._closed = True
                 self._drain(body)
         except APIError as api_error:
-            self._end(api_error)
+            self._end(api_error.redact_secrets(self._secrets))
             raise
         except GeneratorExit:
             self._end(None)
@@ -216,19 +223,18 @@ class ChatStream:
 
     def _not_a_stream(self, content_type: str) -> None:
         """A stream request answered with an HTML page (a login portal, a proxy error, a wrong api_base)."""
-        excerpt = b""
+        head = b""
         for data in self._http.chunks("reading the body"):
-            excerpt += data
-            if len(excerpt) >= 300:
+            head += data
+            if len(head) >= 8192:
                 break
         self._http.close(reuse=False)
-        text = excerpt[:300].decode("utf-8", "replace")
         raise APIResponseValidationError(
-            f"a stream request was answered with an HTML page ({content_type}), not a stream: {text!r}; check "
-            "api_base and any proxy in between",
+            f"a stream request was answered with an HTML page ({content_type}), not a stream: "
+            f"{excerpt(head, self._secrets, 300)}; check api_base and any proxy in between",
             provider=self._assembler.provider,
             model=self._assembler.model,
-        ).redact_secrets((self._secret,))
+        ).redact_secrets(self._secrets)
 
     def _frame(self, body: Iterator[bytes]) -> Iterator[Any]:
         # LIMITS WIRING (the one place stream limits reach the framing): h2's decoders in _engine/framing.py
@@ -276,16 +282,16 @@ class ChatStream:
         data = self._http.read(self._limits)
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIResponseValidationError(
-                f"a stream request was answered with a body that is not JSON: {data[:200]!r}",
+                f"a stream request was answered with a body that is not JSON: {excerpt(data, self._secrets)}",
                 provider=self._assembler.provider,
                 model=self._assembler.model,
             ) from None
         rules = self._rules
         if rules.error_when is not None and rules.error_when(body):
-            raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
-        chunk = self._assembler.chunk(reader.read(body, state))
+            raise self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
+        chunk = self._assembler.chunk(read_answer(reader, body, data, self.provider, self.model, self._secrets))
         if chunk is not None:
             self._chunks.append(chunk)  # one chunk: kept whatever `keep` says
             if chunk.usage is not None:
@@ -300,14 +306,14 @@ class ChatStream:
                 model=self._assembler.model,
             )
         return APIResponseValidationError(
-            f"a stream event is not valid JSON: {data[:200]!r}",
+            f"a stream event is not valid JSON: {excerpt(data, self._secrets)}",
             provider=self._assembler.provider,
             model=self._assembler.model,
-        ).redact_secrets((self._secret,))
+        ).redact_secrets(self._secrets)
 
     def _in_band_error(self, data: str) -> None:
         """Raise the mapped error of an error event, unless the answer had already finished."""
-        error = self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+        error = self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
         if not self._answer_complete:
             raise error
         # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
@@ -322,7 +328,7 @@ class ChatStream:
             return None
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self._invalid_json(data) from None
         if rules.type_getter is not None:
             found = rules.type_getter(body)
