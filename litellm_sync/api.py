@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from .client import Client
+from .exceptions import AmbiguousModelError, UnknownModelError
 from .registry import ModelInfo
+from .stream import ChatStream
+from .types import ChatResponse
 
 _default_client: Client | None = None
 _default_lock = threading.Lock()
@@ -26,6 +29,57 @@ def get_default_client() -> Client:
     return client
 
 
+@overload
+def completion(
+    model: str,
+    messages: Sequence[Any],
+    *,
+    stream: Literal[False] = False,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    drop_params: bool | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    **params: Any,
+) -> ChatResponse: ...
+
+
+@overload
+def completion(
+    model: str,
+    messages: Sequence[Any],
+    *,
+    stream: Literal[True],
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    drop_params: bool | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    **params: Any,
+) -> ChatStream: ...
+
+
+@overload
+def completion(
+    model: str,
+    messages: Sequence[Any],
+    *,
+    stream: bool,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    drop_params: bool | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    **params: Any,
+) -> ChatResponse | ChatStream: ...
+
+
 def completion(
     model: str,
     messages: Sequence[Any],
@@ -39,8 +93,10 @@ def completion(
     drop_params: bool | None = None,
     extra_headers: Mapping[str, str] | None = None,
     **params: Any,
-) -> Any:
-    """Call a chat model through the default client; see `Client.completion`."""
+) -> ChatResponse | ChatStream:
+    """Call a chat model through the default client; see `Client.completion`.
+
+    A `ChatResponse`, or with `stream=True` a `ChatStream` of `ChatChunk`s (typed so with overloads)."""
     return get_default_client().completion(
         model,
         messages,
@@ -62,11 +118,20 @@ def get_model_info(model: str) -> ModelInfo:
 
 
 def supports(model: str, feature: str) -> bool:
-    """Whether the spec lists the feature for the model (False for models it does not list)."""
+    """Whether the spec lists the feature for the model.
+
+    False for a model the spec does not list (an unknown provider prefix, a bare name no provider lists, or
+    a provider's model missing from its `models:`). Raises `AmbiguousModelError` for a bare name that several
+    providers list (the answer depends on which one you mean), and `SpecError` when the spec itself cannot
+    be loaded: a broken providers file is never reported as "unsupported"."""
+    client = get_default_client()
     try:
-        return get_default_client().get_model_info(model).supports(feature)
-    except Exception:
+        info = client.get_model_info(model)
+    except AmbiguousModelError:
+        raise
+    except UnknownModelError:
         return False
+    return info.supports(feature)
 
 
 def supports_function_calling(model: str) -> bool:

@@ -1,22 +1,25 @@
 """The `litellm-sync` command line: chat, list models, price tokens, validate YAML, list and probe providers.
 
 Every subcommand is a small function taking the parsed arguments and returning an exit code; `main` maps
-exceptions to one `error: ...` line on stderr (never a traceback) and to the exit codes in `EXIT_CODES`.
+exceptions to one `error: ...` line on stderr (never a traceback) and to the `EXIT_*` codes. The parser is
+in `_cli_args`.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
+from ._cli_args import build_parser, parse_param
 from ._spec import load_spec
-from .api import cost_per_token, get_default_client, list_models
+from .api import get_default_client
 from .client import Client
-from .exceptions import APIError, ConfigurationError, LiteLLMSyncError, SpecError
+from .exceptions import APIError, ConfigurationError, LiteLLMSyncError, MissingAPIKeyError, SpecError
 from .helpers import system_message, user_message
 
 EXIT_OK = 0
@@ -24,42 +27,31 @@ EXIT_FAILURE = 1  # spec problems, provider error, failed health check
 EXIT_USAGE = 2  # bad command line (argparse)
 EXIT_CONFIG = 3  # configuration error: missing key, unknown model or provider
 
-EPILOG = """\
-exit codes:
-  0  success
-  1  spec problems (validate), provider/API error, failed health check
-  2  usage error (bad arguments)
-  3  configuration error (missing API key, unknown model or provider; health PROVIDER skipped)
-
-examples:
-  litellm-sync chat openai/gpt-4o-mini "Say hi" --system "Be brief" -p temperature=0.2
-  litellm-sync models --provider anthropic --feature tools
-  litellm-sync cost openai/gpt-4o-mini --prompt-tokens 1000 --completion-tokens 200
-  litellm-sync validate my_providers.yaml
-  litellm-sync providers --markdown
-"""
-
+__all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "cli_message", "main", "parse_param"]
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+class UsageError(Exception):
+    """A command line that parses but asks for something impossible (exit 2, like argparse's errors)."""
+
+
+# The library's messages name Python arguments; on the command line the same thing is an option.
+_CLI_WORDS = (("api_key=", "--api-key"), ("api_base=", "--api-base"))
+
+
+def cli_message(text: str) -> str:
+    """A library message in command-line words: `pass api_key=` becomes `pass --api-key`, and so on."""
+    for python, option in _CLI_WORDS:
+        text = text.replace(python, option)
+    return text
 
 
 def _client(args: argparse.Namespace) -> Client:
     """A Client over the extra spec files given with --providers, else the shared default client."""
     extra = getattr(args, "providers_files", None)
     return Client(providers=extra) if extra else get_default_client()
-
-
-def parse_param(text: str) -> tuple[str, Any]:
-    """'key=value' -> (key, value), the value parsed as JSON when it is JSON, else kept as a string."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key.strip(), value
 
 
 def _print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
@@ -83,7 +75,7 @@ def _usd(value: Decimal) -> str:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        return str(value)  # exact, as ModelInfo.to_dict() writes prices
     if hasattr(value, "to_dict"):
         return value.to_dict()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
@@ -91,6 +83,14 @@ def _json_default(value: Any) -> Any:
 
 def _dump_json(data: Any, out: TextIO) -> None:
     out.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _response_json(response: Any) -> dict[str, Any]:
+    """ChatResponse.to_dict() with the cost as the Decimal's exact string (to_dict() gives a float)."""
+    data: dict[str, Any] = response.to_dict()
+    if response.cost is not None:
+        data["cost"] = str(response.cost)
+    return data
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -110,13 +110,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.no_stream:
         response = client.completion(args.model, messages, **options, **params)
         if args.json:
-            _dump_json(response.to_dict(), sys.stdout)
+            _dump_json(_response_json(response), sys.stdout)
         else:
             sys.stdout.write((response.content or "") + "\n")
         return EXIT_OK
     with client.completion(args.model, messages, stream=True, **options, **params) as stream:
         if args.json:
-            _dump_json(stream.response().to_dict(), sys.stdout)
+            _dump_json(_response_json(stream.response()), sys.stdout)
             return EXIT_OK
         for text in stream.text():
             sys.stdout.write(text)
@@ -127,15 +127,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List the models the spec knows, optionally of one provider and with one feature."""
-    if getattr(args, "providers_files", None):
-        client = _client(args)
-        if args.provider:
-            client.spec.provider(args.provider)
-        models = client.spec.registry.list(args.provider, args.feature)
-    else:
-        if args.provider:
-            get_default_client().spec.provider(args.provider)  # UnknownModelError names the known ones
-        models = list_models(args.provider, args.feature)
+    client = _client(args)
+    if args.provider:
+        client.spec.provider(args.provider)  # UnknownModelError (exit 3) names the known providers
+    registry = client.spec.registry
+    if args.feature is not None and args.feature not in registry.features():
+        known = sorted(registry.features())
+        close = difflib.get_close_matches(args.feature, known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"unknown feature '{args.feature}'.{hint} Known features: {', '.join(known)}.")
+    models = registry.list(args.provider, args.feature)
     if args.json:
         _dump_json([info.to_dict() for info in models], sys.stdout)
         return EXIT_OK
@@ -159,11 +160,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_cost(args: argparse.Namespace) -> int:
     """Print the USD cost of the given token counts, or 'unknown price'."""
-    counts = (args.prompt_tokens, args.completion_tokens, args.cached_tokens)
-    if getattr(args, "providers_files", None):
-        cost = _client(args).cost_per_token(args.model, *counts)
-    else:
-        cost = cost_per_token(args.model, *counts)
+    if args.cached_tokens > args.prompt_tokens:
+        raise UsageError(
+            f"--cached-tokens ({args.cached_tokens}) is more than --prompt-tokens ({args.prompt_tokens}); "
+            "the prompt tokens include the cached ones"
+        )
+    cost = _client(args).cost_per_token(args.model, args.prompt_tokens, args.completion_tokens, args.cached_tokens)
     if cost is None:
         sys.stdout.write(f"unknown price: the spec lists no pricing for {args.model}\n")
     else:
@@ -227,29 +229,26 @@ def cmd_providers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _health_functions() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    import litellm_sync
-
-    check = getattr(litellm_sync, "health_check", None)
-    check_all = getattr(litellm_sync, "health_check_all", None)
-    if check is None or check_all is None:
-        raise ConfigurationError("this version of litellm_sync has no health checks")
-    return check, check_all
-
-
 def cmd_health(args: argparse.Namespace) -> int:
-    """Probe one provider (or every provider with a key configured); exit 1 when any probe errs."""
-    check, check_all = _health_functions()
+    """Probe one provider, or every provider this machine is set up for; exit 1 when any probe errs.
+
+    Without PROVIDER, providers with no key (and keyless local ones with no address set) are listed as
+    skipped and do not fail the command."""
+    import litellm_sync  # the module-level functions, looked up at call time (tests replace them)
+
     client = _client(args)
     # Pass a client only for --providers, so the plain call matches the documented module-level API.
     extra = {"client": client} if getattr(args, "providers_files", None) else {}
     if args.provider:
         client.spec.provider(args.provider)  # UnknownModelError (exit 3) names the known providers
-        results = [
-            check(args.provider, api_key=args.api_key, api_base=args.api_base, timeout=args.timeout, **extra)
-        ]
+        one = litellm_sync.health_check(
+            args.provider, api_key=args.api_key, api_base=args.api_base, timeout=args.timeout, **extra
+        )
+        results = [one]
+    elif args.api_key or args.api_base:
+        raise UsageError("--api-key and --api-base apply to one provider: name it (litellm-sync health PROVIDER)")
     else:
-        results = list(check_all(timeout=args.timeout, **extra))
+        results = list(litellm_sync.health_check_all(timeout=args.timeout, **extra))
     if args.json:
         _dump_json([_health_dict(r) for r in results], sys.stdout)
     else:
@@ -259,7 +258,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                 r.provider,
                 r.status,
                 "-" if r.latency_ms is None else f"{r.latency_ms:.0f} ms",
-                r.error or "",
+                cli_message(r.error or ""),
             ]
             for r in results
         ]
@@ -272,103 +271,24 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def _health_dict(result: Any) -> dict[str, Any]:
     fields = ("provider", "ok", "status", "latency_ms", "error")
-    return {name: getattr(result, name, None) for name in fields}
+    data = {name: getattr(result, name, None) for name in fields}
+    if data["error"]:
+        data["error"] = cli_message(data["error"])
+    return data
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Parser
 
 
-def _spec_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
-        "--providers",
-        dest="providers_files",
-        action="append",
-        metavar="FILE",
-        help="extra providers YAML layered over the bundled spec (repeatable; default: $LITELLM_SYNC_PROVIDERS)",
-    )
-    return parent
-
-
-def _add_chat(sub: Any, spec: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("chat", parents=[spec], help="send a prompt and stream the answer", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="provider/model, e.g. openai/gpt-4o-mini, or a bare name the spec lists")
-    p.add_argument("prompt", help="the user message ('-' reads it from stdin)")
-    p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
-    p.add_argument("--json", action="store_true", help="print the whole final response as JSON")
-    p.add_argument("-p", "--param", dest="params", action="append", type=parse_param, metavar="KEY=VALUE",
-                   help="a call parameter (repeatable); the value is parsed as JSON when possible")
-    p.add_argument("--api-base", help="override the provider's base URL")
-    p.add_argument("--api-key", help="API key (default: the provider's environment variable)")
-    p.add_argument("--no-stream", action="store_true", help="make one non-streaming call")
-    p.add_argument("--timeout", type=float, help="seconds (default: the client's)")
-    p.set_defaults(func=cmd_chat)
-
-
-def _add_models(sub: Any, spec: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("models", parents=[spec], help="list the models the spec knows")
-    p.add_argument("--provider", metavar="P", help="only this provider's models")
-    p.add_argument("--feature", metavar="F", help="only models with this feature (tools, vision, reasoning, ...)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_models)
-
-
-def _add_cost(sub: Any, spec: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("cost", parents=[spec], help="price token counts for a model (USD)")
-    p.add_argument("model")
-    p.add_argument("--prompt-tokens", type=int, required=True, metavar="N", help="input tokens (cached included)")
-    p.add_argument("--completion-tokens", type=int, required=True, metavar="N")
-    p.add_argument("--cached-tokens", type=int, default=0, metavar="N", help="of the prompt tokens, cache hits")
-    p.set_defaults(func=cmd_cost)
-
-
-def _add_validate(sub: Any) -> None:
-    p = sub.add_parser("validate", help="check providers YAML files against the schema")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.set_defaults(func=cmd_validate)
-
-
-def _add_providers(sub: Any, spec: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("providers", parents=[spec], help="list providers, their key variables and docs")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--markdown", action="store_true", help="print the Markdown table used in README.md")
-    fmt.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_providers)
-
-
-def _add_health(sub: Any, spec: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("health", parents=[spec], help="probe providers (all with a key set, or one)")
-    p.add_argument("provider", nargs="?", help="one provider (default: every provider)")
-    p.add_argument("--api-key", help="API key for the one provider")
-    p.add_argument("--api-base", help="base URL for the one provider")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per probe (default 10)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_health)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="litellm-sync",
-        description="Call any LLM provider declared in providers.yaml, and inspect the spec.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"litellm-sync {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    spec = _spec_options()
-    _add_chat(sub, spec)
-    _add_models(sub, spec)
-    _add_cost(sub, spec)
-    _add_validate(sub)
-    _add_providers(sub, spec)
-    _add_health(sub, spec)
-    return parser
+COMMANDS = {
+    "chat": cmd_chat,
+    "models": cmd_models,
+    "cost": cmd_cost,
+    "validate": cmd_validate,
+    "providers": cmd_providers,
+    "health": cmd_health,
+}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -382,25 +302,32 @@ def _error(message: str, lines: Iterable[str] = ()) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (see EPILOG)."""
+    """Run the command line; returns the exit code (see `_cli_args.EPILOG`)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return int(args.func(args))
+        return int(COMMANDS[args.command](args))
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     except SpecError as exc:
         _error(f"{len(exc.problems)} problem(s) in the provider spec:", exc.problems)
         return EXIT_FAILURE
+    except MissingAPIKeyError as exc:
+        where = " or ".join(exc.env_vars) or "the provider's key variable"
+        _error(f"No API key for provider '{exc.provider}': set {where} or pass --api-key.")
+        return EXIT_CONFIG
     except ConfigurationError as exc:
-        _error(str(exc))
+        _error(cli_message(str(exc)))
         return EXIT_CONFIG
     except APIError as exc:
-        _error(f"{type(exc).__name__}: {exc}")
+        _error(f"{type(exc).__name__}: {cli_message(str(exc))}")
         return EXIT_FAILURE
     except LiteLLMSyncError as exc:
-        _error(str(exc))
+        _error(cli_message(str(exc)))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("\n")

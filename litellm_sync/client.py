@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -13,13 +12,14 @@ from typing import Any, Callable
 import requests
 import requests.auth
 
-from ._engine.reader import ReadState
+from ._engine.checks import check_timeout
+from ._engine.paths import make_getter
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
-from ._engine.response import ChunkAssembler, to_response
+from ._engine.response import ChunkAssembler, parse_json_body, read_response
 from ._engine.transport import Reply, Transport
 from ._spec import CompiledSpec, ProviderSpec, load_spec
-from .exceptions import APIResponseValidationError, APIStatusError, ConfigurationError, Timeout, UnknownModelError
+from .exceptions import APIError, APIStatusError, ConfigurationError, Timeout, UnknownModelError
 from .hooks import CallEvent, Hook, notify
 from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
@@ -70,8 +70,8 @@ class Client:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
-        self.timeout = check_timeout(timeout, "timeout")
-        self.total_timeout = check_timeout(total_timeout, "total_timeout", pair=False)
+        self.timeout = check_timeout(timeout)
+        self.total_timeout = _check_total(total_timeout)
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
         self.transport = Transport(pool_size, session=session, proxy=proxy, verify=verify, cert=cert, auth=auth)
@@ -126,6 +126,8 @@ class Client:
 
         auth: a `requests.auth.AuthBase` for this call (over the Client's); a spec-named mechanism the
         request builder sets wins over both."""
+        wait = self.timeout if timeout is None else check_timeout(timeout)
+        total = self.total_timeout if total_timeout is None else _check_total(total_timeout)
         provider, model_name, info = self.resolve(model)
         mock = None
         if mock_response is not None:  # nothing is sent, so no key is needed
@@ -146,8 +148,6 @@ class Client:
             info=info,
         )
         cost = _cost_function(info)
-        wait = self.timeout if timeout is None else check_timeout(timeout, "timeout")
-        total = self.total_timeout if total_timeout is None else check_timeout(total_timeout, "total_timeout", False)
         started = time.perf_counter()
         call_deadline = time.monotonic() + total
         if isinstance(mock_response, Exception):
@@ -162,7 +162,7 @@ class Client:
                     provider.stream,
                     provider.errors,
                     ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
-                    request.secret,
+                    request.secrets,
                     limits=self.limits,
                     keep=bool(self.hooks),
                 )
@@ -172,6 +172,8 @@ class Client:
             try:
                 chat_stream = self.retry.call(open_stream, max_retries)
             except Exception as error:
+                if isinstance(error, APIError):
+                    error.redact_secrets(request.secrets)
                 self._notify(provider.name, model_name, True, started, None, error, False)
                 raise
             if self.hooks:
@@ -186,9 +188,11 @@ class Client:
                 http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
                 return http.read(self.limits)
 
-            body = _parse_json(self.retry.call(attempt, max_retries), provider.name, model_name)
-            response = to_response(provider.reader.read(body, ReadState()), model_name, provider.name, cost)
+            body = self.retry.call(attempt, max_retries)
+            response = read_response(provider.reader, body, model_name, provider.name, cost, request.secrets)
         except Exception as error:
+            if isinstance(error, APIError):  # the one place every error of a plain call passes: mask the key
+                error.redact_secrets(request.secrets)
             self._notify(provider.name, model_name, False, started, None, error, False)
             raise
         self._notify(provider.name, model_name, False, started, response, None, True)
@@ -233,9 +237,8 @@ class Client:
             if not isinstance(timeout, tuple) and now + timeout < call_deadline:
                 deadline, final = now + timeout, False
         http = mock() if mock is not None else self.transport.send(
-            request, timeout, provider=provider.name, deadline=deadline, auth=auth, final=final
+            request, timeout, provider=provider.name, deadline=deadline, auth=auth, final=final, model=model
         )
-        http.model = model
         status = http.status
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -256,10 +259,31 @@ class Client:
                     model=model,
                     status_code=status,
                 )
-            error = provider.errors.from_response(status, http.headers, raw, model, (request.secret,))
+            error = provider.errors.from_response(status, http.headers, raw, model, request.secrets)
             error.model = model
             raise error
         return http
+
+    def list_live_models(
+        self,
+        provider: str,
+        *,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> list[str]:
+        """The model ids the provider's models endpoint (declared in YAML) lists now; one attempt, no retry."""
+        spec = self.spec.provider(provider)
+        request = spec.builder.build_models_request(api_key, api_base)
+        wait = self.timeout if timeout is None else check_timeout(timeout)
+        total = self.total_timeout
+        body = self._send(spec, request, "", wait, None, time.monotonic() + total, total).read(self.limits)
+        items = make_getter(spec.models_list_path or "data")(parse_json_body(body, provider, "", request.secrets))
+        read_id = make_getter(spec.models_id_path or "id")
+        endpoint = spec.builder.models_endpoint
+        prefix = endpoint.strip_prefix if endpoint is not None else ""
+        ids = [found for found in map(read_id, items if isinstance(items, list) else ()) if isinstance(found, str)]
+        return [name[len(prefix):] if prefix and name.startswith(prefix) else name for name in ids]
 
     # -- registry ---------------------------------------------------------------------------------
 
@@ -317,26 +341,8 @@ def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] 
     return cost
 
 
-def _parse_json(data: bytes, provider: str, model: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        excerpt = data[:200].decode("utf-8", "replace")
-        raise APIResponseValidationError(
-            f"the provider answered 2xx with a body that is not JSON: {excerpt!r}" if data.strip()
-            else "the provider answered 2xx with an empty body",
-            provider=provider,
-            model=model,
-        ) from None
-
-
-def check_timeout(value: Any, name: str, pair: bool = True) -> Any:
-    """A positive number of seconds (or, where allowed, a (connect, read) pair of them); else ConfigurationError."""
-    values = value if pair and isinstance(value, tuple) and len(value) == 2 else (value,)
-    for item in values:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not item > 0 or item == float("inf"):
-            raise ConfigurationError(
-                f"{name} must be a positive number of seconds{' or a (connect, read) pair' if pair else ''}, "
-                f"got {value!r}"
-            )
-    return value
+def _check_total(value: Any) -> float:
+    """total_timeout: one positive number of seconds (no (connect, read) pair), or ConfigurationError."""
+    if isinstance(value, tuple):
+        raise ConfigurationError(f"total_timeout={value!r} is not a timeout: pass seconds as one number > 0")
+    return check_timeout(value, "total_timeout")  # type: ignore[return-value]

@@ -1,18 +1,19 @@
 """The exception tree: every error litellm_sync raises, named as OpenAI's and LiteLLM's clients name them.
 
     LiteLLMSyncError
-    ├── ConfigurationError
+    ├── ConfigurationError               the call or the spec is set up wrongly (never sent; request_sent=False)
     │   ├── SpecError                    a providers YAML file is malformed (lists every problem with its path)
     │   ├── MissingAPIKeyError           no key passed and none in the provider's environment variables
     │   ├── UnknownModelError            the model string names no provider or model the spec knows
-    │   └── AmbiguousModelError          a bare model name that several providers serve
+    │   ├── AmbiguousModelError          a bare model name that several providers serve
+    │   └── StreamUsageError             a ChatStream iterated from two threads at once
     └── APIError                         the provider (or the road to it) failed the call
         ├── APIConnectionError           no HTTP response: refused, reset, DNS, TLS
         │   └── Timeout                  connect or read timed out
-        ├── APIResponseValidationError   a 2xx whose body cannot be read (malformed JSON, broken stream)
+        ├── APIResponseValidationError   a 2xx whose body cannot be read (malformed JSON, not the dialect's shape)
         │   └── ResponseTooLargeError    a body, line or event over one of the Client's `Limits`
         └── APIStatusError               the provider answered with an error (status >= 400 or in-band)
-            ├── BadRequestError                      400
+            ├── BadRequestError                      400; also raised before sending, for malformed messages
             │   ├── ContextWindowExceededError
             │   ├── ContentPolicyViolationError
             │   ├── UnsupportedParamsError           also raised before sending, for a refused param
@@ -26,24 +27,35 @@
             │   └── ServiceUnavailableError          502, 503, 504, 529 (overloaded)
             └── ...
 
+Refused before sending: every exception has `request_sent`. It is False when litellm_sync refused the call
+before anything went on the wire (every ConfigurationError; a BadRequestError or UnsupportedParamsError for
+malformed messages, a refused parameter or text that cannot be encoded): the provider never saw it, and
+`status_code` is None. It is True for everything the provider (or the network) answered.
+
 Each API error carries provider, model, status_code, code (the provider's own error code), message,
-request_id, retryable, retry_after (seconds) and attempts. No API key ever appears in a message or repr:
-messages pass through `redact` before they are stored.
+request_id, retryable, retry_after (seconds), attempts, body and request_sent. No API key ever appears in
+any of them or in a repr: key-shaped text is masked when an error is built, and every error a call raises
+passes through `redact_secrets` with the call's own key (and the provider's keys from the environment),
+masked by value whatever it looks like.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from ._engine.redact import redact
+from ._engine.redact import redact, redact_value
 
 
 class LiteLLMSyncError(Exception):
     """Base of every exception raised by litellm_sync."""
 
+    #: False when litellm_sync refused the call before sending anything (the provider never saw it).
+    request_sent = False
+
 
 class ConfigurationError(LiteLLMSyncError):
-    """The call or the spec is set up wrongly; retrying will not help."""
+    """The call or the spec is set up wrongly; retrying will not help. Always raised before sending."""
 
 
 class SpecError(ConfigurationError):
@@ -80,6 +92,10 @@ class AmbiguousModelError(UnknownModelError):
     """A bare model name that several providers serve: prefix it with the provider."""
 
 
+class StreamUsageError(ConfigurationError):
+    """A ChatStream was used in a way it cannot serve (iterated from two threads at once)."""
+
+
 class APIError(LiteLLMSyncError):
     """The call to the provider failed; attributes say where and whether a retry may help."""
 
@@ -97,6 +113,7 @@ class APIError(LiteLLMSyncError):
         retryable: bool | None = None,
         retry_after: float | None = None,
         body: Any = None,
+        request_sent: bool = True,
     ) -> None:
         self.message = redact(message)
         self.provider = provider
@@ -108,6 +125,7 @@ class APIError(LiteLLMSyncError):
         self.retry_after = retry_after
         self.body = body
         self.attempts = 1
+        self.request_sent = request_sent
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -128,10 +146,18 @@ class APIError(LiteLLMSyncError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
-    def redact_secrets(self, secrets: tuple[str | None, ...]) -> APIError:
+    def redact_secrets(self, secrets: Iterable[str | None]) -> APIError:
         """Mask the given secrets (the call's key, by value, whatever it looks like) in every text this
-        error carries; returns self so a call site can `raise error.redact_secrets(secrets)`."""
+        error carries: message, code, request_id, body and args; returns self so a call site can
+        `raise error.redact_secrets(secrets)`. Idempotent, and cheap when there is nothing to mask."""
+        secrets = tuple(secrets)
         self.message = redact(self.message, secrets)
+        if isinstance(self.code, str):
+            self.code = redact(self.code, secrets)
+        if isinstance(self.request_id, str):
+            self.request_id = redact(self.request_id, secrets)
+        if self.body is not None:
+            self.body = redact_value(self.body, secrets)
         self.args = (self.message,)
         return self
 

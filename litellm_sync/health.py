@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from ._engine.paths import make_getter
 from .client import Client
-from .exceptions import APIError, APIResponseValidationError, LiteLLMSyncError
+from .exceptions import APIError, LiteLLMSyncError
 
 
 @dataclass(frozen=True)
@@ -41,23 +40,34 @@ def list_live_models(
     client: Client | None = None,
 ) -> list[str]:
     """The model ids the provider's list-models endpoint (declared in YAML) returns now."""
-    client = _client(client)
-    spec = client.spec.provider(provider)
-    request = spec.builder.build_models_request(api_key, api_base)
-    http = client._send(spec, request, "", timeout, None)
-    try:
-        body = json.loads(http.read(client.limits))
-    except ValueError:
-        raise APIResponseValidationError("the models endpoint did not answer JSON", provider=provider) from None
-    items = make_getter(spec.models_list_path or "data")(body)
-    ids = make_getter(spec.models_id_path or "id")
-    prefix = spec.builder.models_endpoint.strip_prefix if spec.builder.models_endpoint else ""
-    out = []
-    for item in items if isinstance(items, list) else ():
-        found = ids(item)
-        if isinstance(found, str):
-            out.append(found[len(prefix):] if prefix and found.startswith(prefix) else found)
-    return out
+    return _client(client).list_live_models(provider, api_key=api_key, api_base=api_base, timeout=timeout)
+
+
+def not_configured(provider: str, *, client: Client | None = None) -> str | None:
+    """Why this machine is not set up to call the provider (None when it is), from the environment alone.
+
+    A provider that needs a key is set up when one of its key variables is set. A provider whose key is
+    optional (a local server such as Ollama) is set up when its key or one of its base-URL variables is set:
+    its default address is only a guess, so `health_check_all` skips it rather than failing on a machine
+    that does not run it. A provider with no default base URL needs one of its base-URL variables.
+    """
+    connection = _client(client).spec.provider(provider).builder.connection
+    has_key = any(os.environ.get(name) for name in connection.key_env)
+    has_base = any(os.environ.get(name) for name in connection.base_url_env)
+    if not has_base and not connection.base_url:
+        return f"no base URL: set {_either(connection.base_url_env) or 'base_url in YAML'}"
+    if has_key:
+        return None
+    if not connection.key_optional:
+        return f"no API key: set {_either(connection.key_env) or 'a key variable in YAML'}"
+    if has_base:
+        return None
+    key = f" (or {_either(connection.key_env)})" if connection.key_env else ""
+    return f"not set up: set {_either(connection.base_url_env) or 'base_url'}{key} to include it, or probe it by name"
+
+
+def _either(names: tuple[str, ...]) -> str:
+    return " or ".join(names)
 
 
 def discover_models(
@@ -128,20 +138,37 @@ def health_check(
 
 
 def health_check_all(timeout: float = 10.0, client: Client | None = None) -> list[HealthStatus]:
-    """Probe every provider in parallel threads; a provider that does not answer in time is an error."""
+    """Probe every provider this machine is set up for, in parallel threads; the others are "skipped".
+
+    Set up means what `not_configured` says: a key in the environment, or for a keyless local provider its
+    address. A provider that does not answer within the timeout (plus one second) is an error."""
     client = _client(client)
     names = sorted(client.spec.providers)
-    with ThreadPoolExecutor(max_workers=min(16, len(names) or 1)) as pool:
-        futures = {name: pool.submit(health_check, name, timeout=timeout, client=client) for name in names}
+    skipped = {name: reason for name in names if (reason := not_configured(name, client=client)) is not None}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(names) - len(skipped))))
+    try:
+        probed = [name for name in names if name not in skipped]
+        futures = {name: pool.submit(health_check, name, timeout=timeout, client=client) for name in probed}
         wait(futures.values(), timeout=timeout + 1.0)
         results = []
-        for name, future in futures.items():
-            if future.done():
+        for name in names:
+            future = futures.get(name)
+            if future is None:
+                results.append(HealthStatus(name, False, "skipped", None, skipped[name]))
+            elif future.done():
                 results.append(future.result())
             else:
-                future.cancel()
                 results.append(HealthStatus(name, False, "error", None, f"no answer within {timeout} s"))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a stuck probe must not hold the answer back
     return results
 
 
-__all__ = ["HealthStatus", "discover_models", "health_check", "health_check_all", "list_live_models"]
+__all__ = [
+    "HealthStatus",
+    "discover_models",
+    "health_check",
+    "health_check_all",
+    "list_live_models",
+    "not_configured",
+]

@@ -150,26 +150,49 @@ class Registry:
         return self.models.get((provider, model))
 
     def resolve(self, model: str) -> tuple[str, str]:
-        """'provider/model' or a bare known name -> (provider, model as the provider spells it)."""
+        """'provider/model' or a bare known name -> (provider, model as the provider spells it).
+
+        The provider prefix is matched exactly, then case-insensitively ('OPENAI/gpt-4o-mini' is openai's
+        model); the model part is passed on as written, since providers' model ids are case-sensitive."""
         if not isinstance(model, str) or not model.strip():
             raise UnknownModelError("model must be a non-empty string such as 'openai/gpt-4o-mini'.")
         prefix, slash, rest = model.partition("/")
-        if slash and prefix in self.providers:
+        provider = prefix if slash and prefix in self.providers else None
+        if provider is None:
+            candidates = self.bare.get(model, ())
+            if len(candidates) == 1:
+                return candidates[0], model
+            if candidates:
+                options = tuple(f"{p}/{model}" for p in candidates)
+                raise AmbiguousModelError(f"'{model}' is served by several providers; name one.", options)
+            provider = self._provider_folded(prefix) if slash else None
+        if provider is not None:
             if not rest:
-                raise UnknownModelError(f"'{model}' names provider '{prefix}' but no model after the slash.")
-            return prefix, rest
-        candidates = self.bare.get(model, ())
-        if len(candidates) == 1:
-            return candidates[0], model
-        if candidates:
-            options = tuple(f"{p}/{model}" for p in candidates)
-            raise AmbiguousModelError(f"'{model}' is served by several providers; name one.", options)
+                raise UnknownModelError(f"'{model}' names provider '{provider}' but no model after the slash.")
+            return provider, rest
+        if slash:
+            raise UnknownModelError(
+                f"Unknown model '{model}': '{prefix}' is not a provider the spec knows (litellm-sync providers "
+                "lists them; a model id that contains a slash still needs its provider in front), or use a model "
+                "the spec lists (litellm-sync models).",
+                self.suggest(model),
+            )
         raise UnknownModelError(
             f"Unknown model '{model}': prefix it with a provider ('openai/{model}', or "
             f"'openai_compatible/{model}' with api_base=) or use a model the spec lists "
             "(litellm-sync models).",
             self.suggest(model),
         )
+
+    def _provider_folded(self, prefix: str) -> str | None:
+        """The one provider whose name equals prefix ignoring case (None if none, or several)."""
+        folded = prefix.casefold()
+        matches = [name for name in self.providers if name.casefold() == folded]
+        return matches[0] if len(matches) == 1 else None
+
+    def features(self) -> frozenset[str]:
+        """Every feature some model lists."""
+        return frozenset(feature for info in self.models.values() for feature in info.features)
 
     def suggest(self, model: str, limit: int = 5) -> tuple[str, ...]:
         """Close matches among qualified and bare names."""

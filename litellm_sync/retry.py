@@ -9,6 +9,7 @@ from typing import Callable, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from ._engine.errors import clamp_retry_after
 from ._engine.redact import get_logger
 from .exceptions import APIError
 
@@ -34,9 +35,9 @@ class BackoffWait:
         wait = backoff * (0.5 + random.random() / 2)
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            wait = max(min(retry_after, self.retry_after_cap), 0.0)
+        retry_after = clamp_retry_after(getattr(error, "retry_after", None), self.retry_after_cap)
+        if retry_after is not None:  # nan or a non-number (a hand-built error) leaves the backoff in charge
+            wait = retry_after
         return wait
 
 

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Generator, Iterator
-from typing import Any, Callable
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any, Callable, Protocol
 
 from ._engine.errors import ErrorMapper
 from ._engine.reader import Read, Reader, ReadState
-from ._engine.redact import get_logger
-from ._engine.response import ChunkAssembler, stream_chunk_builder
+from ._engine.redact import excerpt, get_logger
+from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
 from .limits import DEFAULT_LIMITS, Limits
 from .types import ChatChunk, ChatResponse
-from .web import error_payload
 
 log = get_logger()
+_DRAIN_MOST = 16  # reads after the end marker before a still-talking server just costs the connection
+
+
+class StreamResponse(Protocol):
+    """What a stream needs from the transport: headers, the body as bytes as they arrive (every failure, the
+    deadline included, already one of our exceptions), and a way to give the connection back."""
+
+    headers: Any
+    at_eof: bool  # the body has ended (a decoder still holding bytes then holds a cut-off event)
+
+    def chunks(self, stage: str) -> Iterator[bytes]: ...
+
+    def read(self, limits: Limits) -> bytes: ...
+
+    def close(self, reuse: bool) -> None: ...
 
 
 class ChatStream:
@@ -34,11 +48,11 @@ class ChatStream:
 
     def __init__(
         self,
-        http_response: Any,
+        http_response: StreamResponse,
         rules: StreamRules,
         errors: ErrorMapper,
         assembler: ChunkAssembler,
-        secret: str | None,
+        secrets: Sequence[str],
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         keep: bool = False,
@@ -51,7 +65,7 @@ class ChatStream:
         self._rules = rules
         self._errors = errors
         self._assembler = assembler
-        self._secret = secret
+        self._secrets = secrets
         self._chunks: list[ChatChunk] = []
         self._finished = False
         self._closed = False
@@ -73,11 +87,18 @@ class ChatStream:
         return self._assembler.provider
 
     def __iter__(self) -> Iterator[ChatChunk]:
-        # The generator itself: a for loop then skips one Python call per chunk through __next__.
-        return self._iterator
+        return self
 
     def __next__(self) -> ChatChunk:
-        return next(self._iterator)
+        try:
+            return next(self._iterator)
+        except ValueError as exc:  # the generator refuses a second thread: say so, not "already executing"
+            if "already executing" not in str(exc):
+                raise
+            raise StreamUsageError(
+                "this ChatStream is being iterated by another thread; a stream has one consumer: read it in one "
+                "thread and hand the chunks on (through a queue.Queue, say)"
+            ) from None
 
     def __enter__(self) -> ChatStream:
         return self
@@ -86,8 +107,12 @@ class ChatStream:
         self.close()
 
     def __del__(self) -> None:
+        # An abandoned, unclosed stream: close its connection, but run no hook (this may be any thread, at
+        # any time, even interpreter shutdown); its end is never reported.
         if not getattr(self, "_closed", True):
-            self.close()
+            self._closed = True
+            self._on_end = None
+            self._http.close(reuse=False)
 
     def close(self) -> None:
         """Stop the stream and release its connection; safe to call more than once."""
@@ -103,7 +128,10 @@ class ChatStream:
         state = ReadState()
         ended = False
         try:
-            if rules.whole_body_reader is not None and "json" in self._http.headers.get("content-type", ""):
+            content_type = self._http.headers.get("content-type", "")
+            if "text/html" in content_type:
+                self._not_a_stream(content_type)
+            if rules.whole_body_reader is not None and "json" in content_type:
                 yield from self._whole_body(rules.whole_body_reader, state)
                 self._finished = True
                 self._end(None)
@@ -123,7 +151,7 @@ class ChatStream:
                 if untyped:
                     try:
                         payload = json.loads(data)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise self._invalid_json(data) from None
                     if error_when is not None and error_when(payload):
                         self._in_band_error(data)
@@ -160,9 +188,9 @@ class ChatStream:
             self._end(None)
             if ended and not self._closed:
                 self._closed = True
-                self._http.finish(body)
+                self._drain(body)
         except APIError as api_error:
-            self._end(api_error)
+            self._end(api_error.redact_secrets(self._secrets))
             raise
         except GeneratorExit:
             self._end(None)
@@ -179,6 +207,34 @@ class ChatStream:
             if not self._closed:
                 self._closed = True
                 self._http.close(reuse=self._finished)
+
+    def _drain(self, body: Iterator[bytes]) -> None:
+        """After the end marker: read the little left (the closing chunk) so the connection can be reused;
+        the byte iterator enforces the deadline, and a tail that keeps talking only costs the connection."""
+        try:
+            for count, _data in enumerate(body):
+                if count >= _DRAIN_MOST:
+                    self._http.close(reuse=False)
+                    return
+        except APIError:
+            self._http.close(reuse=False)
+            return
+        self._http.close(reuse=True)
+
+    def _not_a_stream(self, content_type: str) -> None:
+        """A stream request answered with an HTML page (a login portal, a proxy error, a wrong api_base)."""
+        head = b""
+        for data in self._http.chunks("reading the body"):
+            head += data
+            if len(head) >= 8192:
+                break
+        self._http.close(reuse=False)
+        raise APIResponseValidationError(
+            f"a stream request was answered with an HTML page ({content_type}), not a stream: "
+            f"{excerpt(head, self._secrets, 300)}; check api_base and any proxy in between",
+            provider=self._assembler.provider,
+            model=self._assembler.model,
+        ).redact_secrets(self._secrets)
 
     def _frame(self, body: Iterator[bytes]) -> Iterator[Any]:
         # LIMITS WIRING (the one place stream limits reach the framing): h2's decoders in _engine/framing.py
@@ -226,32 +282,38 @@ class ChatStream:
         data = self._http.read(self._limits)
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIResponseValidationError(
-                f"a stream request was answered with a body that is not JSON: {data[:200]!r}",
+                f"a stream request was answered with a body that is not JSON: {excerpt(data, self._secrets)}",
                 provider=self._assembler.provider,
                 model=self._assembler.model,
             ) from None
         rules = self._rules
         if rules.error_when is not None and rules.error_when(body):
-            raise self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
-        chunk = self._assembler.chunk(reader.read(body, state))
+            raise self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
+        chunk = self._assembler.chunk(read_answer(reader, body, data, self.provider, self.model, self._secrets))
         if chunk is not None:
             self._chunks.append(chunk)  # one chunk: kept whatever `keep` says
             if chunk.usage is not None:
                 self._usage_chunk = chunk
             yield chunk
 
-    def _invalid_json(self, data: str) -> APIResponseValidationError:
+    def _invalid_json(self, data: str) -> APIError:
+        if self._http.at_eof:  # the decoder gave up what it held when the body ended: the event was cut off
+            return APIConnectionError(
+                "the connection closed early, in the middle of a stream event; the answer is incomplete",
+                provider=self._assembler.provider,
+                model=self._assembler.model,
+            )
         return APIResponseValidationError(
-            f"a stream event is not valid JSON: {data[:200]!r}",
+            f"a stream event is not valid JSON: {excerpt(data, self._secrets)}",
             provider=self._assembler.provider,
             model=self._assembler.model,
-        )
+        ).redact_secrets(self._secrets)
 
     def _in_band_error(self, data: str) -> None:
         """Raise the mapped error of an error event, unless the answer had already finished."""
-        error = self._errors.from_response(None, {}, data, self._assembler.model, (self._secret,))
+        error = self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
         if not self._answer_complete:
             raise error
         # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
@@ -266,7 +328,7 @@ class ChatStream:
             return None
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self._invalid_json(data) from None
         if rules.type_getter is not None:
             found = rules.type_getter(body)
@@ -292,18 +354,6 @@ class ChatStream:
                         yield choice.delta.content
         finally:
             self.close()
-
-    def sse(self) -> Iterator[bytes]:
-        """The stream re-encoded as OpenAI-format SSE bytes ending with `data: [DONE]`; errors become an
-        `error` event. Closes upstream when the web server closes the generator."""
-        try:
-            for chunk in self:
-                yield b"data: " + json.dumps(chunk.to_dict(), separators=(",", ":")).encode() + b"\n\n"
-        except APIError as exc:
-            yield b"data: " + json.dumps(error_payload(exc)).encode() + b"\n\n"
-        finally:
-            self.close()
-        yield b"data: [DONE]\n\n"
 
     def response(self) -> ChatResponse:
         """Consume the stream and rebuild the whole response from every chunk.

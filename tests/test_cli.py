@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,7 +139,30 @@ def test_chat_provider_error_exit_1(server: FakeProviderServer, capsys: pytest.C
 def test_chat_missing_key_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "chat", "openai/gpt-4o-mini", "hi")
     assert (code, out) == (3, "")
-    assert err == "error: No API key for provider 'openai': set OPENAI_API_KEY or pass api_key=.\n"
+    assert err == "error: No API key for provider 'openai': set OPENAI_API_KEY or pass --api-key.\n"
+
+
+def test_errors_name_options_not_python_arguments(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_COMPATIBLE_API_BASE", raising=False)
+    code, _, err = run(capsys, "chat", "openai_compatible/my-model", "hi")
+    assert code == 3
+    assert "pass --api-base" in err and "api_base=" not in err
+    code, _, err = run(capsys, "chat", "no-such-model-xyz", "hi")
+    assert code == 3
+    assert "--api-base" in err and "api_base=" not in err
+
+
+def test_chat_json_cost_is_the_exact_decimal(server: FakeProviderServer, capsys: pytest.CaptureFixture[str]) -> None:
+    for extra in ([], ["--no-stream"]):
+        code, out, _ = run(capsys, "chat", "openai/gpt-4o-mini", "price me", "--json", *extra, *openai_args(server))
+        assert code == 0
+        data = json.loads(out)
+        usage = data["usage"]
+        expected = litellm_sync.cost_per_token("openai/gpt-4o-mini", usage["prompt_tokens"], usage["completion_tokens"])
+        assert expected is not None and expected > 0
+        assert data["cost"] == str(expected)  # a string, exact: never a float
 
 
 def test_chat_unknown_model_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,6 +213,16 @@ def test_models_default_spec(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(m["provider"] == "openai" for m in data)
 
 
+def test_models_unknown_feature_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "models", "--feature", "visoin")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: unknown feature 'visoin'. Did you mean 'vision'?")
+    for feature in ("vision", "tools", "reasoning", "streaming"):
+        assert feature in err
+    code, out, _ = run(capsys, "models", "--feature", "vision", "--json")
+    assert code == 0 and json.loads(out) and all("vision" in m["features"] for m in json.loads(out))
+
+
 def test_models_unknown_provider_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "models", "--provider", "nope")
     assert code == 3
@@ -224,6 +258,39 @@ def test_cost_unknown_model_exit_3(acme: str, capsys: pytest.CaptureFixture[str]
     code, _, err = run(capsys, *args)
     assert code == 3
     assert err.startswith("error: Provider 'acme' lists no model 'nope'")
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        ["--prompt-tokens", "-5", "--completion-tokens", "1"],
+        ["--prompt-tokens", "5", "--completion-tokens", "-1"],
+        ["--prompt-tokens", "5", "--completion-tokens", "1", "--cached-tokens", "-1"],
+        ["--prompt-tokens", "ten", "--completion-tokens", "1"],
+    ],
+)
+def test_cost_refuses_negative_counts(capsys: pytest.CaptureFixture[str], counts: list[str]) -> None:
+    code, out, err = run(capsys, "cost", "openai/gpt-4o-mini", *counts)
+    assert (code, out) == (2, "")
+    assert "negative" in err or "whole number" in err
+
+
+def test_cost_refuses_more_cached_than_prompt_tokens(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--prompt-tokens", "100", "--completion-tokens", "1", "--cached-tokens", "101"]
+    code, out, err = run(capsys, "cost", "openai/gpt-4o-mini", *args)
+    assert (code, out) == (2, "")
+    assert "--cached-tokens (101) is more than --prompt-tokens (100)" in err
+    code, out, _ = run(capsys, "cost", "openai/gpt-4o-mini", *args[:-1], "100")  # all cached: fine
+    assert code == 0 and out.startswith("$")
+
+
+def test_cost_provider_prefix_is_case_insensitive(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--prompt-tokens", "1000", "--completion-tokens", "10"]
+    assert run(capsys, "cost", "OPENAI/gpt-4o-mini", *args) == run(capsys, "cost", "openai/gpt-4o-mini", *args)
+    code, _, err = run(capsys, "cost", "opnai/gpt-4o-mini", *args)
+    assert code == 3
+    assert "'opnai' is not a provider" in err and "openai/gpt-4o-mini" in err
+    assert "/opnai/" not in err
 
 
 def test_cost_requires_counts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -330,6 +397,47 @@ def test_health_skipped_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "health", "openai")
     assert code == 3
     assert "skipped" in out
+
+
+def test_health_on_a_fresh_machine_skips_what_is_not_set_up(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key anywhere and nothing listening on Ollama's default port: nothing is probed, nothing fails.
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_TOKEN", "_API_BASE", "_BASE_URL", "_ENDPOINT")) or name == "OLLAMA_HOST":
+            monkeypatch.delenv(name)
+    code, out, err = run(capsys, "health", "--json")
+    assert (code, err) == (0, "")
+    rows = {row["provider"]: row for row in json.loads(out)}
+    assert set(rows) == set(litellm_sync.get_default_client().spec.providers)
+    assert {row["status"] for row in rows.values()} == {"skipped"}
+    assert rows["openai"]["error"] == "no API key: set OPENAI_API_KEY"
+    assert "OLLAMA_API_BASE" in rows["ollama"]["error"]
+
+
+def test_health_all_probes_a_keyless_provider_once_its_address_is_set(
+    server: FakeProviderServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_TOKEN", "_API_BASE", "_BASE_URL", "_ENDPOINT")) or name == "OLLAMA_HOST":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OLLAMA_API_BASE", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    code, out, _ = run(capsys, "health", "--json")
+    assert code == 0
+    rows = {row["provider"]: row for row in json.loads(out)}
+    assert (rows["ollama"]["status"], rows["openai"]["status"]) == ("ok", "ok")
+    assert {request.path for request in server.requests} == {"/api/tags", "/v1/models"}
+    server.enqueue(Reply(status=500, json={"error": {"message": "down"}}))
+    server.enqueue(Reply(status=500, json={"error": {"message": "down"}}))
+    assert run(capsys, "health")[0] == 1  # a provider that is set up and fails does fail the command
+
+
+def test_health_key_options_need_a_provider(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "health", "--api-key", SECRET)
+    assert (code, out) == (2, "")
+    assert "name it" in err and SECRET not in err
 
 
 def test_health_all(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

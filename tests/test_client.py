@@ -322,18 +322,20 @@ def _usage_reply(usage: dict[str, Any]) -> Reply:
                                     "finish_reason": "stop"}], "usage": usage})
 
 
-def test_cost_openai_with_cached_tokens(client: litellm_sync.Client, server: FakeProviderServer) -> None:
-    info = client.get_model_info("openai/gpt-5")
+def test_cost_openai_with_cached_tokens(server: FakeProviderServer) -> None:
+    # Prices fixed here, not read back from the registry: the test knows the answer independently.
+    priced = {"providers": {"priced": {
+        "extends": "openai_chat", "base_url": server.url, "auth": {"env": ["PRICED_TEST_KEY"]},
+        "models": {"m": {"pricing": {"input": "1.25", "cached_input": "0.125", "output": "10"}}},
+    }}}
     server.enqueue(_usage_reply({"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
                                  "prompt_tokens_details": {"cached_tokens": 400}}))
-    response = _call(client, server)
-    expected = (600 * info.input_price + 400 * info.cached_input_price + 500 * info.output_price) / Decimal(10**6)
-    assert response.cost == expected
-    assert client.completion_cost(response) == expected
-    # With the registry's gpt-5 list prices ($1.25 / $0.125 cached / $10): 750 + 50 + 5000 micro-dollars.
-    prices = (info.input_price, info.cached_input_price, info.output_price)
-    if prices == (Decimal("1.25"), Decimal("0.125"), Decimal(10)):
-        assert expected == Decimal("0.0058")
+    with litellm_sync.Client(providers=priced, max_retries=0) as client:
+        response = client.completion("priced/m", [{"role": "user", "content": "hi"}], api_key="sk-test")
+        # 600 fresh x $1.25 + 400 cached x $0.125 + 500 out x $10, per million: 750 + 50 + 5000 micro-dollars.
+        assert response.usage.cached_tokens == 400
+        assert response.cost == Decimal("0.0058")
+        assert client.completion_cost(response) == Decimal("0.0058")
 
 
 def test_cost_anthropic_with_cache_read_and_write(client: litellm_sync.Client, server: FakeProviderServer) -> None:
@@ -411,8 +413,12 @@ def test_list_models(client: litellm_sync.Client) -> None:
     assert [m.name for m in anthropic] == sorted(m.name for m in anthropic)
     vision = litellm_sync.list_models(feature="vision")
     assert vision and all("vision" in m.features for m in vision)
-    both = litellm_sync.list_models(provider="cohere", feature="tools")
-    assert {m.name for m in both} <= {m.name for m in litellm_sync.list_models(provider="cohere")}
+    cohere = litellm_sync.list_models(provider="cohere")
+    with_tools = litellm_sync.list_models(provider="cohere", feature="tools")
+    # Both filters apply: every result is cohere's and has tools, and no cohere model with tools is left out.
+    assert with_tools and all(m.provider == "cohere" and "tools" in m.features for m in with_tools)
+    assert {m.name for m in with_tools} == {m.name for m in cohere if "tools" in m.features}
+    assert len(with_tools) < len(litellm_sync.list_models(feature="tools"))
     assert litellm_sync.list_models(provider="no-such-provider") == []
 
 

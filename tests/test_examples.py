@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,10 @@ def test_django_app_imports_and_checks(tmp_path: Path) -> None:
     result = run(["-c", code, str(app.parent)], example_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['', 'chat', 'stream']"
+
+
+def test_getting_started_names_the_json_field_the_apps_read() -> None:
+    doc = (REPO_ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    for app in (EXAMPLES / "flask_app.py", EXAMPLES / "django_app" / "app.py"):
+        assert re.findall(r'data\.get\("(\w+)"\)', app.read_text(encoding="utf-8")) == ["message"], app
+    assert "`POST /chat`" in doc and 'JSON `{"message": "your prompt"}`' in doc

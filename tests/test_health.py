@@ -89,3 +89,40 @@ def test_health_check_all_runs_in_parallel_with_a_timeout(
     assert set(results) == set(client.spec.providers)
     assert results["ollama"].status == "error" and not results["ollama"].ok
     assert results["openai"].status == "skipped"
+
+
+def test_not_configured_reads_the_environment(monkeypatch: pytest.MonkeyPatch, no_keys: None) -> None:
+    monkeypatch.delenv("OPENAI_COMPATIBLE_API_BASE", raising=False)
+    assert litellm_sync.health.not_configured("openai") == "no API key: set OPENAI_API_KEY"
+    assert litellm_sync.health.not_configured("openai_compatible") == "no base URL: set OPENAI_COMPATIBLE_API_BASE"
+    keyless = litellm_sync.health.not_configured("ollama")
+    assert keyless is not None and "OLLAMA_API_BASE" in keyless and "OLLAMA_HOST" in keyless
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:1")
+    assert litellm_sync.health.not_configured("openai") is None
+    assert litellm_sync.health.not_configured("ollama") is None
+    monkeypatch.delenv("OLLAMA_HOST")
+    monkeypatch.setenv("OLLAMA_API_KEY", "k")  # a key for the optional-key provider also means "set up"
+    assert litellm_sync.health.not_configured("ollama") is None
+
+
+def test_health_check_all_on_a_machine_with_nothing_set_up_probes_nothing(no_keys: None) -> None:
+    # Today's trap: the keyless ollama entry was probed at localhost:11434 and failed the whole check.
+    with litellm_sync.Client(max_retries=0) as client:
+        results = litellm_sync.health_check_all(timeout=0.5, client=client)
+    assert [r.provider for r in results] == sorted(client.spec.providers)
+    assert {r.status for r in results} == {"skipped"}
+    assert all(r.latency_ms is None and r.error for r in results)
+
+
+def test_a_named_keyless_provider_is_probed_and_unreachable_is_an_error(
+    client: Any, no_keys: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Naming a provider probes it even when not set up: an unreachable local server is then an error.
+    import socket
+
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status = litellm_sync.health_check("ollama", api_base=f"http://127.0.0.1:{port}", timeout=2, client=client)
+    assert (status.ok, status.status) == (False, "error")

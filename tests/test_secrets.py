@@ -25,6 +25,7 @@ from faultserver import (
 
 import litellm_sync
 from litellm_sync.retry import RetryPolicy
+from litellm_sync.web import sse as web_sse
 
 OPENAI_KEY = "sk-proj-SECRETsecret0123456789abcdef"
 PLAIN_KEY = "plainSecretWithoutPrefix42"  # not key-shaped: only exact-value redaction can catch it
@@ -246,3 +247,130 @@ def test_a_header_name_with_a_line_break_is_refused_before_sending() -> None:
     with litellm_sync.Client(max_retries=0) as client, pytest.raises(litellm_sync.ConfigurationError):
         client.completion("openai/gpt-4o-mini", [{"role": "user", "content": "x"}], api_key="k",
                           api_base="http://127.0.0.1:9/v1", extra_headers={"X-Bad\r\nInjected": "v"})
+
+
+# -- redaction by value (issue 10, item 8): keys that do not look like keys, in every string we produce ------
+
+PLAIN = "plainsecretvalue42"
+HEX_KEY = "0123456789abcdef0123456789abcdef"  # an Azure-style key: 32 hex digits, nothing key-shaped about it
+
+
+def _all_texts(error: BaseException) -> list[Any]:
+    from litellm_sync.web import error_payload
+
+    rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return [
+        str(error), repr(error), error.args, rendered, getattr(error, "message", ""), getattr(error, "code", ""),
+        getattr(error, "request_id", ""), json.dumps(getattr(error, "body", None)), json.dumps(error_payload(error)),
+    ]
+
+
+def assert_nowhere(error: BaseException, *keys: str) -> None:
+    for text in _all_texts(error):
+        for key in keys:
+            assert key not in str(text), f"{key} leaked into: {str(text)[:300]}"
+            assert key[:10] not in str(text), f"half of {key} leaked into: {str(text)[:300]}"
+
+
+@pytest.fixture
+def plain_client() -> Iterator[tuple[litellm_sync.Client, list[Any]]]:
+    events: list[Any] = []
+    with litellm_sync.Client(retry_policy=RetryPolicy(max_retries=0), hooks=[events.append], timeout=5) as shared:
+        yield shared, events
+
+
+def test_code_request_id_and_body_echoing_a_plain_key(
+    plain_client: tuple[litellm_sync.Client, list[Any]], server: FaultServer
+) -> None:
+    client, events = plain_client
+    body = {"error": {"message": f"key {PLAIN} is not valid", "code": f"bad_key_{PLAIN}", "type": "x"}}
+    server.enqueue([Send(response(401, json.dumps(body), headers={"x-request-id": f"req-{PLAIN}"}))])
+    with pytest.raises(litellm_sync.AuthenticationError) as info:
+        client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=PLAIN)
+    assert info.value.code == "bad_key_[REDACTED]" and info.value.request_id == "req-[REDACTED]"
+    assert_nowhere(info.value, PLAIN)
+    (event,) = events
+    assert event.error is info.value
+    assert_nowhere(event.error, PLAIN)
+
+
+def test_a_non_json_2xx_excerpt_echoing_the_key(
+    plain_client: tuple[litellm_sync.Client, list[Any]], server: FaultServer
+) -> None:
+    client, _events = plain_client
+    straddling = "<html>" + "x" * 180 + f"your key {PLAIN} was logged</html>"  # the key straddles the 200-char cut
+    for page in (f"<html>your key {PLAIN} was logged</html>", straddling):
+        server.enqueue([Send(response(200, page, content_type="text/html"))])
+        with pytest.raises(litellm_sync.APIResponseValidationError) as info:
+            client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=PLAIN)
+        assert "not JSON" in str(info.value)
+        assert_nowhere(info.value, PLAIN)
+        assert PLAIN[:5] not in str(info.value)
+
+
+def test_a_redirect_location_echoing_the_key(
+    plain_client: tuple[litellm_sync.Client, list[Any]], server: FaultServer
+) -> None:
+    client, events = plain_client
+    server.enqueue([Send(response(302, "", headers={"Location": f"https://elsewhere.example/v1?k={PLAIN}"}))])
+    with pytest.raises(litellm_sync.APIStatusError) as info:
+        client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=PLAIN)
+    assert "elsewhere.example" in str(info.value)
+    assert_nowhere(info.value, PLAIN)
+    assert_nowhere(events[0].error, PLAIN)
+
+
+def test_a_stream_event_that_is_not_json_echoing_the_key(
+    plain_client: tuple[litellm_sync.Client, list[Any]], server: FaultServer
+) -> None:
+    client, events = plain_client
+    bad = f"data: {{not json, but the key {PLAIN} for all to see\n\n"
+    script = [Send(chunked_head() + chunk(sse_chat(["hi"], done=False)[0]) + chunk(bad) + chunk(b""))]
+    server.enqueue(script, script)
+    stream = client.completion("openai/gpt-4o", MESSAGES, stream=True, api_base=server.url, api_key=PLAIN)
+    with pytest.raises(litellm_sync.APIResponseValidationError) as info:
+        list(stream)
+    assert "not valid JSON" in str(info.value)
+    assert_nowhere(info.value, PLAIN)
+    assert_nowhere(events[-1].error, PLAIN)
+    # The same error through web.sse(), which reaches a browser.
+    again = client.completion("openai/gpt-4o", MESSAGES, stream=True, api_base=server.url, api_key=PLAIN)
+    sse = b"".join(web_sse(again))
+    assert b"not valid JSON" in sse and PLAIN.encode() not in sse and PLAIN[:10].encode() not in sse
+
+
+def test_an_azure_style_hex_key_echoed(
+    plain_client: tuple[litellm_sync.Client, list[Any]], server: FaultServer
+) -> None:
+    client, _events = plain_client
+    body = {"error": {"code": "401", "message": f"Access denied due to invalid subscription key {HEX_KEY}."}}
+    server.enqueue([Send(response(401, json.dumps(body)))])
+    with pytest.raises(litellm_sync.AuthenticationError) as info:
+        client.completion("azure/my-deployment", MESSAGES, api_base=server.url, api_key=HEX_KEY, api_version="v1")
+    assert "invalid subscription key [REDACTED]" in str(info.value)
+    assert_nowhere(info.value, HEX_KEY)
+    server.enqueue([Send(response(200, f"gateway says: subscription {HEX_KEY} suspended", content_type="text/plain"))])
+    with pytest.raises(litellm_sync.APIResponseValidationError) as info:
+        client.completion("azure/my-deployment", MESSAGES, api_base=server.url, api_key=HEX_KEY, api_version="v1")
+    assert "suspended" in str(info.value)
+    assert_nowhere(info.value, HEX_KEY)
+
+
+def test_a_key_from_the_environment_is_masked_even_when_another_was_sent(
+    plain_client: tuple[litellm_sync.Client, list[Any]], server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _events = plain_client
+    monkeypatch.setenv("OPENAI_API_KEY", HEX_KEY)
+    server.enqueue([Send(response(400, json.dumps({"error": {"message": f"mixed up {HEX_KEY} and the key sent"}})))])
+    with pytest.raises(litellm_sync.BadRequestError) as info:
+        client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=PLAIN)
+    assert_nowhere(info.value, HEX_KEY, PLAIN)
+
+
+def test_redact_secrets_covers_every_field() -> None:
+    error = litellm_sync.RateLimitError(
+        f"slow down {PLAIN}", code=f"c-{PLAIN}", request_id=f"r-{PLAIN}", body={PLAIN: [f"x {PLAIN}"]}
+    )
+    assert error.redact_secrets((None, PLAIN)) is error
+    assert_nowhere(error, PLAIN)
+    assert error.body == {"[REDACTED]": ["x [REDACTED]"]}

@@ -35,3 +35,18 @@ def test_payload_and_retry_after_hold_no_key() -> None:
     assert retry_after_header(error) == "2"
     assert retry_after_header(litellm_sync.NotFoundError("gone")) is None
     assert error_payload(ValueError("plain")) == {"error": {"type": "ValueError", "message": "plain", "code": None}}
+
+
+def test_payload_masks_keys_in_any_exception_and_given_secrets() -> None:
+    """A payload is the last stop before a browser: it masks key-shaped text even in exceptions that did not
+    come from a call, and any secret passed by value, in the message and the code."""
+    foreign = RuntimeError("upstream said: Authorization: Bearer sk-ant-api03-abcdefghijklmnop")
+    assert "sk-ant" not in error_payload(foreign)["error"]["message"]
+    error = litellm_sync.BadRequestError("bad plainsecretvalue42", code="k_plainsecretvalue42")
+    payload = error_payload(error, ("plainsecretvalue42",))
+    assert payload["error"] == {"type": "BadRequestError", "message": "bad [REDACTED]", "code": "k_[REDACTED]"}
+
+
+def test_retry_after_header_is_capped() -> None:
+    assert retry_after_header(litellm_sync.RateLimitError("slow", retry_after=3600.0)) == "60"
+    assert retry_after_header(litellm_sync.RateLimitError("slow", retry_after=float("nan"))) is None

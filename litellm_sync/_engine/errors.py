@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import html
 import json
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ from typing import Any, Callable
 from ..exceptions import ERROR_CLASSES, APIError, APIStatusError
 from .paths import MISSING, make_getter
 from .reader import compile_condition
-from .redact import redact
+from .redact import redact, redact_value
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -52,11 +53,12 @@ class _Rule:
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or HTTP date), capped."""
-    value = headers.get("retry-after-ms")
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or HTTP date), clamped to
+    [0, MAX_RETRY_AFTER]; None when absent or unreadable (nan, garbage), so the backoff decides."""
     try:
+        value = headers.get("retry-after-ms")
         if value is not None:
-            return min(max(float(value) / 1000.0, 0.0), MAX_RETRY_AFTER)
+            return clamp_retry_after(float(value) / 1000.0)
         value = headers.get("retry-after")
         if value is None:
             return None
@@ -65,9 +67,17 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         except ValueError:
             parsed = email.utils.parsedate_to_datetime(value)
             seconds = parsed.timestamp() - time.time()
-        return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-    except (TypeError, ValueError, OverflowError):
+        return clamp_retry_after(seconds)
+    except (TypeError, ValueError, OverflowError, IndexError, AttributeError):
         return None
+
+
+def clamp_retry_after(seconds: Any, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """A wait in seconds made safe for time.sleep: a number in [0, cap]; inf is the cap; nan, a bool or
+    anything that is not a number is None."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or math.isnan(seconds):
+        return None
+    return float(min(max(seconds, 0.0), cap))
 
 
 def describe_text(text: str, limit: int = 300) -> str:
@@ -105,7 +115,7 @@ class ErrorMapper:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         try:
             body: Any = json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             body = None
         if status is None:
             found = self.status_in_body(body)
@@ -119,23 +129,25 @@ class ErrorMapper:
         else:
             if status is not None:
                 cls = self.by_status.get(status) or self.by_class.get(status // 100, APIStatusError)
-        message = self._message(status, body, text)
+        # Redacted before any excerpt is cut, so a key straddling the cut cannot leak half of itself.
+        shown = redact_value(body, secrets) if body is not None else None
+        message = self._message(status, shown, redact(text, secrets))
         code = self.code(body) if body is not None else MISSING
         request_id = self.request_id(body) if body is not None else MISSING
         if request_id is MISSING:
             request_id = next((headers[h] for h in self.request_id_headers if h in headers), None)
         error = cls(
-            redact(message, secrets),
+            message,
             provider=self.provider,
             model=model,
             status_code=status,
             code=None if code is MISSING or isinstance(code, (dict, list)) else str(code),
-            request_id=request_id,
+            request_id=str(request_id) if isinstance(request_id, (str, int)) and request_id is not True else None,
             retryable=retryable,
             retry_after=retry_after_seconds(headers),
-            body=_redact_json(body, secrets),
+            body=shown,
         )
-        return error
+        return error.redact_secrets(secrets)
 
     def _message(self, status: int | None, body: Any, text: str) -> str:
         if body is not None:
@@ -143,20 +155,15 @@ class ErrorMapper:
             if isinstance(found, str) and found:
                 return found
             if found is not MISSING and found is not None:
-                return json.dumps(found)[:500]
-            return json.dumps(body)[:500]
+                return _json_excerpt(found)
+            return _json_excerpt(body)
         if not text.strip():
             return f"HTTP {status} with an empty body"
         return f"HTTP {status}: {describe_text(text)}"
 
 
-def _redact_json(value: Any, secrets: Sequence[str | None]) -> Any:
-    """A copy of a parsed body with every string redacted (providers echo keys in error bodies)."""
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, dict):
-        return {key: _redact_json(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact_json(item, secrets) for item in value]
-    return value
-
+def _json_excerpt(value: Any, limit: int = 500) -> str:
+    try:
+        return json.dumps(value)[:limit]
+    except (ValueError, RecursionError):
+        return "an error body too deeply nested to show"

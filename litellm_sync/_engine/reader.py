@@ -298,6 +298,21 @@ class Reader:
             out.usage = self._read_usage(usage)
         return out
 
+    def shape_problem(self, body: Any) -> str | None:
+        """Why a whole body cannot be an answer in this dialect, or None: a scalar or null (no path reads
+        anything from it), choices that are not a list, or choices that are not objects."""
+        if not isinstance(body, (dict, list)):
+            return f"the body is {_kind(body)}, not a JSON object"
+        if self.has_choices:
+            choices = self.top(body)[3]
+            if choices is not MISSING and choices is not None:
+                if not isinstance(choices, list):
+                    return f"its list of choices is {_kind(choices)}"
+                for position, item in enumerate(choices):
+                    if not isinstance(item, dict):
+                        return f"choice {position} is {_kind(item)}, not an object"
+        return None
+
     def _read_choice(self, item: Any, position: int, state: ReadState) -> ChoiceRead:
         choice = ChoiceRead()
         values = self.choice(item)
@@ -371,6 +386,16 @@ class Reader:
             if numbers:
                 usage[field] = numbers[0] if len(slots) == 1 else sum(numbers)
         return usage or None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def new_tool_call_id() -> str:

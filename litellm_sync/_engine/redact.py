@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
 
 _MASK = "[REDACTED]"
 
@@ -19,13 +22,58 @@ _PATTERNS = re.compile(
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Return text with the given secrets and anything key-shaped replaced by a mask."""
+    """Return text with the given secrets (by value, and as they look percent- or JSON-escaped) and anything
+    key-shaped replaced by a mask."""
     if not text:
         return text
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, _MASK)
+    for secret in _forms(secrets):
+        text = text.replace(secret, _MASK)
     return _PATTERNS.sub(_MASK, text)
+
+
+def _forms(secrets: Iterable[str | None]) -> list[str]:
+    """Every way a secret may be written back to us, longest first (so a key inside another goes too)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if not isinstance(secret, str) or len(secret) < 4:
+            continue  # a shorter "secret" would mask ordinary words; nothing real is that short
+        forms.add(secret)
+        forms.add(quote(secret, safe="", errors="replace"))
+        forms.add(json.dumps(secret)[1:-1])
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
+    """A copy of a parsed JSON value with every string (and key) redacted; providers echo keys in bodies."""
+    secrets = tuple(secrets)
+    try:
+        return _redact_value(value, secrets)
+    except RecursionError:  # a body nested deeper than we can walk: keep nothing of it
+        return None
+
+
+def _redact_value(value: Any, secrets: tuple[str | None, ...]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {
+            redact(key, secrets) if isinstance(key, str) else key: _redact_value(item, secrets)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(item, secrets) for item in value]
+    return value
+
+
+def excerpt(data: bytes | str, secrets: Iterable[str | None] = (), limit: int = 200) -> str:
+    """A short, quoted excerpt of a body or event for an error message: redacted BEFORE it is cut, so a
+    key straddling the cut cannot leak half of itself."""
+    head = data[: limit * 4 + 4096]  # enough to hold the excerpt plus any key that straddles it
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
+    cleaned = redact(text, secrets)
+    cut = cleaned[:limit]
+    more = len(cleaned) > limit or len(head) < len(data)
+    return repr(cut) + ("..." if more else "")
 
 
 class RedactingFilter(logging.Filter):

@@ -4,41 +4,94 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from ..exceptions import ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
+from ..exceptions import APIError, BadRequestError, ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
 from ..registry import ModelInfo
+from .auth import compile_auth, public_context, split_call_args
+from .checks import (
+    CREDENTIAL_HEADER,
+    SegmentContext,
+    check_base,
+    check_header_name,
+    check_headers,
+    check_key,
+    unicode_problem,
+)
 from .messages import compile_renderer
 from .params import ParamRules, RequestDraft
 from .paths import MISSING
 from .template import compile_template
 
-_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
 class PreparedRequest:
-    """Everything the transport needs to send one call."""
+    """Everything the transport needs to send one call. `secrets` are the values every error of the call is
+    redacted with: the key sent, credential-like extra headers and the provider's keys in the environment
+    (read only when asked, which is when an error is being redacted)."""
 
-    __slots__ = ("body", "headers", "method", "secret", "url")
+    __slots__ = ("auth", "body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
 
-    def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes | None, secret: str | None):
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        secret: str | None,
+        sent_secrets: tuple[str, ...] = (),
+        key_env: tuple[str, ...] = (),
+        auth: Any = None,
+    ):
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.secret = secret
+        self.sent_secrets = sent_secrets or ((secret,) if secret else ())
+        self.key_env = key_env
+        self.auth = auth  # a requests AuthBase that signs the final request (spec auth mechanism), or None
+
+    @property
+    def secrets(self) -> Secrets:
+        """The values to mask in anything this call produces (the environment is read only when an error
+        is actually being redacted, so a successful call pays nothing for it)."""
+        return Secrets(self.sent_secrets, self.key_env)
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
-def check_header_safe(name: str, value: str, what: str) -> None:
-    """Refuse header values that could split the request; the message never repeats the value."""
-    if any(ch in value for ch in _FORBIDDEN_IN_HEADERS):
-        raise ConfigurationError(f"{what} contains a line break or NUL character; it was not sent ({name}).")
+class Secrets(Sequence[str]):
+    """A call's secrets: the values sent, plus the provider's keys in the environment, read on first use."""
+
+    __slots__ = ("_env", "_values")
+
+    def __init__(self, sent: tuple[str, ...], key_env: tuple[str, ...]) -> None:
+        self._values: tuple[str, ...] | None = None if key_env else sent
+        self._env = (sent, key_env)
+
+    def _all(self) -> tuple[str, ...]:
+        if self._values is None:
+            sent, key_env = self._env
+            found = [value for variable in key_env if (value := os.environ.get(variable))]
+            self._values = tuple(dict.fromkeys((*sent, *found)))
+        return self._values
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self)} values)"  # never the values
 
 
 class Endpoint:
@@ -55,13 +108,19 @@ class Endpoint:
         self.strip_prefix: str = spec.get("strip_prefix", "")
 
     def url(self, base: str, context: Mapping[str, Any], stream: bool, extra_query: Sequence[tuple[str, str]]) -> str:
-        path = (self.stream_path if stream else self.path)(context)
+        """The URL: the base (validated by `check_base`), the path with every value percent-encoded as one
+        segment, then the base's own query followed by the endpoint's (urlencoded)."""
+        path = (self.stream_path if stream else self.path)(SegmentContext(context))
         query = [(k, v) for k, t in self.query if (v := t(context)) is not MISSING]
         if stream:
             query.extend((k, v) for k, t in self.stream_query if (v := t(context)) is not MISSING)
         query.extend(extra_query)
-        url = base + (path if path is not MISSING else "")
-        return f"{url}?{urlencode(query)}" if query else url
+        prefix, _, joined = base.partition("?")
+        url = prefix + path if path is not MISSING else prefix
+        if query:
+            encoded = urlencode(query)
+            joined = f"{joined}&{encoded}" if joined else encoded
+        return f"{url}?{joined}" if joined else url
 
 
 class ProviderConnection:
@@ -73,7 +132,12 @@ class ProviderConnection:
         self.base_url_env = tuple(entry.get("base_url_env") or ())
         auth = entry.get("auth") or {}
         self.key_env = tuple(auth.get("env") or ())
-        self.key_optional = bool(auth.get("optional", False)) or not (auth.get("header") or auth.get("query"))
+        self.mechanism = compile_auth(name, auth)  # auth: {mechanism: ...} (see auth.py), else None
+        self.key_optional = (
+            bool(auth.get("optional", False))
+            or not (auth.get("header") or auth.get("query"))
+            or self.mechanism is not None
+        )
         self.auth_header: str | None = auth.get("header")
         self.auth_value = compile_template(auth.get("value", "${api_key}"))
         self.auth_query: str | None = auth.get("query")
@@ -82,25 +146,31 @@ class ProviderConnection:
         self.version_default: str | None = version.get("default")
         self.headers = [(k.lower(), compile_template(v)) for k, v in (entry.get("headers") or {}).items() if v]
 
-    def api_key(self, given: str | None) -> str | None:
-        """The key to use: the argument, else the first set environment variable; checked for safety."""
-        key = given
-        if key is None:
-            key = next((os.environ[v] for v in self.key_env if os.environ.get(v)), None)
-        if key is None:
-            if self.key_optional:
-                return None
-            raise MissingAPIKeyError(self.name, self.key_env)
-        check_header_safe(self.auth_header or "api key", key, f"The API key for provider '{self.name}'")
-        return key
+    def api_key(self, given: Any) -> str | None:
+        """The key to use: the argument, else the first set environment variable; checked (type, emptiness,
+        characters a header can carry) without ever showing it."""
+        if given is not None:
+            return check_key(given, "api_key=", self.name)
+        for variable in self.key_env:
+            value = os.environ.get(variable)
+            if value:
+                return check_key(value, f"the environment variable {variable}", self.name)
+        if self.key_optional:
+            return None
+        raise MissingAPIKeyError(self.name, self.key_env)
 
-    def base(self, given: str | None) -> str:
-        """The base URL: api_base=, else the first set environment variable, else the spec's."""
-        base = given or next((os.environ[v] for v in self.base_url_env if os.environ.get(v)), None) or self.base_url
-        if not base:
+    def base(self, given: Any) -> str:
+        """The base URL: api_base=, else the first set environment variable, else the spec's; validated."""
+        if given:
+            return check_base(given, "api_base=")
+        for variable in self.base_url_env:
+            value = os.environ.get(variable)
+            if value:
+                return check_base(value, f"the environment variable {variable}")
+        if not self.base_url:
             where = " or ".join(self.base_url_env) or "the provider's base_url in YAML"
             raise ConfigurationError(f"Provider '{self.name}' needs a base URL: set {where} or pass api_base=.")
-        return base.rstrip("/")
+        return check_base(self.base_url, f"the base_url of provider '{self.name}'")
 
     def version(self, given: str | None) -> str | None:
         """The API version: api_version=, else the environment, else the spec's default."""
@@ -123,6 +193,12 @@ class ProviderConnection:
             if value is not MISSING:
                 headers[self.auth_header.lower()] = value
         return [(self.auth_query, key)] if self.auth_query else []
+
+    def signer(self, key: str | None, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """The AuthBase of the spec's auth mechanism for this call; None when a key is used or none is named."""
+        if self.mechanism is None or key is not None:
+            return None
+        return self.mechanism.auth_for(context, args)
 
 
 class RequestBuilder:
@@ -153,8 +229,37 @@ class RequestBuilder:
         drop_params: bool,
         info: ModelInfo | None,
     ) -> PreparedRequest:
-        """The request for one chat call."""
+        """The request for one chat call. Whatever it refuses is raised before anything is sent, with
+        `request_sent=False`: ConfigurationError for the setup, BadRequestError for the messages or params."""
+        try:
+            return self._build(
+                model, messages, params, stream, api_key, api_base, api_version, extra_headers, drop_params, info
+            )
+        except APIError as error:
+            error.request_sent = False
+            if error.provider is None:
+                error.provider, error.model = self.name, model
+            raise
+        except RecursionError:
+            raise _unsendable(self.name, model, "is nested too deeply to encode as JSON") from None
+        except UnicodeError as exc:
+            raise _unsendable(self.name, model, unicode_problem(exc)) from None
+
+    def _build(
+        self,
+        model: str,
+        messages: Sequence[Any],
+        params: Mapping[str, Any],
+        stream: bool,
+        api_key: str | None,
+        api_base: str | None,
+        api_version: str | None,
+        extra_headers: Mapping[str, str] | None,
+        drop_params: bool,
+        info: ModelInfo | None,
+    ) -> PreparedRequest:
         connection = self.connection
+        auth_args, params = split_call_args(connection.mechanism, params)
         key = connection.api_key(api_key)
         wire_messages, lifted = self.render_messages(messages)
         context: dict[str, Any] = {
@@ -164,6 +269,7 @@ class RequestBuilder:
             "api_key": key,
             "api_version": connection.version(api_version),
             "model_info": _model_context(info),
+            **public_context(connection.mechanism, auth_args),
             **lifted,
         }
         body = self.body(context)
@@ -184,27 +290,49 @@ class RequestBuilder:
             )
         self.params.apply(params, draft)
         query = connection.auth(key, context, headers)
+        secrets: tuple[str, ...] = (key,) if key else ()
+        signer = connection.signer(key, context, auth_args)
         if extra_headers:
             for name, value in extra_headers.items():
-                check_header_safe("a header name", str(name), "An extra_headers name")
-                check_header_safe(name, str(value), f"extra_headers[{name!r}]")
-                headers[name.lower()] = str(value)
+                check_header_name(name)
+                text = str(value)
+                headers[name.lower()] = text
+                if CREDENTIAL_HEADER.search(name) and len(text) >= 4:
+                    secrets = (*secrets, text)
+        check_headers(headers)
         url = self.chat.url(connection.base(api_base), context, stream, query)
-        payload = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key)
+        try:
+            text = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
+            raise _unsendable(self.name, model, f"holds a value JSON cannot carry ({exc})") from None
+        payload = text.encode("utf-8")
+        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env, signer)
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
         if self.models_endpoint is None:
-            raise UnsupportedParamsError(f"provider '{self.name}' declares no models endpoint", provider=self.name)
+            raise UnsupportedParamsError(
+                f"provider '{self.name}' declares no models endpoint", provider=self.name, request_sent=False
+            )
         connection = self.connection
         key = connection.api_key(api_key)
         context = {"api_key": key, "api_version": connection.version(None)}
         headers = {"accept": "application/json"}
         connection.add_headers(context, headers)
         query = connection.auth(key, context, headers)
+        check_headers(headers)
         url = self.models_endpoint.url(connection.base(api_base), context, False, query)
-        return PreparedRequest(self.models_endpoint.method, url, headers, None, key)
+        signer = connection.signer(key, context, {})
+        return PreparedRequest(self.models_endpoint.method, url, headers, None, key, (), connection.key_env, signer)
+
+
+def _unsendable(provider: str, model: str, problem: str) -> BadRequestError:
+    return BadRequestError(
+        f"The request (messages or parameters) {problem}; it was not sent.",
+        provider=provider,
+        model=model,
+        request_sent=False,
+    )
 
 
 def _model_context(info: ModelInfo | None) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
+from ..exceptions import APIResponseValidationError
 from ..types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
-from .reader import ChoiceRead, Read, ToolCallRead, new_tool_call_id
+from .reader import ChoiceRead, Read, Reader, ReadState, ToolCallRead, new_tool_call_id
+from .redact import excerpt
 
 CostFunction = Callable[[Usage], Optional[Decimal]]
 
@@ -16,6 +19,87 @@ CostFunction = Callable[[Usage], Optional[Decimal]]
 def make_usage(fields: dict[str, int] | None) -> Usage | None:
     """A Usage from read fields, or None when the provider reported none."""
     return Usage(**fields) if fields else None
+
+
+def check_usage(fields: dict[str, int] | None, provider: str, model: str) -> None:
+    """Refuse negative token counts: they would make a negative cost."""
+    if fields and any(value < 0 for value in fields.values()):
+        shown = ", ".join(f"{name}={value}" for name, value in fields.items() if value < 0)
+        raise APIResponseValidationError(
+            f"the provider reported negative token counts ({shown}); the usage cannot be right, so the "
+            "answer is refused rather than priced below zero",
+            provider=provider,
+            model=model,
+        )
+
+
+def parse_json_body(data: bytes, provider: str, model: str, secrets: Sequence[str | None] = ()) -> Any:
+    """A 2xx body parsed as JSON, or APIResponseValidationError with a redacted excerpt."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise APIResponseValidationError(
+            "the provider answered 2xx with JSON nested too deeply to read: " + excerpt(data, secrets),
+            provider=provider,
+            model=model,
+        ) from None
+    except ValueError:
+        raise APIResponseValidationError(
+            "the provider answered 2xx with a body that is not JSON: " + excerpt(data, secrets)
+            if data.strip()
+            else "the provider answered 2xx with an empty body",
+            provider=provider,
+            model=model,
+        ) from None
+
+
+def read_response(
+    reader: Reader,
+    data: bytes,
+    model: str,
+    provider: str,
+    cost: CostFunction | None,
+    secrets: Sequence[str | None] = (),
+) -> ChatResponse:
+    """A whole 2xx body read into a ChatResponse; a body that is not JSON, or not the shape the dialect
+    reads (`[]`, `null`, `"hello"`, `{"choices": "x"}`, `{}`), is APIResponseValidationError with an excerpt."""
+    body = parse_json_body(data, provider, model, secrets)
+    return to_response(read_answer(reader, body, data, provider, model, secrets), model, provider, cost)
+
+
+def is_nothing(read: Read) -> bool:
+    """True when a read found none of the fields the dialect reads (no id, model, usage, nor any choice
+    content): a body like `{}` or `[]`, which is not an answer."""
+    return (
+        read.id is None
+        and read.model is None
+        and read.created is None
+        and read.usage is None
+        and all(choice.is_empty() for choice in read.choices)
+    )
+
+
+def read_answer(
+    reader: Reader, body: Any, data: bytes | str, provider: str, model: str, secrets: Sequence[str | None] = ()
+) -> Read:
+    """What the reader finds in a whole parsed body (a plain answer, or a JSON answer to a stream request),
+    refused with APIResponseValidationError when the body is not an answer in the dialect's shape."""
+    problem = reader.shape_problem(body)
+    read = None
+    if problem is None:
+        try:
+            read = reader.read(body, ReadState())
+        except RecursionError:
+            problem = "it is nested too deeply to read"
+    if read is not None and is_nothing(read):
+        problem = "it holds none of the fields the provider's dialect reads (choices, id, model, usage)"
+    if read is None or problem is not None:
+        raise APIResponseValidationError(
+            f"the provider answered 2xx with a body that is not an answer: {problem}: {excerpt(data, secrets)}",
+            provider=provider,
+            model=model,
+        )
+    return read
 
 
 def _tool_calls(reads: list[ToolCallRead]) -> list[ToolCall]:
@@ -35,6 +119,7 @@ def to_response(read: Read, model: str, provider: str, cost: CostFunction | None
         )
         for c in read.choices
     ]
+    check_usage(read.usage, provider, read.model or model)
     usage = make_usage(read.usage)
     return ChatResponse(
         read.id,
@@ -80,6 +165,7 @@ class ChunkAssembler:
         usage = None
         cost = None
         if read.usage:
+            check_usage(read.usage, self.provider, self.model)
             self.usage.update(read.usage)
             usage = Usage(**self.usage)
             cost = self.cost(usage) if self.cost is not None else None

@@ -114,6 +114,7 @@ class Transport:
         deadline: float | None = None,
         auth: Any = None,
         final: bool = False,
+        model: str | None = None,
     ) -> Reply:
         """Send; return the Reply once the headers are in (the body is read from it). Raises our errors.
 
@@ -138,13 +139,15 @@ class Transport:
                 auth=getattr(request, "auth", None) or auth or self.auth,
             )
         except Exception as exc:
-            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider)
+            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider, model)
             if error is exc:
                 raise
             if final and isinstance(error, Timeout):  # the call's total_timeout is spent: no retry could fit
                 error.retryable = False
             raise error from None
-        return Reply(response, deadline, provider, final)
+        reply = Reply(response, deadline, provider, final)
+        reply.model = model
+        return reply
 
     def close(self) -> None:
         """Close every idle pooled connection of the Client's own Session (a caller's Session is theirs to
@@ -203,14 +206,13 @@ class Reply:
     def chunks(self, stage: str = "reading the body") -> Iterator[bytes]:
         """Body bytes as they arrive (decompressed); Timeout once the deadline passes, checked per read."""
         raw, deadline, clock = self._raw, self.deadline, time.monotonic
-        try:
-            read = raw.read1
-        except AttributeError:  # an adapter whose raw is a plain file object
-            read = raw.read
+        read, inner = _reader(raw)
         try:
             while True:
                 data = read(_READ_SIZE)
                 if not data:
+                    if inner is not None and inner.length:  # http.client's read1 does not check Content-Length
+                        raise http.client.IncompleteRead(b"", inner.length)
                     self.at_eof = True
                     return
                 if deadline is not None and clock() > deadline:
@@ -252,19 +254,6 @@ class Reply:
         self.close(reuse=True)
         return b"".join(parts)
 
-    def finish(self, remaining: Iterator[bytes], most: int = 16) -> None:
-        """After a stream's end marker: drain the little that is left (its closing chunk) under the deadline,
-        so the connection goes back to the pool; a tail that keeps talking only costs the connection."""
-        try:
-            for count, _data in enumerate(remaining):
-                if count >= most:
-                    self.close(reuse=False)
-                    return
-        except Exception:
-            self.close(reuse=False)
-            return
-        self.close(reuse=True)
-
     def close(self, reuse: bool) -> None:
         """Release the connection: back to the pool when the body was read to its end (reuse), else closed."""
         if self._closed:
@@ -283,6 +272,20 @@ class Reply:
                 self._response.close()  # closes the socket (the body was not consumed), then releases it
         except Exception:
             pass
+
+
+def _reader(raw: Any) -> tuple[Any, http.client.HTTPResponse | None]:
+    """The fastest bounded read for this body, and the http.client response it reads if direct. read1
+    returns what one socket read brought (at most one HTTP chunk, never more than asked), so a huge chunk
+    or an endless line cannot fill memory in one call."""
+    inner = getattr(raw, "_fp", None)
+    encoding = raw.headers.get("content-encoding", "identity") if hasattr(raw, "headers") else "identity"
+    if isinstance(inner, http.client.HTTPResponse) and encoding.strip().lower() in ("", "identity"):
+        # Nothing to decode: http.client's own read1 (it undoes chunked framing) skips urllib3's per-read
+        # bookkeeping, which benchmarks/run.py shows costs about a third of a stream's time.
+        return inner.read1, inner
+    read1 = getattr(raw, "read1", None)
+    return (read1 if read1 is not None else raw.read), None  # raw.read: an adapter's plain file object
 
 
 # Our exception for each transport failure, most specific first: (types, class, what happened).
@@ -341,9 +344,9 @@ def _refused(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, u3.NewConnectionError):
             return True
-        args = getattr(current, "args", ())
-        nested = next((a for a in args if isinstance(a, BaseException)), None)
-        current = getattr(current, "reason", None) or nested or current.__context__
+        reason = getattr(current, "reason", None)
+        nested = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        current = reason if isinstance(reason, BaseException) else nested or current.__context__
     return False
 
 
@@ -365,6 +368,6 @@ def _reason(exc: BaseException) -> str:
         current = inner
     text = str(current)
     # urllib3 messages can embed the full URL, whose query may carry a key: keep only the cause.
-    if "HTTPConnection" in text or "Pool" in text or "url:" in text:
-        text = text.rsplit(": ", 1)[-1]
+    if "Connection(host=" in text or "ConnectionPool(host=" in text:
+        text = text.split("): ", 1)[-1]
     return text.split("?", 1)[0]

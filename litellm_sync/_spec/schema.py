@@ -93,6 +93,22 @@ class AuthSchema(_Strict):
     optional = fields.Bool()
 
 
+class AuthField(fields.Field):
+    """`auth:`: the key form (AuthSchema), or a named mechanism with its options (checked by the mechanism)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict) and "mechanism" in value:
+            from .._engine.auth import auth_problems
+
+            problems = auth_problems(value)
+            if problems:
+                raise ValidationError(problems)
+            return value
+        if not isinstance(value, dict):
+            raise ValidationError("Expected a mapping.")
+        return AuthSchema().load(value)
+
+
 class EndpointSchema(_Strict):
     path = fields.Str()
     stream_path = fields.Str()
@@ -277,7 +293,7 @@ class ProviderSchema(_Strict):
     docs = fields.Str()
     base_url = fields.Str(allow_none=True)
     base_url_env = StrList()
-    auth = fields.Nested(AuthSchema)
+    auth = AuthField()
     headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True))
     api_version = fields.Nested(ApiVersionSchema)
     endpoints = fields.Nested(EndpointsSchema)

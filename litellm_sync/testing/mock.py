@@ -222,7 +222,9 @@ def mock_http_reply(provider: ProviderSpec, model: str, mock: Any, stream: bool)
             f"got {type(mock).__name__}"
         )
     data, content_type = written_reply(provider, answer, stream)
-    return memory_reply(data, content_type, provider.name)
+    reply = memory_reply(data, content_type, provider.name)
+    reply.model = model
+    return reply
 
 
 def written_reply(provider: ProviderSpec, answer: MockAnswer, stream: bool) -> tuple[bytes, str]:
@@ -234,7 +236,7 @@ def written_reply(provider: ProviderSpec, answer: MockAnswer, stream: bool) -> t
         data, content_type = writer.stream(answer)
         assembler = ChunkAssembler(answer.model, provider.name, None, provider.stream.tool_calls_finish_reason)
         read = ChatStream(memory_reply(data, content_type, provider.name), provider.stream, provider.errors,
-                          assembler, None).response()
+                          assembler, ()).response()
     else:
         data, content_type = json.dumps(writer.body(answer)).encode("utf-8"), "application/json"
         read = to_response(provider.reader.read(json.loads(data), ReadState()), answer.model, provider.name, None)

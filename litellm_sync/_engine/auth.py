@@ -1,0 +1,202 @@
+"""Auth mechanisms: a spec's `auth:` names one (aws_sigv4, google_oauth), written once in code as a
+`requests.auth.AuthBase` that signs the final prepared request.
+
+A provider's `auth:` is either the key form (`env`, `header`, `value`, `query`, `optional`: a header or query
+template filled with the API key) or names a mechanism with its options, beside which the key form may stay:
+
+    auth: {mechanism: aws_sigv4, service: bedrock, region: "${aws_region_name}"}
+    auth: {mechanism: google_oauth, scopes: ["https://www.googleapis.com/auth/cloud-platform"]}
+
+With both, a key (api_key= or the `env` variables) wins and the mechanism signs the calls that have none.
+A mechanism is one `Mechanism` subclass plus one entry in `MECHANISMS`; its module is imported only when a
+spec names it, so optional packages (botocore, google-auth) load only when used. See docs/auth.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from ..exceptions import ConfigurationError
+from .paths import MISSING
+from .template import TemplateError, compile_template
+
+# name -> "module:Class", imported on first use.
+MECHANISMS: Mapping[str, str] = MappingProxyType(
+    {
+        "aws_sigv4": "litellm_sync._engine.auth_aws:AwsSigV4Mechanism",
+        "google_oauth": "litellm_sync._engine.auth_google:GoogleOAuthMechanism",
+    }
+)
+
+KEY_FIELDS = ("env", "header", "value", "query", "optional")
+
+
+class AuthSpecError(TemplateError):
+    """A problem in an `auth:` block found while compiling a provider (reported with the provider's path)."""
+
+
+def missing_extra(provider: str, mechanism: str, package: str, extra: str) -> ConfigurationError:
+    """The error for a mechanism whose optional package is not installed: it names the extra to install."""
+    return ConfigurationError(
+        f"Provider '{provider}' authenticates with {mechanism}, which needs the {package} package: "
+        f'pip install "litellm_sync[{extra}]"'
+    )
+
+
+class Mechanism:
+    """One auth mechanism, compiled from a provider's `auth:` options and shared by every thread.
+
+    Subclasses declare `options` (option -> kind: "template", "strings" or "bool"), `required` options and
+    `call_args`: the call arguments they take (taken out of the call's params so they never reach the body);
+    `public_args` of those are also put in the template context (never secrets). `prepare` returns the
+    AuthBase for one call; it raises ConfigurationError when credentials or settings are missing.
+    """
+
+    name: ClassVar[str] = ""
+    key_hint = ""  # set by compile_auth when the entry also takes a key
+    options: ClassVar[Mapping[str, str]] = {}
+    required: ClassVar[tuple[str, ...]] = ()
+    call_args: ClassVar[tuple[str, ...]] = ()
+    public_args: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, provider: str, spec: Mapping[str, Any]) -> None:
+        self.provider = provider
+        self.templates = {k: compile_template(v) for k, v in spec.items() if self.options.get(k) == "template"}
+        self.spec = spec
+        self._cache_lock = threading.Lock()
+        self._cache: dict[Any, Any] = {}
+        self._cache_pid = os.getpid()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r})"
+
+    def option(self, name: str, context: Mapping[str, Any]) -> Any:
+        """An option's value for one call (templates rendered against the context); None when unset."""
+        if name in self.templates:
+            value = self.templates[name](context)
+            return None if value is MISSING or value == "" else value
+        return self.spec.get(name)
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A value built once per process and key (credential sources, token sources), under a lock.
+
+        After a fork the child starts with an empty cache and a new lock: nothing the parent built (locks,
+        pooled sockets inside credential objects) is reused across processes."""
+        if self._cache_pid != os.getpid():
+            self._cache_lock = threading.Lock()
+            self._cache = {}
+            self._cache_pid = os.getpid()
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        with self._cache_lock:
+            found = self._cache.get(key)
+            if found is None:
+                found = self._cache[key] = build()
+            return found
+
+    def prepare(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """The requests AuthBase for one call."""
+        raise NotImplementedError
+
+    def auth_for(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """`prepare`, with a setup error also saying how to use a key instead when the entry takes one."""
+        try:
+            return self.prepare(context, args)
+        except ConfigurationError as exc:
+            if not self.key_hint:
+                raise
+            raise ConfigurationError(f"{exc} {self.key_hint}") from None
+
+
+def mechanism_class(name: str) -> type[Mechanism]:
+    """The class registered under a mechanism name; AuthSpecError listing the known names otherwise."""
+    target = MECHANISMS.get(name) if isinstance(name, str) else None
+    if target is None:
+        known = ", ".join(sorted(MECHANISMS))
+        raise AuthSpecError(f"auth.mechanism: unknown mechanism {name!r} (known: {known})")
+    module, _, attribute = target.partition(":")
+    cls: type[Mechanism] = getattr(importlib.import_module(module), attribute)
+    return cls
+
+
+def auth_problems(spec: Any) -> dict[str, list[str]]:
+    """Problems in one `auth:` block naming a mechanism, keyed by option (for the spec schema)."""
+    if not isinstance(spec, Mapping):
+        return {"_schema": ["Expected a mapping."]}
+    try:
+        cls = mechanism_class(spec["mechanism"])
+    except AuthSpecError as exc:
+        return {"mechanism": [str(exc).split(": ", 1)[1]]}
+    problems: dict[str, list[str]] = {}
+    for key, value in spec.items():
+        if key == "mechanism" or value is None:
+            continue
+        kind = "strings" if key == "env" else "bool" if key == "optional" else "text" if key in KEY_FIELDS else None
+        kind = kind or cls.options.get(key)
+        if kind is None:
+            allowed = ", ".join(sorted({*cls.options, *KEY_FIELDS}))
+            problems[key] = [f"Unknown option of mechanism {cls.name} (allowed: {allowed})."]
+        elif (message := _kind_problem(kind, value)) is not None:
+            problems[key] = [message]
+    for key in cls.required:
+        if key not in spec:
+            problems.setdefault(key, []).append(f"Missing data for required option of mechanism {cls.name}.")
+    return problems
+
+
+def _kind_problem(kind: str, value: Any) -> str | None:
+    if kind == "strings":
+        ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        return None if ok else "Expected a string or a list of strings."
+    if kind == "bool":
+        return None if isinstance(value, bool) else "Not a valid boolean."
+    if kind == "text":
+        return None if isinstance(value, str) else "Not a valid string."
+    try:
+        compile_template(value)
+    except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+        return f"Not a valid template: {exc}"
+    return None
+
+
+def compile_auth(provider: str, spec: Mapping[str, Any] | None) -> Mechanism | None:
+    """The compiled mechanism a provider's (merged) `auth:` names, or None for the key form only."""
+    if not spec or spec.get("mechanism") is None:
+        return None
+    problems = auth_problems(spec)
+    if problems:
+        key, messages = next(iter(problems.items()))
+        raise AuthSpecError(f"auth.{key}: {messages[0]}")
+    options = {k: v for k, v in spec.items() if k != "mechanism" and k not in KEY_FIELDS}
+    mechanism = mechanism_class(spec["mechanism"])(provider, options)
+    if spec.get("header") or spec.get("query"):
+        env = spec.get("env") or []
+        where = " or ".join([env] if isinstance(env, str) else env)
+        mechanism.key_hint = f"Or use a key instead: {'set ' + where + ' or ' if where else ''}pass api_key=."
+    return mechanism
+
+
+def split_call_args(mechanism: Mechanism | None, params: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """(the call arguments the mechanism takes, the params left for the body rules)."""
+    if mechanism is None or not any(name in params for name in mechanism.call_args):
+        return {}, params
+    taken = {name: params[name] for name in mechanism.call_args if name in params}
+    return taken, {k: v for k, v in params.items() if k not in taken}
+
+
+def first_env(*names: str) -> str | None:
+    """The first of the environment variables that is set and not empty."""
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def public_context(mechanism: Mechanism | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The call arguments a mechanism shares with templates (never secrets), e.g. aws_region_name."""
+    if mechanism is None or not args:
+        return {}
+    return {name: args[name] for name in mechanism.public_args if args.get(name) is not None}

@@ -1,0 +1,1 @@
+"""The Router's private parts: configuration loading, strategies, the Redis state and the file watcher."""

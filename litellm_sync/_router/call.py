@@ -1,0 +1,241 @@
+"""One `Router.completion` inside one model group: pre-call checks, the pick (strategy and state in one step),
+the send with max_retries=0, retries on deployments that have not failed, and the settlement of each attempt."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._engine.redact import get_logger
+from ..exceptions import (
+    APIError,
+    AuthenticationError,
+    ContextWindowExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnknownModelError,
+    UnsupportedParamsError,
+)
+from ..hooks import CallEvent, notify
+from ..state import Candidate, Failure, Grant, GroupLimit
+from .config import Config, Deployment
+from .strategies import ORDER_BY, can_serve, estimate_tokens, preference, required_features
+
+if TYPE_CHECKING:
+    from ..router import Router
+
+log = get_logger()
+_FAILED_TIER = 1_000_000  # deployments that failed this call are tried after every other
+_DEPLOYMENT_FAULTS = (AuthenticationError, PermissionDeniedError, NotFoundError)  # count toward cooldown
+RETRY_AFTER_CAP = 300.0
+
+
+class RouterRateLimitError(RateLimitError):
+    """No deployment of the group could take the call (all cooling down or at their limits); nothing was sent."""
+
+
+@dataclass(frozen=True)
+class RouterEvent:
+    """One routing decision, given to the Router's hooks (beside each call's `CallEvent`) and logged.
+
+    kind: "route" (deployment chosen), "retry", "fallback", "cooldown", "rate_limit_wait" or "reload".
+    """
+
+    kind: str
+    call_id: str
+    model_group: str
+    deployment: str | None = None  # the deployment id
+    model: str | None = None
+    detail: str = ""
+    error: Exception | None = None
+
+
+class Call:
+    """One `Router.completion`: its config snapshot, its estimate, and the deployments that failed it."""
+
+    def __init__(
+        self,
+        router: Router,
+        config: Config,
+        call_id: str,
+        messages: Sequence[Any],
+        stream: bool,
+        num_retries: int | None,
+        params: dict[str, Any],
+    ) -> None:
+        self.router = router
+        self.config = config
+        self.settings = config.settings
+        self.call_id = call_id
+        self.messages = messages
+        self.stream = stream
+        self.num_retries = num_retries
+        self.timeout = params.pop("timeout", None)
+        self.params = params
+        self.tokens = estimate_tokens(messages, params)
+        self.needed = required_features(messages, params) if self.settings.enable_pre_call_checks else frozenset()
+        self.failed: set[str] = set()
+
+    def group(self, name: str) -> Any:
+        """Call one model group, retrying within it."""
+        deployments = self.config.groups.get(name)
+        if deployments is None:
+            raise UnknownModelError(
+                f"The router has no model group '{name}'; its groups: {', '.join(sorted(self.config.groups))}."
+            )
+        deployments = self._servable(name, deployments)
+        attempt = 0
+        while True:
+            deployment, grant = self._pick(name, deployments)
+            try:
+                return self._send(name, deployment, grant)
+            except APIError as error:
+                self.failed.add(deployment.id)
+                if attempt >= self._retries(error):
+                    raise
+                attempt += 1
+                fresh = any(d.id not in self.failed for d in deployments)
+                wait = self.settings.retry_after if fresh else _backoff(attempt, error, self.settings.retry_after)
+                self.router._event(RouterEvent("retry", self.call_id, name, deployment.id, deployment.model,
+                                               f"attempt {attempt + 1}, waiting {wait:.2f}s", error))
+                if wait > 0:
+                    self.router.sleep(wait)
+
+    def _retries(self, error: APIError) -> int:
+        policy = self.settings.retry_policy
+        if policy:
+            for cls in type(error).__mro__:
+                if cls.__name__ in policy:
+                    return policy[cls.__name__]
+        if not error.retryable:
+            return 0
+        return self.settings.num_retries if self.num_retries is None else self.num_retries
+
+    def _servable(self, name: str, deployments: tuple[Deployment, ...]) -> tuple[Deployment, ...]:
+        if not self.settings.enable_pre_call_checks:
+            return deployments
+        kept, reasons = [], []
+        for deployment in deployments:
+            reason = can_serve(deployment, self.tokens, self.needed)
+            if reason is None:
+                kept.append(deployment)
+            else:
+                reasons.append(f"{deployment.model} ({deployment.id}): {reason}")
+        if kept:
+            return tuple(kept) if reasons else deployments
+        message = f"no deployment of model group '{name}' can serve this call: " + "; ".join(reasons)
+        if all("context window" in r for r in reasons):
+            raise ContextWindowExceededError(message + ". Shorten the prompt or add context_window_fallbacks.")
+        raise UnsupportedParamsError(message + ". Route the call to a group whose models support it.")
+
+    def _pick(self, name: str, deployments: tuple[Deployment, ...]) -> tuple[Deployment, Grant]:
+        router, settings = self.router, self.settings
+        strategy = settings.routing_strategy
+        ordered = preference(deployments, strategy, router._rng)
+        failed = self.failed
+        candidates = [
+            Candidate(d.id, d.order + (_FAILED_TIER if d.id in failed else 0), d.rpm, d.tpm) for d in ordered
+        ]
+        limits = settings.group_limits.get(name)
+        group = GroupLimit(name, *limits) if limits else GroupLimit(name)
+        deadline = None
+        while True:
+            now = router.clock()
+            grant = router.state.acquire(
+                candidates, group, self.tokens, now, ORDER_BY[strategy], settings.lowest_latency_buffer
+            )
+            if grant.index >= 0:
+                deployment = ordered[grant.index]
+                if router.hooks or log.isEnabledFor(logging.DEBUG):
+                    router._event(RouterEvent("route", self.call_id, name, deployment.id, deployment.model,
+                                              strategy), logging.DEBUG)
+                return deployment, grant
+            if deadline is None:
+                deadline = now + settings.rate_limit_wait
+            wait = min(grant.retry_in, deadline - now)
+            if not grant.limited or wait <= 0:
+                raise self._unavailable(name, grant)
+            router._event(RouterEvent("rate_limit_wait", self.call_id, name,
+                                      detail=f"no capacity, waiting {wait:.2f}s"))
+            router.sleep(wait)
+
+    def _unavailable(self, name: str, grant: Grant) -> RouterRateLimitError:
+        why = []
+        if grant.cooling:
+            why.append(f"{grant.cooling} cooling down after failures")
+        if grant.limited:
+            why.append(f"{grant.limited} at their rpm/tpm limit")
+        return RouterRateLimitError(
+            f"model group '{name}': no deployment available ({', '.join(why)}); nothing was sent. "
+            f"Capacity may return in {grant.retry_in:.1f}s: set rate_limit_wait= to wait for it, add deployments, "
+            "or configure fallbacks.",
+            model=name,
+            retryable=False,
+            retry_after=grant.retry_in,
+        )
+
+    def _send(self, name: str, deployment: Deployment, grant: Grant) -> Any:
+        router, settings = self.router, self.settings
+        params = {**deployment.params, **self.params} if deployment.params else self.params
+        timeout = self.timeout or (deployment.stream_timeout if self.stream else None)
+        timeout = timeout or deployment.timeout or settings.timeout
+        started = time.perf_counter()
+        try:
+            result = router.client.completion(
+                deployment.model, self.messages, stream=self.stream, api_key=deployment.api_key,
+                api_base=deployment.api_base, api_version=deployment.api_version, timeout=timeout,
+                max_retries=0, **params,
+            )  # fmt: skip
+        except APIError as error:
+            self._settle(name, deployment, grant, None, None, error)
+            raise
+        except BaseException:
+            self._settle(name, deployment, grant, None, None, None)
+            raise
+        latency = time.perf_counter() - started
+        if not self.stream:
+            usage = result.usage
+            self._settle(name, deployment, grant, usage.total_tokens if usage else None, latency, None)
+            return result
+        hooks = router.client.hooks
+
+        def on_end(response: Any, error: Exception | None, complete: bool) -> None:
+            usage = response.usage if response is not None else None
+            failure = error if isinstance(error, APIError) else None
+            self._settle(name, deployment, grant, usage.total_tokens if usage else None, latency, failure)
+            if hooks:  # the stream's own end callback is replaced by this one: tell the client's hooks here
+                total = (time.perf_counter() - started) * 1000
+                notify(hooks, CallEvent(result.provider, result.model, True, total, response, error, complete))
+
+        result.notify_end(on_end)
+        return result
+
+    def _settle(
+        self, name: str, deployment: Deployment, grant: Grant, tokens: int | None, latency: float | None,
+        error: APIError | None,
+    ) -> None:
+        router, settings = self.router, self.settings
+        failure = None
+        if error is not None and (error.retryable or isinstance(error, _DEPLOYMENT_FAULTS)):
+            force = None if error.retry_after is None else min(max(error.retry_after, 0.0), RETRY_AFTER_CAP)
+            failure = Failure(settings.allowed_fails, settings.cooldown_time, force)
+        cooled = router.state.release(
+            deployment.id, GroupLimit(name), grant, router.clock(), tokens, latency, failure
+        )
+        if cooled:
+            seconds = failure.force_cooldown if failure and failure.force_cooldown is not None else (
+                settings.cooldown_time)
+            router._event(RouterEvent("cooldown", self.call_id, name, deployment.id, deployment.model,
+                                      f"cooling down for {seconds:.1f}s", error), logging.WARNING)
+
+
+def _backoff(attempt: int, error: APIError, floor: float) -> float:
+    """Before retrying a deployment that already failed this call: its Retry-After, else jittered backoff."""
+    if error.retry_after is not None:
+        return max(min(error.retry_after, RETRY_AFTER_CAP), floor)
+    return max(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2), floor)
