@@ -156,6 +156,31 @@ def test_query_of_the_url_is_matched(rsps: responses.RequestsMock) -> None:
     assert call("azure/my-deployment", base, api_version="2025-01-01").content == "azure says hi"
 
 
+@responses.activate
+def test_with_responses_activate_and_the_module() -> None:
+    mock_completion(responses, "openai/gpt-4o-mini", "module-level", client=CLIENT)
+    assert call("openai/gpt-4o-mini", None).content == "module-level"
+    assert len(responses.calls) == 1
+
+
+def test_streams_are_in_the_dialects_own_framing() -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        typed = mock_completion(mock, "anthropic/claude-sonnet-4-5", "a b", tool_calls=TOOL_CALLS[:1], stream=True,
+                                client=CLIENT)
+        done = mock_completion(mock, "openai/gpt-4o-mini", "a b", stream=True, client=CLIENT)
+        ndjson = mock_completion(mock, "ollama/llama3.2", "a b", stream=True, client=CLIENT)
+    assert re.findall(r"^event: (\S+)$", typed.body.decode(), re.M) == [
+        "message_start", "content_block_delta", "content_block_delta", "content_block_start", "content_block_delta",
+        "message_delta", "message_stop",
+    ]
+    assert typed.content_type == "text/event-stream"
+    assert '"partial_json":"{\\"city\\":\\"Paris\\",\\"unit\\":\\"C\\"}"' in typed.body.decode()  # text
+    assert done.body.decode().endswith("data: [DONE]\n\n")
+    lines = [json.loads(line) for line in ndjson.body.decode().splitlines()]
+    assert ndjson.content_type == "application/x-ndjson"
+    assert [line.get("done") for line in lines] == [None, None, True]
+
+
 # -- error replies ---------------------------------------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
-"""Replies written from a provider's spec: a JSON body, a stream transcript or an error body that the
-provider's own reader, stream rules and error table read back as the answer asked for.
+"""Replies written from a provider's spec: a JSON body or a stream transcript that the provider's own reader
+and stream rules read back as the answer asked for.
 
 Nothing here knows a provider or a dialect. Values are written at the paths the spec's readers declare
-(`response:`, `stream.events`, `errors:`), `when:`/`has:` conditions are satisfied by writing what they
+(`response:`, `stream.events`), `when:`/`has:` conditions are satisfied by writing what they
 test, finish reasons are the spec's `finish_reasons` read backwards, and stream events follow the spec's
 `stream:` rules (framing, event types, end marker). The reply carries what the spec reads and little
 else, so it is the provider's wire shape minus the fields no reader looks at. Two choices are inferred
@@ -73,30 +73,27 @@ def first_path(spec: Any) -> str | None:
 
 
 def put(target: dict[str, Any], path: str | None, value: Any) -> dict[str, Any]:
-    """Write value at a dotted path (integer steps make lists); '.' merges a dict into the target."""
+    """Write value at a dotted path, creating objects (lists for integer steps); '.' merges a dict in."""
     keys = compile_path(path or ".")
     if not keys:
         if isinstance(value, dict):
             target.update(value)
         return target
     node: Any = target
-    for key, following in zip(keys, [*keys[1:], None]):
-        last = following is None
-        empty: Any = None if last else ([] if isinstance(following, int) else {})
+    for position, key in enumerate(keys):
         if isinstance(key, int):
-            while len(node) <= key:
-                node.append(empty)
-            if last:
-                node[key] = value
-            elif not isinstance(node[key], (dict, list)):
-                node[key] = empty
-            node = node[key]
+            node.extend([None] * (key + 1 - len(node)))
+            current = node[key]
         else:
-            if last:
-                node[key] = value
-            elif not isinstance(node.get(key), (dict, list)):
-                node[key] = empty
-            node = node[key]
+            current = node.get(key)
+        if position == len(keys) - 1:
+            node[key] = value
+            break
+        kind = list if isinstance(keys[position + 1], int) else dict
+        if not isinstance(current, kind):
+            current = kind()
+            node[key] = current
+        node = current
     return target
 
 
