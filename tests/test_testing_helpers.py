@@ -137,6 +137,22 @@ def test_stream_and_plain_urls_differ_where_the_spec_says(rsps: responses.Reques
     ]
 
 
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "ollama/llama3.2"])
+def test_stream_and_plain_mocks_at_one_url_answer_their_own_calls(model: str, rsps: responses.RequestsMock) -> None:
+    mock_completion(rsps, model, "streamed", stream=True, client=CLIENT)  # registered first, called second
+    mock_completion(rsps, model, "whole", client=CLIENT)
+    assert call(model, None).content == "whole"
+    assert call(model, None, stream=True).response().content == "streamed"
+    assert len({c.request.url for c in rsps.calls}) == 1
+
+
+def test_a_stream_mock_does_not_answer_a_plain_call() -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock_completion(mock, "openai/gpt-4o-mini", "streamed", stream=True, client=CLIENT)
+        with pytest.raises(litellm_sync.APIConnectionError):
+            call("openai/gpt-4o-mini", None)
+
+
 def test_base_url_variable_moves_the_mock_too(rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_BASE", "https://llm-gateway.corp.example/anthropic")
     mock_completion(rsps, "anthropic/claude-sonnet-4-5", text="via gateway", client=CLIENT)

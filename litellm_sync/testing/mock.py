@@ -85,6 +85,13 @@ def make_answer(
     )
 
 
+def _prepared(provider: ProviderSpec, model: str, stream: bool, api_base: str | None, api_version: str | None) -> Any:
+    return provider.builder.build(
+        model, list(_MESSAGES), {}, stream=stream, api_key=_PLACEHOLDER_KEY, api_base=api_base,
+        api_version=api_version, extra_headers=None, drop_params=True, info=None,
+    )
+
+
 def request_url(
     provider: ProviderSpec,
     model: str,
@@ -94,13 +101,42 @@ def request_url(
 ) -> tuple[str, str, dict[str, str]]:
     """(method, URL without query, query) of a chat call, from the provider's own request builder; the
     key is a placeholder (it only reaches the URL for providers that take it there, and is dropped)."""
-    prepared = provider.builder.build(
-        model, list(_MESSAGES), {}, stream=stream, api_key=_PLACEHOLDER_KEY, api_base=api_base,
-        api_version=api_version, extra_headers=None, drop_params=True, info=None,
-    )
+    prepared = _prepared(provider, model, stream, api_base, api_version)
     parts = urlsplit(prepared.url)
     query = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True) if v != _PLACEHOLDER_KEY}
     return prepared.method, urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
+
+
+def stream_fields(
+    provider: ProviderSpec, model: str, stream: bool, api_base: str | None = None, api_version: str | None = None
+) -> dict[str, Any]:
+    """Top-level body fields (and their values) that tell a streaming call from a plain one, when both go
+    to the same URL (`{"stream": True, "stream_options": {...}}`); empty when the URLs already differ."""
+    plain, streamed = (_prepared(provider, model, flag, api_base, api_version) for flag in (False, True))
+    if plain.url != streamed.url or not plain.body or not streamed.body:
+        return {}
+    bodies = json.loads(plain.body), json.loads(streamed.body)
+    wanted = bodies[1] if stream else bodies[0]
+    return {key: wanted.get(key) for key in {*bodies[0], *bodies[1]} if bodies[0].get(key) != bodies[1].get(key)}
+
+
+def _matchers(query: dict[str, str], fields: dict[str, Any]) -> list[Any]:
+    """responses matchers: the URL's query (other parameters allowed) and the stream-telling body fields."""
+    from responses import matchers
+
+    found = [matchers.query_param_matcher(query, strict_match=False)] if query else []
+    if fields:
+
+        def stream_or_not(request: Any) -> tuple[bool, str]:
+            try:
+                body = json.loads(request.body or b"null")
+            except ValueError:
+                body = None
+            sent = {key: body.get(key) for key in fields} if isinstance(body, dict) else None
+            return sent == fields, "" if sent == fields else f"body fields {sent} are not {fields}"
+
+        found.append(stream_or_not)
+    return found
 
 
 def error_reply(
@@ -193,7 +229,7 @@ def mock_completion(
     used = client if client is not None else get_default_client()
     provider, model_name, _info = used.resolve(model)
     method, url, query = request_url(provider, model_name, stream, api_base, api_version)
-    match = [_query_matcher(query)] if query else []
+    match = _matchers(query, stream_fields(provider, model_name, stream, api_base, api_version))
     if status >= 400 or error is not None:
         code_, body = error_reply(provider, status if status >= 400 else None, error, message, code)
         return rsps.add(method, url, json=body, status=code_, headers=dict(headers or {}), match=match)
@@ -201,12 +237,6 @@ def mock_completion(
     data, content_type = written_reply(provider, answer, stream)
     return rsps.add(method, url, body=data, status=status, content_type=content_type,
                     headers=dict(headers or {}), match=match)
-
-
-def _query_matcher(query: dict[str, str]) -> Any:
-    from responses import matchers
-
-    return matchers.query_param_matcher(query, strict_match=False)
 
 
 def mock_http_reply(provider: ProviderSpec, model: str, mock: Any, stream: bool) -> Reply:
