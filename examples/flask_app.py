@@ -25,7 +25,7 @@ try:
 except ImportError:  # running from a source checkout without `pip install .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import litellm_sync
-from litellm_sync.web import error_payload, http_status, retry_after_header
+from litellm_sync.web import error_payload, http_status, retry_after_header, sse
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 MAX_PROMPT_CHARS = 20_000
@@ -105,7 +105,7 @@ def create_app(
         # Errors before the first byte (bad key, 429, ...) raise here and become JSON errors; errors after
         # it arrive as an SSE `error` event. Closing the response (client gone) closes the upstream stream.
         chat_stream = call([litellm_sync.user_message(question)], stream=True)
-        return Response(chat_stream.sse(), content_type="text/event-stream", headers=SSE_HEADERS)
+        return Response(sse(chat_stream), content_type="text/event-stream", headers=SSE_HEADERS)
 
     return app
 

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
+import requests
+import requests.auth
+
 from ._engine.checks import check_timeout
 from ._engine.paths import make_getter
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, parse_json_body, read_response
-from ._engine.transport import Transport
+from ._engine.transport import Reply, Transport
 from ._observe.pipeline import Pipeline
 from ._spec import CompiledSpec, ProviderSpec, load_spec
-from .exceptions import APIError, APIStatusError, ConfigurationError, UnknownModelError
+from .exceptions import APIError, APIStatusError, ConfigurationError, Timeout, UnknownModelError
 from .hooks import Hook
+from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
@@ -28,7 +33,8 @@ if TYPE_CHECKING:
     from .cache import Cache
 
 log = get_logger()
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = 600.0  # one attempt: connecting, each read, and the whole answer (stream included)
+DEFAULT_TOTAL_TIMEOUT = 600.0  # one call, retries and their waits included: the most a thread is held
 
 
 class Client:
@@ -36,9 +42,18 @@ class Client:
 
     providers: extra spec files (a path or a list; mappings work too) layered over the bundled
     providers.yaml; None reads the LITELLM_SYNC_PROVIDERS environment variable (os.pathsep list).
-    proxy: None honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY like requests; a URL forces that
-    proxy; False disables proxies. hooks: callables given a `CallEvent` when each call ends (see hooks.py).
+    The transport is requests: session=None builds one `requests.Session` per Client (pool of pool_size
+    connections per host, no cookies kept, redirects off); session=your own Session is used as it is (its
+    mounted adapters, auth, hooks). proxy: None lets requests honour HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
+    and NO_PROXY; a URL is requests' `proxies=` for http and https; False uses no proxy. verify, cert: as in
+    requests (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE apply when verify is not given). auth: any
+    `requests.auth.AuthBase`, applied to each final request. limits: size bounds on answers (limits.py).
+    hooks: callables given a `CallEvent` when each call ends (see hooks.py).
     cache: a `litellm_sync.cache` backend (cache.py); budgets: `Budgets(...)` or a list of `Budget` (budgets.py).
+
+    timeout: a number bounds one attempt as a whole (connect, each read, and the full body or stream, SSE
+    keep-alive comments included); (connect, read) bounds each phase as in requests. total_timeout bounds
+    the whole call, retries and backoff included: no call holds a thread longer (default 600 s).
     """
 
     def __init__(
@@ -46,6 +61,7 @@ class Client:
         providers: Any = None,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_retries: int = 2,
         pool_size: int = 32,
         drop_params: bool = False,
@@ -53,14 +69,21 @@ class Client:
         spec: CompiledSpec | None = None,
         proxy: str | bool | None = None,
         hooks: Sequence[Hook] = (),
+        session: requests.Session | None = None,
+        verify: bool | str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+        limits: Limits = DEFAULT_LIMITS,
         cache: Cache | None = None,
         budgets: Budgets | Sequence[Budget] | None = None,
     ) -> None:
         self.spec = spec if spec is not None else load_spec(providers)
         self.timeout = check_timeout(timeout)
+        self.total_timeout = _check_total(total_timeout)
         self.drop_params = drop_params
         self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
-        self.transport = Transport(pool_size=pool_size, proxy=proxy)
+        self.transport = Transport(pool_size, session=session, proxy=proxy, verify=verify, cert=cert, auth=auth)
+        self.limits = limits
         self.hooks = tuple(hooks)
         self.pipeline = Pipeline(self.hooks, cache, budgets)  # cache, budgets, hooks, correlation ids
 
@@ -100,14 +123,30 @@ class Client:
         max_retries: int | None = None,
         drop_params: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+        total_timeout: float | None = None,
+        mock_response: Any = None,
         **params: Any,
     ) -> Any:
-        """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True."""
+        """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True.
+
+        mock_response: send nothing; text is read back as the answer (through the provider's own reader and
+        stream rules), an exception instance is raised; hooks see the call (litellm_sync.testing.mock).
+
+        auth: a `requests.auth.AuthBase` for this call (over the Client's); a spec-named mechanism the
+        request builder sets wins over both."""
         wait = self.timeout if timeout is None else check_timeout(timeout)
+        total = self.total_timeout if total_timeout is None else _check_total(total_timeout)
         provider, model_name, info = self.resolve(model)
         call = self.pipeline.begin(provider.name, model_name, info, messages, params, stream)
         if call.hit is not None:
             return call.hit
+        mock = None
+        if mock_response is not None:  # nothing is sent, so no key is needed
+            from .testing.mock import mock_http_reply
+
+            api_key = api_key or "sk-mock"
+            mock = functools.partial(mock_http_reply, provider, model_name, mock_response, stream)
         try:
             request = provider.builder.build(
                 model_name,
@@ -125,16 +164,22 @@ class Client:
             call.refused(error)
             raise
         cost = _cost_function(info)
+        call_deadline = time.monotonic() + total
+        if isinstance(mock_response, Exception):
+            call.end(None, mock_response, False)
+            raise mock_response
         if stream:
 
             def open_stream() -> ChatStream:
-                http = self._send(provider, request, model_name, wait, True)
+                http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
                 opened = ChatStream(
                     http,
                     provider.stream,
                     provider.errors,
                     ChunkAssembler(model_name, provider.name, cost, provider.stream.tool_calls_finish_reason),
                     request.secrets,
+                    limits=self.limits,
+                    keep=self.pipeline.active,
                 )
                 opened.prefetch()  # an error before the first chunk is retried like any other
                 return opened
@@ -148,8 +193,12 @@ class Client:
                 raise
             return call.stream(chat_stream)
         try:
-            http = self.retry.call(lambda: self._send(provider, request, model_name, wait, False), max_retries)
-            response = read_response(provider.reader, http.data, model_name, provider.name, cost, request.secrets)
+            def attempt() -> bytes:
+                http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
+                return http.read(self.limits)
+
+            body = self.retry.call(attempt, max_retries)
+            response = read_response(provider.reader, body, model_name, provider.name, cost, request.secrets)
         except Exception as error:
             if isinstance(error, APIError):  # the one place every error of a plain call passes: mask the key
                 error.redact_secrets(request.secrets)
@@ -166,10 +215,32 @@ class Client:
         return self.pipeline.budgets.spend(**key)
 
     def _send(
-        self, provider: ProviderSpec, request: PreparedRequest, model: str, timeout: Any, stream: bool
-    ) -> Any:
+        self,
+        provider: ProviderSpec,
+        request: PreparedRequest,
+        model: str,
+        timeout: Any,
+        auth: Any,
+        call_deadline: float | None = None,
+        total: float = 0.0,
+        mock: Callable[[], Reply] | None = None,
+    ) -> Reply:
+        """One attempt, bounded by timeout and by the call's monotonic deadline (total_timeout) if given."""
         started = time.perf_counter()
-        http = self.transport.send(request, timeout, stream=stream, provider=provider.name)
+        deadline, final = call_deadline, True
+        if call_deadline is not None:
+            now = time.monotonic()
+            if now >= call_deadline:
+                raise Timeout(
+                    f"the call's total_timeout ({total:g} s) passed before another attempt could start; raise "
+                    "total_timeout= or lower timeout= so that retries fit",
+                    provider=provider.name, model=model, retryable=False,
+                )
+            if not isinstance(timeout, tuple) and now + timeout < call_deadline:
+                deadline, final = now + timeout, False
+        http = mock() if mock is not None else self.transport.send(
+            request, timeout, provider=provider.name, deadline=deadline, auth=auth, final=final, model=model
+        )
         status = http.status
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -180,9 +251,7 @@ class Client:
                 (time.perf_counter() - started) * 1000,
             )
         if status >= 300 or status < 200:
-            raw = http.data if not stream else http.read()
-            if stream:
-                http.release_conn()
+            raw = http.read(self.limits)
             if status < 400:
                 # Redirects are not followed (a POST must not silently become a GET elsewhere): say where to.
                 raise APIStatusError(
@@ -208,8 +277,10 @@ class Client:
         """The model ids the provider's models endpoint (declared in YAML) lists now; one attempt, no retry."""
         spec = self.spec.provider(provider)
         request = spec.builder.build_models_request(api_key, api_base)
-        http = self._send(spec, request, "", self.timeout if timeout is None else timeout, False)
-        items = make_getter(spec.models_list_path or "data")(parse_json_body(http.data, provider, "", request.secrets))
+        wait = self.timeout if timeout is None else check_timeout(timeout)
+        total = self.total_timeout
+        body = self._send(spec, request, "", wait, None, time.monotonic() + total, total).read(self.limits)
+        items = make_getter(spec.models_list_path or "data")(parse_json_body(body, provider, "", request.secrets))
         read_id = make_getter(spec.models_id_path or "id")
         endpoint = spec.builder.models_endpoint
         prefix = endpoint.strip_prefix if endpoint is not None else ""
@@ -271,3 +342,9 @@ def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] 
 
     return cost
 
+
+def _check_total(value: Any) -> float:
+    """total_timeout: one positive number of seconds (no (connect, read) pair), or ConfigurationError."""
+    if isinstance(value, tuple):
+        raise ConfigurationError(f"total_timeout={value!r} is not a timeout: pass seconds as one number > 0")
+    return check_timeout(value, "total_timeout")  # type: ignore[return-value]

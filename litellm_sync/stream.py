@@ -5,19 +5,33 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Generator, Iterator, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from ._engine.errors import ErrorMapper
 from ._engine.reader import Read, Reader, ReadState
 from ._engine.redact import excerpt, get_logger
 from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
-from ._engine.transport import finish_stream, read_chunks, release, translate_error
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError, StreamUsageError
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
+from .limits import DEFAULT_LIMITS, Limits
 from .types import ChatChunk, ChatResponse
-from .web import error_payload
 
 log = get_logger()
+_DRAIN_MOST = 16  # reads after the end marker before a still-talking server just costs the connection
+
+
+class StreamResponse(Protocol):
+    """What a stream needs from the transport: headers, the body as bytes as they arrive (every failure, the
+    deadline included, already one of our exceptions), and a way to give the connection back."""
+
+    headers: Any
+    at_eof: bool  # the body has ended (a decoder still holding bytes then holds a cut-off event)
+
+    def chunks(self, stage: str) -> Iterator[bytes]: ...
+
+    def read(self, limits: Limits) -> bytes: ...
+
+    def close(self, reuse: bool) -> None: ...
 
 
 class ChatStream:
@@ -25,22 +39,31 @@ class ChatStream:
 
     Use it in a `with` block (or call `close()`): exhaustion, an error, `close()` and leaving the block all
     release the connection. A plain for loop that breaks early leaves the connection open until the stream
-    object is dropped, so prefer `with` when you may stop early. After iteration, `response()` rebuilds the
-    whole ChatResponse, and `usage` and `cost` hold the final figures.
+    object is dropped, so prefer `with` when you may stop early. `response()` consumes the stream and
+    rebuilds the whole ChatResponse; `usage` and `cost` hold the final figures after iteration. Chunks are
+    kept only when something needs them (`response()` called before iterating, or a Client hook), so an
+    endless stream holds no memory; `response()` after iterating an unkept stream raises and says how to
+    rebuild from the chunks you collected (`litellm_sync.stream_chunk_builder`).
     """
 
     cache_hit = False  # a stream replayed from the Client's cache is a cache.CachedStream, with cache_hit True
 
     def __init__(
         self,
-        http_response: Any,
+        http_response: StreamResponse,
         rules: StreamRules,
         errors: ErrorMapper,
         assembler: ChunkAssembler,
         secrets: Sequence[str],
         on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        keep: bool = False,
     ) -> None:
         self._http = http_response
+        self._limits = limits
+        self._keep = keep  # keep every chunk for response() and hooks; else only the latest usage is kept
+        self._dropped = False  # a chunk went by unkept: response() can no longer rebuild the whole answer
+        self._usage_chunk: ChatChunk | None = None
         self._rules = rules
         self._errors = errors
         self._assembler = assembler
@@ -86,8 +109,12 @@ class ChatStream:
         self.close()
 
     def __del__(self) -> None:
+        # An abandoned, unclosed stream: close its connection, but run no hook (this may be any thread, at
+        # any time, even interpreter shutdown); its end is never reported.
         if not getattr(self, "_closed", True):
-            self.close()
+            self._closed = True
+            self._on_end = None
+            self._http.close(reuse=False)
 
     def close(self) -> None:
         """Stop the stream and release its connection; safe to call more than once."""
@@ -96,26 +123,29 @@ class ChatStream:
         self._closed = True
         self._generator.close()
         self._end(None)  # a stream closed before it was ever iterated still ends (its generator never ran)
-        release(self._http, complete=self._finished)
+        self._http.close(reuse=self._finished)
 
     def _generate(self) -> Generator[ChatChunk, None, None]:
         rules = self._rules
         state = ReadState()
         ended = False
         try:
-            if rules.whole_body_reader is not None and "json" in self._http.headers.get("content-type", ""):
+            content_type = self._http.headers.get("content-type", "")
+            if "text/html" in content_type:
+                self._not_a_stream(content_type)
+            if rules.whole_body_reader is not None and "json" in content_type:
                 yield from self._whole_body(rules.whole_body_reader, state)
                 self._finished = True
                 self._end(None)
                 return
-            body = read_chunks(self._http)
+            body = self._http.chunks("reading the stream")
             handle, assemble, keep = self._handle, self._assembler.chunk, self._chunks.append
             done = rules.done
             # Streams without event types (chat completions, Gemini, NDJSON) take the inline branch: it is the
             # benchmarked hot path. Typed events (Anthropic, Cohere) go through `_handle`.
             untyped = rules.untyped
             read_event, error_when, end_when = rules.default.read, rules.error_when, rules.end_when
-            for event in rules.framing(body):
+            for event in self._frame(body):
                 data = event.data
                 if data == done:
                     ended = True
@@ -136,7 +166,12 @@ class ChatStream:
                     read, last = handled, self._last_event
                 chunk = assemble(read)
                 if chunk is not None:
-                    keep(chunk)
+                    if self._keep:
+                        keep(chunk)
+                    else:
+                        self._dropped = True
+                    if chunk.usage is not None:
+                        self._usage_chunk = chunk
                     if not self._answer_complete:
                         for choice in chunk.choices:
                             if choice.finish_reason is not None:
@@ -155,27 +190,60 @@ class ChatStream:
             self._end(None)
             if ended and not self._closed:
                 self._closed = True
-                finish_stream(self._http, body)
+                self._drain(body)
         except APIError as api_error:
             self._end(api_error.redact_secrets(self._secrets))
             raise
         except GeneratorExit:
             self._end(None)
             raise
-        except Exception as exc:
-            error = translate_error(exc, "the stream broke", self._assembler.provider, self._assembler.model)
-            if error is exc and not isinstance(exc, ValueError):
-                raise
-            if error is exc:
-                error = APIConnectionError(
-                    f"the stream broke: {exc}", provider=self._assembler.provider, model=self._assembler.model
-                )
+        except ValueError as exc:  # the framing found bytes it cannot decode
+            error = APIResponseValidationError(
+                f"the stream could not be decoded: {exc}",
+                provider=self._assembler.provider,
+                model=self._assembler.model,
+            )
             self._end(error)
             raise error from None
         finally:
             if not self._closed:
                 self._closed = True
-                release(self._http, complete=self._finished)
+                self._http.close(reuse=self._finished)
+
+    def _drain(self, body: Iterator[bytes]) -> None:
+        """After the end marker: read the little left (the closing chunk) so the connection can be reused;
+        the byte iterator enforces the deadline, and a tail that keeps talking only costs the connection."""
+        try:
+            for count, _data in enumerate(body):
+                if count >= _DRAIN_MOST:
+                    self._http.close(reuse=False)
+                    return
+        except APIError:
+            self._http.close(reuse=False)
+            return
+        self._http.close(reuse=True)
+
+    def _not_a_stream(self, content_type: str) -> None:
+        """A stream request answered with an HTML page (a login portal, a proxy error, a wrong api_base)."""
+        head = b""
+        for data in self._http.chunks("reading the body"):
+            head += data
+            if len(head) >= 8192:
+                break
+        self._http.close(reuse=False)
+        raise APIResponseValidationError(
+            f"a stream request was answered with an HTML page ({content_type}), not a stream: "
+            f"{excerpt(head, self._secrets, 300)}; check api_base and any proxy in between",
+            provider=self._assembler.provider,
+            model=self._assembler.model,
+        ).redact_secrets(self._secrets)
+
+    def _frame(self, body: Iterator[bytes]) -> Iterator[Any]:
+        # LIMITS WIRING (the one place stream limits reach the framing): h2's decoders in _engine/framing.py
+        # take max_line_bytes / max_event_bytes; once merged this becomes
+        #   self._rules.framing(body, max_line_bytes=self._limits.max_line_bytes,
+        #                       max_event_bytes=self._limits.max_event_bytes)
+        return self._rules.framing(body)  # type: ignore[no-any-return]
 
     def prefetch(self) -> None:
         """Read up to the first chunk now, so an error the provider sends before any content (an overloaded
@@ -185,11 +253,15 @@ class ChatStream:
         except StopIteration:
             self._iterator = iter(())
             return
+        if not self._keep and not self._chunks:  # the caller has seen nothing yet: response() still works
+            self._chunks.append(first)
+            self._dropped = False
         self._iterator = itertools.chain((first,), self._generator)
 
     def notify_end(self, on_end: Callable[[ChatResponse | None, Exception | None, bool], None]) -> None:
-        """Have on_end told (once) how the stream ends; at once if it already has. Listeners add up, told in
-        the order they were given (the Client's, then the Router's)."""
+        """Have on_end told (once) how the stream ends; at once if it already has. Chunks are kept from now.
+        Listeners add up, told in the order they were given (the Client's, then the Router's)."""
+        self._keep = True
         if self._ended is not None:
             self._tell(on_end, *self._ended)
         elif self._on_end is None:
@@ -218,7 +290,7 @@ class ChatStream:
 
     def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
         """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""
-        data = self._http.read()
+        data = self._http.read(self._limits)
         try:
             body = json.loads(data)
         except (ValueError, RecursionError):
@@ -232,15 +304,23 @@ class ChatStream:
             raise self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
         chunk = self._assembler.chunk(read_answer(reader, body, data, self.provider, self.model, self._secrets))
         if chunk is not None:
-            self._chunks.append(chunk)
+            self._chunks.append(chunk)  # one chunk: kept whatever `keep` says
+            if chunk.usage is not None:
+                self._usage_chunk = chunk
             yield chunk
 
-    def _invalid_json(self, data: str) -> APIResponseValidationError:
+    def _invalid_json(self, data: str) -> APIError:
+        if self._http.at_eof:  # the decoder gave up what it held when the body ended: the event was cut off
+            return APIConnectionError(
+                "the connection closed early, in the middle of a stream event; the answer is incomplete",
+                provider=self._assembler.provider,
+                model=self._assembler.model,
+            )
         return APIResponseValidationError(
             f"a stream event is not valid JSON: {excerpt(data, self._secrets)}",
             provider=self._assembler.provider,
             model=self._assembler.model,
-        )
+        ).redact_secrets(self._secrets)
 
     def _in_band_error(self, data: str) -> None:
         """Raise the mapped error of an error event, unless the answer had already finished."""
@@ -286,35 +366,33 @@ class ChatStream:
         finally:
             self.close()
 
-    def sse(self) -> Iterator[bytes]:
-        """The stream re-encoded as OpenAI-format SSE bytes ending with `data: [DONE]`; errors become an
-        `error` event. Closes upstream when the web server closes the generator."""
-        try:
-            for chunk in self:
-                yield b"data: " + json.dumps(chunk.to_dict(), separators=(",", ":")).encode() + b"\n\n"
-        except APIError as exc:
-            yield b"data: " + json.dumps(error_payload(exc, self._secrets)).encode() + b"\n\n"
-        finally:
-            self.close()
-        yield b"data: [DONE]\n\n"
-
     def response(self) -> ChatResponse:
-        """Consume what is left and rebuild the whole response from every chunk."""
+        """Consume the stream and rebuild the whole response from every chunk.
+
+        Call it instead of iterating (or after iterating a stream whose Client has hooks, which keeps every
+        chunk): a stream keeps no chunks by default, so that an endless stream holds no memory."""
+        if self._dropped:
+            raise LiteLLMSyncError(
+                "ChatStream.response() needs every chunk, but this stream was iterated without keeping them; "
+                "call .response() instead of iterating, or rebuild from the chunks you collected with "
+                "litellm_sync.stream_chunk_builder(chunks)"
+            )
+        self._keep = True
         for _chunk in self:
             pass
         return stream_chunk_builder(self._chunks)
 
     @property
     def chunks(self) -> list[ChatChunk]:
-        """The chunks yielded so far."""
+        """The chunks kept so far (every chunk when response() or a hook needs them, else at most the first)."""
         return list(self._chunks)
 
     @property
     def usage(self) -> Any:
         """The latest usage reported (final once the stream is exhausted), or None."""
-        return next((c.usage for c in reversed(self._chunks) if c.usage is not None), None)
+        return None if self._usage_chunk is None else self._usage_chunk.usage
 
     @property
     def cost(self) -> Any:
         """The cost in USD from the latest usage, or None."""
-        return next((c.cost for c in reversed(self._chunks) if c.usage is not None), None)
+        return None if self._usage_chunk is None else self._usage_chunk.cost

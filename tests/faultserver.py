@@ -26,6 +26,7 @@ __all__ = [
     "Drip",
     "FaultServer",
     "Pause",
+    "Repeat",
     "Request",
     "Reset",
     "Send",
@@ -70,6 +71,18 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Write `data` over and over (each time as one chunk of a chunked body if `chunked`) until the client
+    hangs up, the server stops, `most` bytes were written or `limit` seconds passed; `gap` between writes."""
+
+    data: bytes
+    chunked: bool = False
+    most: int = 512 * 2**20
+    limit: float = 30.0
+    gap: float = 0.0
+
+
+@dataclass(frozen=True)
 class Reset:
     """Abort the connection with a TCP RST (SO_LINGER 0, then close)."""
 
@@ -79,7 +92,7 @@ class Close:
     """Close the connection cleanly (FIN) after the script."""
 
 
-Step = Union[Send, Drip, Pause, Stall, Reset, Close]
+Step = Union[Send, Drip, Pause, Stall, Repeat, Reset, Close]
 
 
 @dataclass
@@ -304,6 +317,14 @@ class FaultServer:
             elif isinstance(step, Stall):
                 _wait_for_hangup(sock, step.limit, self._stopping)
                 return False
+            elif isinstance(step, Repeat):
+                piece = chunk(step.data) if step.chunked else step.data
+                sent, deadline = 0, time.monotonic() + step.limit
+                while sent < step.most and time.monotonic() < deadline and not self._stopping.is_set():
+                    sock.sendall(piece)  # an OSError (the client hung up) ends the connection
+                    sent += len(piece)
+                    if step.gap:
+                        self._stopping.wait(step.gap)
             elif isinstance(step, Reset):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return False

@@ -205,3 +205,19 @@ def test_a_used_up_budget_is_a_429_in_a_web_app() -> None:
     error = BudgetExceededError("budget reached for user=alice", key="user=alice", period="day")
     assert http_status(error) == 429
     assert error_payload(error)["error"]["type"] == "BudgetExceededError"
+
+
+# The collector may finalize the dropped stream's socket (with a ResourceWarning) before the stream closes it.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_stream_dropped_unclosed_gives_its_reservation_back(server: FakeProviderServer) -> None:
+    import gc
+
+    with make(server, Budget(CALL_COST * 10)) as client:
+        stream = ask(client, stream=True)
+        next(iter(stream))
+        assert client.spend().reserved_usd == CALL_COST
+        del stream
+        gc.collect()
+        ask(client)  # the next call settles the dropped one: a call of unknown cost, its reservation released
+        spend = client.spend()
+        assert (spend.calls, spend.unknown_calls, spend.reserved_usd, spend.usd) == (2, 1, 0, CALL_COST)

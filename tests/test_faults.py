@@ -380,3 +380,79 @@ def test_connection_reused_after_faults(client: litellm_sync.Client, server: Fau
     assert call(client, server).choices[0].message.content == "b"
     assert server.accepted == 1  # the error response was read whole, so the connection stayed usable
     assert_no_leaks(client, server)
+
+
+# -- honest errors: what happened, and at which stage ------------------------------------------------------
+
+
+def test_html_page_answering_a_stream_request_is_not_retried(
+    client: litellm_sync.Client, server: FaultServer, sleeps: Sleeps
+) -> None:
+    page = "<html><head><title>Sign in to the proxy</title></head><body>login</body></html>"
+    server.enqueue(*([Send(response(200, page, content_type="text/html"))] for _ in range(3)))
+    with pytest.raises(litellm_sync.APIResponseValidationError) as info:
+        call(client, server, stream=True, max_retries=2)
+    assert "HTML page" in str(info.value) and "Sign in to the proxy" in str(info.value)
+    assert not info.value.retryable and len(server.requests) == 1 and sleeps.waits == []
+    assert_no_leaks(client, server)
+
+
+def test_bad_gzip_says_the_body_could_not_be_decompressed(client: litellm_sync.Client, server: FaultServer) -> None:
+    garbage = b"\x1f\x8b\x08\x00" + b"this is not deflate data at all" * 4
+    server.enqueue([Send(response(200, garbage, headers={"Content-Encoding": "gzip"}))])
+    with pytest.raises(litellm_sync.APIResponseValidationError) as info:
+        call(client, server)
+    message = str(info.value)
+    assert "reading the body" in message and "decompressed" in message and "could not reach" not in message
+    assert_no_leaks(client, server)
+
+
+def test_short_body_says_the_connection_closed_early_reading_the_body(
+    client: litellm_sync.Client, server: FaultServer
+) -> None:
+    server.enqueue([Send(response(200, chat_json("x"), length=10_000)), Close()])
+    with pytest.raises(litellm_sync.APIConnectionError) as info:
+        call(client, server)
+    message = str(info.value)
+    assert "reading the body" in message and "closed early" in message and "could not reach" not in message
+    assert_no_leaks(client, server)
+
+
+def test_read_timeouts_name_their_stage(client: litellm_sync.Client, server: FaultServer) -> None:
+    server.enqueue([Stall(limit=5)])
+    with pytest.raises(litellm_sync.Timeout) as headers:
+        call(client, server, timeout=(2.0, 0.3))
+    assert "waiting for the response headers" in str(headers.value)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    server.enqueue([Send(head), Stall(limit=5)])
+    with pytest.raises(litellm_sync.Timeout) as body:
+        call(client, server, timeout=(2.0, 0.3))
+    assert "reading the body" in str(body.value) and "timed out" in str(body.value)
+    assert_no_leaks(client, server)
+
+
+def test_stream_cut_mid_event_says_so(client: litellm_sync.Client, server: FaultServer) -> None:
+    events = sse_chat(["one", " two"])
+    cut = events[1][: len(events[1]) // 2]  # half an event, then the connection closes
+    server.enqueue([Send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                         + events[0] + cut), Close()])
+    stream = call(client, server, stream=True)
+    with pytest.raises(litellm_sync.APIConnectionError) as info:
+        consume(stream)
+    assert "middle of a stream event" in str(info.value) and "not valid JSON" not in str(info.value)
+    assert_no_leaks(client, server)
+
+
+def test_openai_style_overloaded_first_event_is_retried(
+    client: litellm_sync.Client, server: FaultServer, sleeps: Sleeps
+) -> None:
+    overloaded = b'data: {"error": {"code": "overloaded", "message": "Overloaded, try again"}}\n\n'
+    events = sse_chat(["after retry"])
+    server.enqueue(
+        [Send(chunked_head() + chunk(overloaded) + chunk(b""))],
+        [Send(chunked_head() + b"".join(chunk(e) for e in events) + chunk(b""))],
+    )
+    stream = call(client, server, stream=True, max_retries=2)
+    assert stream_text(consume(stream)) == "after retry"
+    assert len(server.requests) == 2 and len(sleeps.waits) == 1
+    assert_no_leaks(client, server)

@@ -38,14 +38,25 @@ def test_environment_proxy_is_used(proxy: FakeProviderServer, monkeypatch: pytes
     assert proxy.requests[0].headers["host"] == "provider.invalid"
 
 
-def test_explicit_proxy_and_no_proxy(proxy: FakeProviderServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_proxy_exempts_hosts_from_the_environment_proxy(
+    proxy: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeProviderServer() as direct:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with litellm_sync.Client(max_retries=0, proxy=proxy.url) as client:
+        with litellm_sync.Client(max_retries=0) as client:
             client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=UPSTREAM)
             client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=direct.url)
         assert len(proxy.requests) == 1 and proxy.requests[0].headers["host"] == "provider.invalid"
         assert len(direct.requests) == 1  # NO_PROXY: straight to the server
+
+
+def test_explicit_proxy_takes_every_call(proxy: FakeProviderServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Client(proxy=URL) is requests' proxies=: as in requests, NO_PROXY exempts only environment proxies.
+    monkeypatch.setenv("NO_PROXY", "provider.invalid")
+    with litellm_sync.Client(max_retries=0, proxy=proxy.url) as client:
+        client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=UPSTREAM)
+    assert [r.headers["host"] for r in proxy.requests] == ["provider.invalid"]
 
 
 def test_proxy_false_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from faultserver import (
 
 import litellm_sync
 from litellm_sync.retry import RetryPolicy
+from litellm_sync.web import sse as web_sse
 
 OPENAI_KEY = "sk-proj-SECRETsecret0123456789abcdef"
 PLAIN_KEY = "plainSecretWithoutPrefix42"  # not key-shaped: only exact-value redaction can catch it
@@ -332,8 +333,9 @@ def test_a_stream_event_that_is_not_json_echoing_the_key(
     assert "not valid JSON" in str(info.value)
     assert_nowhere(info.value, PLAIN)
     assert_nowhere(events[-1].error, PLAIN)
-    # The same error through .sse(), which reaches a browser.
-    sse = b"".join(client.completion("openai/gpt-4o", MESSAGES, stream=True, api_base=server.url, api_key=PLAIN).sse())
+    # The same error through web.sse(), which reaches a browser.
+    again = client.completion("openai/gpt-4o", MESSAGES, stream=True, api_base=server.url, api_key=PLAIN)
+    sse = b"".join(web_sse(again))
     assert b"not valid JSON" in sse and PLAIN.encode() not in sse and PLAIN[:10].encode() not in sse
 
 

@@ -1,5 +1,5 @@
 """A single-file Django chat app: POST /chat (JSON), GET /stream?q=... (Server-Sent Events through
-`StreamingHttpResponse(stream.sse())`), GET / (a page that shows tokens as they arrive).
+`StreamingHttpResponse(sse(stream))`), GET / (a page that shows tokens as they arrive).
 
     OPENAI_API_KEY=... python examples/django_app/app.py runserver
     LITELLM_SYNC_FAKE=1 python examples/django_app/app.py runserver      # against a local fake provider
@@ -30,7 +30,7 @@ try:
 except ImportError:  # running from a source checkout without `pip install .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     import litellm_sync
-from litellm_sync.web import error_payload, http_status, retry_after_header
+from litellm_sync.web import error_payload, http_status, retry_after_header, sse
 
 if not settings.configured:
     settings.configure(
@@ -156,7 +156,7 @@ def stream(request: HttpRequest) -> HttpResponse:
     # Errors before the first byte raise here and become JSON errors; later ones arrive as an SSE `error`
     # event. When the client goes away the server closes the response, which closes the upstream stream.
     chat_stream = call([litellm_sync.user_message(question)], stream=True)
-    response = StreamingHttpResponse(chat_stream.sse(), content_type="text/event-stream")
+    response = StreamingHttpResponse(sse(chat_stream), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

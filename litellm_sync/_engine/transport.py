@@ -1,124 +1,353 @@
-"""HTTP transport: one thread-safe urllib3 PoolManager per Client, transport retries off (tenacity is the
-one retry layer), and the single place where urllib3's exceptions become ours."""
+"""HTTP transport: a `requests.Session` per Client (or the caller's own), redirects and cookies off, transport
+retries off (tenacity is the one retry layer), a fresh Session after fork, and the one table where
+requests' and urllib3's exceptions become ours. It hands back a `Reply`: status, headers, body bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import http.cookiejar
+import os
 import socket
-import urllib.request
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
-import urllib3
-from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError, TimeoutError
+import requests
+import requests.adapters
+import requests.cookies
+import urllib3.exceptions as u3
 
-from ..exceptions import APIConnectionError, Timeout
+from ..exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    ConfigurationError,
+    ResponseTooLargeError,
+    Timeout,
+)
+from ..limits import DEFAULT_LIMITS, Limits
 from .redact import protect_transport_loggers
 from .request import PreparedRequest
 
 _READ_SIZE = 65536
+_NO_PROXY = {"http": None, "https": None, "all": None}  # requests drops None entries: no proxy, env ignored
+
+
+class RefuseAllCookies(http.cookiejar.DefaultCookiePolicy):
+    """Keeps no cookie and sends none: one user's provider cookie must never ride on another user's call."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """A Session as a Client builds it: pooled adapter without transport retries, no cookies kept."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.cookies = requests.cookies.RequestsCookieJar(policy=RefuseAllCookies())
+    return session
 
 
 class Transport:
-    """Sends prepared requests over pooled, thread-safe connection managers: direct, or through a proxy.
+    """Sends prepared requests through a `requests.Session`; thread-safe and fork-safe.
 
-    proxy: None reads HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY) from the environment, as requests
-    does; a URL sends every call through that proxy (NO_PROXY still applies); False never uses one.
+    session: the caller's Session, used as it is (its adapters, auth, hooks, cookies, trust_env); None builds
+    one per Client. In a forked child the Client's own Session is replaced (never sharing a socket with the
+    parent); a caller's Session has its pooled connections dropped in the child and is then used as before.
+    proxy: None lets requests read HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY; a URL is passed to
+    requests as the proxy for http and https (requests' `proxies=`: NO_PROXY does not apply to it); False
+    uses no proxy. verify / cert / auth: as in requests (None leaves requests' defaults and environment).
     """
 
-    def __init__(self, pool_size: int = 32, pool_manager: Any = None, proxy: str | bool | None = None) -> None:
+    def __init__(
+        self,
+        pool_size: int = 32,
+        *,
+        session: requests.Session | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        auth: Any = None,
+    ) -> None:
         protect_transport_loggers()
-        self.pool = pool_manager or urllib3.PoolManager(
-            num_pools=32, maxsize=pool_size, block=False, retries=False
-        )
-        self.proxies = {
-            scheme: urllib3.ProxyManager(url, num_pools=32, maxsize=pool_size, block=False, retries=False)
-            for scheme, url in _proxy_urls(proxy).items()
-        }
-        self._bypass: dict[str, bool] = {}  # host -> NO_PROXY says go direct (filled lazily, idempotent)
+        self.pool_size = pool_size
+        self.own_session = session is None
+        self._session = session if session is not None else new_session(pool_size)
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        if proxy is False:
+            self.proxies: dict[str, Any] | None = dict(_NO_PROXY)
+        elif isinstance(proxy, str):
+            self.proxies = {"http": proxy, "https": proxy}
+        else:
+            self.proxies = None
+        self.verify = verify
+        self.cert = cert
+        self.auth = auth
 
-    def manager_for(self, url: str) -> Any:
-        """The connection manager for a URL: its scheme's proxy, unless NO_PROXY exempts the host."""
-        if not self.proxies:
-            return self.pool
-        scheme, _, rest = url.partition("://")
-        proxy = self.proxies.get(scheme)
-        if proxy is None:
-            return self.pool
-        host = rest.split("/", 1)[0].split("?", 1)[0]
-        bypass = self._bypass.get(host)
-        if bypass is None:
-            bypass = self._bypass[host] = bool(urllib.request.proxy_bypass(host))
-        return self.pool if bypass else proxy
+    @property
+    def session(self) -> requests.Session:
+        """The Session for this process: after a fork the child starts with fresh connections."""
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    if self.own_session:
+                        self._session = new_session(self.pool_size)  # the parent's sockets are left alone
+                    else:
+                        _drop_connections(self._session)
+                    self._pid = os.getpid()
+        return self._session
 
     def send(
-        self, request: PreparedRequest, timeout: float | tuple[float, float], *, stream: bool, provider: str
-    ) -> Any:
-        """Send and return the urllib3 response (body preloaded unless stream); raise typed errors."""
+        self,
+        request: PreparedRequest,
+        timeout: float | tuple[float, float],
+        *,
+        provider: str,
+        deadline: float | None = None,
+        auth: Any = None,
+        final: bool = False,
+        model: str | None = None,
+    ) -> Reply:
+        """Send; return the Reply once the headers are in (the body is read from it). Raises our errors.
+
+        deadline: a time.monotonic() value after which reading the body fails with Timeout (not retryable
+        when final: the call's total_timeout, not one attempt's, has passed)."""
         connect, read = timeout if isinstance(timeout, tuple) else (min(timeout, 30.0), timeout)
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.001)
+            connect, read = min(connect, left), min(read, left)
         try:
-            return self.manager_for(request.url).request(
+            response = self.session.request(
                 request.method,
                 request.url,
-                body=request.body,
+                data=request.body,
                 headers=request.headers,
-                timeout=urllib3.Timeout(connect=connect, read=read),
-                preload_content=not stream,
-                redirect=False,
-                retries=False,
+                timeout=(connect, read),
+                allow_redirects=False,
+                stream=True,
+                proxies=self.proxies,
+                verify=self.verify,
+                cert=self.cert,
+                auth=getattr(request, "auth", None) or auth or self.auth,
             )
         except Exception as exc:
-            error = translate_error(exc, f"could not reach {_host(request.url)}", provider)
+            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider, model)
             if error is exc:
                 raise
+            if final and isinstance(error, Timeout):  # the call's total_timeout is spent: no retry could fit
+                error.retryable = False
             raise error from None
+        reply = Reply(response, deadline, provider, final)
+        reply.model = model
+        return reply
 
     def close(self) -> None:
-        """Close every idle pooled connection; connections still streaming close when their stream ends."""
+        """Close every idle pooled connection of the Client's own Session (a caller's Session is theirs to
+        close); connections still streaming close when their stream ends."""
+        if not self.own_session:
+            return
         # urllib3 2.x PoolManager.clear() only forgets its pools (they close when garbage collected, which a
         # live response or a traceback can postpone indefinitely): close each one explicitly first.
         for pool in self.connection_pools():
             pool.close()
-        self.pool.clear()
+        self._session.close()
 
     def connection_pools(self) -> list[Any]:
-        """The urllib3 connection pools currently kept, one per host (for inspection and tests)."""
+        """The urllib3 connection pools the Session's adapters keep, one per host (for inspection and tests)."""
+        managers: list[Any] = []
+        for adapter in {id(a): a for a in self._session.adapters.values()}.values():
+            managers.append(getattr(adapter, "poolmanager", None))
+            managers.extend(getattr(adapter, "proxy_manager", {}).values())
         found: list[Any] = []
-        for manager in (self.pool, *self.proxies.values()):
-            pools = manager.pools
-            found.extend(pools.get(key) for key in pools.keys())  # noqa: SIM118 - the container cannot be iterated
+        for manager in managers:
+            pools = getattr(manager, "pools", None)
+            if pools is not None:
+                found.extend(pools.get(key) for key in pools.keys())  # noqa: SIM118 - cannot be iterated
         return [pool for pool in found if pool is not None]
 
 
-def _proxy_urls(proxy: str | bool | None) -> dict[str, str]:
-    """Scheme -> proxy URL, from the argument or the environment."""
-    if proxy is False:
-        return {}
-    if isinstance(proxy, str):
-        return {"http": proxy, "https": proxy}
-    found = urllib.request.getproxies_environment()
-    fallback = found.get("all")
-    return {scheme: url for scheme in ("http", "https") if (url := found.get(scheme) or fallback)}
+def _drop_connections(session: requests.Session) -> None:
+    for adapter in session.adapters.values():
+        with contextlib.suppress(Exception):  # a broken custom adapter must not break the child's first call
+            adapter.close()
+
+
+class Reply:
+    """One HTTP response as the engine reads it: status, headers, the body as bytes (bounded, under the
+    deadline), and `close(reuse)`; every failure while reading is already one of our exceptions."""
+
+    __slots__ = ("_closed", "_raw", "_response", "at_eof", "deadline", "final", "headers", "model", "provider",
+                 "status")
+
+    def __init__(
+        self, response: requests.Response, deadline: float | None, provider: str | None, final: bool = False
+    ) -> None:
+        self._response = response
+        self.final = final
+        self.at_eof = False  # the body has ended: whatever a decoder still holds was cut off
+        self._raw = response.raw
+        if hasattr(self._raw, "decode_content"):
+            self._raw.decode_content = True  # requests leaves decoding to iter_content; we read raw ourselves
+        self.status: int = response.status_code
+        self.headers: Any = response.headers
+        self.deadline = deadline
+        self.provider = provider
+        self.model: str | None = None
+        self._closed = False
+
+    def chunks(self, stage: str = "reading the body") -> Iterator[bytes]:
+        """Body bytes as they arrive (decompressed); Timeout once the deadline passes, checked per read."""
+        raw, deadline, clock = self._raw, self.deadline, time.monotonic
+        read, inner = _reader(raw)
+        try:
+            while True:
+                data = read(_READ_SIZE)
+                if not data:
+                    if inner is not None and inner.length:  # http.client's read1 does not check Content-Length
+                        raise http.client.IncompleteRead(b"", inner.length)
+                    self.at_eof = True
+                    return
+                if deadline is not None and clock() > deadline:
+                    raise Timeout(
+                        f"{stage}: the {'total_timeout' if self.final else 'timeout'} passed before the "
+                        "response ended (the server is too slow, or keeps the connection open); raise it if "
+                        "such answers are legitimately long",
+                        provider=self.provider, model=self.model, retryable=not self.final,
+                    )
+                yield data
+        except APIError:
+            self.close(reuse=False)
+            raise
+        except Exception as exc:
+            self.close(reuse=False)
+            error = translate_error(exc, stage, self.provider, self.model)
+            if error is exc:
+                raise
+            if self.final and isinstance(error, Timeout):
+                error.retryable = False
+            raise error from None
+
+    def read(self, limits: Limits = DEFAULT_LIMITS) -> bytes:
+        """The whole body, at most limits.max_body_bytes after decompression; the connection is reused."""
+        limit = limits.max_body_bytes
+        parts: list[bytes] = []
+        size = 0
+        for data in self.chunks():
+            size += len(data)
+            if size > limit:
+                self.close(reuse=False)
+                raise ResponseTooLargeError(
+                    f"the response body is larger than Limits.max_body_bytes ({limit} bytes, counted after "
+                    "decompression); the connection was closed. Raise it with "
+                    "Client(limits=Limits(max_body_bytes=...)) if such answers are expected",
+                    limit="max_body_bytes", value=limit, provider=self.provider, model=self.model,
+                )
+            parts.append(data)
+        self.close(reuse=True)
+        return b"".join(parts)
+
+    def close(self, reuse: bool) -> None:
+        """Release the connection: back to the pool when the body was read to its end (reuse), else closed."""
+        if self._closed:
+            return
+        self._closed = True
+        raw = self._raw
+        try:
+            if reuse:
+                drain = getattr(raw, "drain_conn", None)
+                if drain is not None:
+                    drain()
+                release = getattr(raw, "release_conn", None)
+                if release is not None:
+                    release()
+            else:
+                self._response.close()  # closes the socket (the body was not consumed), then releases it
+        except Exception:
+            pass
+
+
+def _reader(raw: Any) -> tuple[Any, http.client.HTTPResponse | None]:
+    """The fastest bounded read for this body, and the http.client response it reads if direct. read1
+    returns what one socket read brought (at most one HTTP chunk, never more than asked), so a huge chunk
+    or an endless line cannot fill memory in one call."""
+    inner = getattr(raw, "_fp", None)
+    encoding = raw.headers.get("content-encoding", "identity") if hasattr(raw, "headers") else "identity"
+    if isinstance(inner, http.client.HTTPResponse) and encoding.strip().lower() in ("", "identity"):
+        # Nothing to decode: http.client's own read1 (it undoes chunked framing) skips urllib3's per-read
+        # bookkeeping, which benchmarks/run.py shows costs about a third of a stream's time.
+        return inner.read1, inner
+    read1 = getattr(raw, "read1", None)
+    return (read1 if read1 is not None else raw.read), None  # raw.read: an adapter's plain file object
+
+
+# Our exception for each transport failure, most specific first: (types, class, what happened).
+_TABLE: tuple[tuple[tuple[type[BaseException], ...], type[APIError] | None, str], ...] = (
+    ((requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError), Timeout, "connecting timed out"),
+    ((requests.exceptions.ReadTimeout, u3.ReadTimeoutError, socket.timeout, TimeoutError), Timeout,
+     "timed out waiting for data"),
+    ((requests.exceptions.SSLError, u3.SSLError), APIConnectionError,
+     "TLS failed (pass verify= a CA bundle file, or set REQUESTS_CA_BUNDLE, for a private CA)"),
+    ((requests.exceptions.ProxyError, u3.ProxyError), APIConnectionError, "the proxy failed"),
+    ((requests.exceptions.ContentDecodingError, u3.DecodeError), APIResponseValidationError,
+     "the body could not be decompressed (Content-Encoding does not match the bytes)"),
+    ((requests.exceptions.ChunkedEncodingError, u3.ProtocolError, http.client.IncompleteRead), APIConnectionError,
+     "the connection closed early"),
+    ((requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+      requests.exceptions.InvalidHeader, u3.LocationParseError), None, "invalid request"),
+    ((requests.exceptions.ConnectionError, u3.HTTPError, OSError, http.client.HTTPException), APIConnectionError,
+     "connection failed"),
+)
 
 
 def translate_error(exc: BaseException, what: str, provider: str | None, model: str | None = None) -> Exception:
-    """Our exception for a transport failure: Timeout for timeouts, APIConnectionError for any other
-    network or protocol failure; anything else (a bug) is returned unchanged for the caller to raise."""
-    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x: a refused connection is no timeout.
-    if isinstance(exc, NewConnectionError):
-        return APIConnectionError(f"{what}: {_reason(exc)}", provider=provider, model=model)
-    if isinstance(exc, (TimeoutError, ReadTimeoutError, socket.timeout)) or (
-        isinstance(exc, ProtocolError) and isinstance(_cause(exc), socket.timeout)
-    ):
-        return Timeout(f"{what}: timed out ({_reason(exc)})", provider=provider, model=model)
-    if isinstance(exc, (HTTPError, OSError, http.client.HTTPException)):
-        return APIConnectionError(f"{what}: {_reason(exc)}", provider=provider, model=model)
+    """Our exception for a transport failure (see _TABLE); anything else (a bug) is returned unchanged."""
+    if isinstance(exc, APIError):
+        return exc
+    for types, kind, happened in _TABLE:
+        if isinstance(exc, types):
+            if kind is Timeout and _refused(exc):
+                kind, happened = APIConnectionError, "connection refused"
+            if kind is None:
+                return ConfigurationError(f"{what}: {happened}: {_reason(exc)} (check api_base and headers)")
+            return kind(f"{what}: {happened} ({_reason(exc)})", provider=provider, model=model)
     return exc  # type: ignore[return-value]
 
 
-def _cause(exc: BaseException) -> BaseException | None:
-    args: tuple[Any, ...] = getattr(exc, "args", ())
-    return args[1] if len(args) > 1 and isinstance(args[1], BaseException) else None
+def _send_stage(exc: BaseException, host: str) -> str:
+    """Which stage of sending failed, for the message: connecting, TLS, the proxy, or awaiting headers."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError)) or _refused(exc):
+        return f"connecting to {host}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"the TLS handshake with {host}"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"connecting to {host} through the proxy"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"waiting for the response headers from {host}"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"sending the request to {host} or awaiting its response headers"
+    return f"calling {host}"
+
+
+def _refused(exc: BaseException) -> bool:
+    # urllib3 2.x NewConnectionError subclasses ConnectTimeoutError: a refused connection is no timeout.
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, u3.NewConnectionError):
+            return True
+        reason = getattr(current, "reason", None)
+        nested = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        current = reason if isinstance(reason, BaseException) else nested or current.__context__
+    return False
 
 
 def _host(url: str) -> str:
@@ -128,57 +357,17 @@ def _host(url: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or exc
-    text = str(reason)
+    current: BaseException = exc
+    for _ in range(4):  # requests wraps urllib3 (MaxRetryError -> NewConnectionError -> OSError): the innermost
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            args = getattr(current, "args", ())
+            inner = next((a for a in args if isinstance(a, BaseException)), None)
+        if inner is None:
+            break
+        current = inner
+    text = str(current)
     # urllib3 messages can embed the full URL, whose query may carry a key: keep only the cause.
-    return text.split(": ", 1)[-1] if "HTTPConnection" in text or "Pool" in text else text
-
-
-def read_chunks(response: Any) -> Iterator[bytes]:
-    """Body bytes as they arrive: chunk by chunk for chunked encoding, else whatever each read returns."""
-    if response.chunked and response.supports_chunked_reads():
-        yield from response.read_chunked(decode_content=True)
-        return
-    while True:
-        data = response.read1(_READ_SIZE)
-        if not data:
-            return
-        yield data
-
-
-def finish_stream(response: Any, remaining: Iterator[bytes], grace: float = 0.05, most: int = 16) -> None:
-    """After a stream's end marker: read the little that is left of the body (its closing chunk), waiting at
-    most `grace` seconds per read, so the connection goes back to the pool for reuse instead of being closed.
-    """
-    sock = getattr(getattr(response, "connection", None), "sock", None)
-    previous = sock.gettimeout() if sock is not None else None
-    complete = False
-    try:
-        if sock is not None:
-            sock.settimeout(grace)
-        for count, _data in enumerate(remaining):
-            if count >= most:
-                break  # the server keeps talking after the end: not worth waiting for
-        else:
-            complete = True
-    except Exception:  # a slow or broken tail only costs the connection
-        complete = False
-    finally:
-        if sock is not None and complete:
-            try:
-                sock.settimeout(previous)
-            except OSError:
-                complete = False
-    release(response, complete)
-
-
-def release(response: Any, complete: bool) -> None:
-    """Return the connection to the pool: drained when the stream reached its end, else closed first."""
-    try:
-        if complete:
-            response.drain_conn()
-        else:
-            response.close()
-        response.release_conn()
-    except Exception:
-        pass
+    if "Connection(host=" in text or "ConnectionPool(host=" in text:
+        text = text.split("): ", 1)[-1]
+    return text.split("?", 1)[0]

@@ -58,6 +58,9 @@ class Pipeline:
                 raise ConfigurationError(f"budgets={budgets!r}: expected Budgets(...) or a list of Budget(...)")
             self.scope_of = scope_of
         self.hooks = tuple(hooks)
+        # Reservations of streams dropped unclosed (their end is never reported): settled by the next call, never
+        # from the garbage collector's thread (which may hold any lock).
+        self.abandoned: list[Reservation] = []
         self.cache: Cache | None = cache
         self.budgets: Budgets | None = budgets
         self.active = bool(self.hooks) or cache is not None or budgets is not None
@@ -83,6 +86,8 @@ class Pipeline:
             if call.hit is not None:
                 return call
         if self.budgets is not None:
+            while self.abandoned:
+                self.budgets.settle(self.abandoned.pop(), None)  # counted as a call of unknown cost
             try:
                 call.reservation = self.budgets.admit(self.scope_of(provider, model, params, metadata), info, messages,
                                                       params)
@@ -95,9 +100,9 @@ class Pipeline:
 class Call:
     """One call seen by the pipeline, from `begin` to its end."""
 
-    __slots__ = ("context", "correlation_id", "hit", "key", "messages", "metadata", "model", "options", "params",
-                 "pipeline", "provider", "reservation", "retries", "started", "started_at", "stream_ref", "streaming",
-                 "token", "ttft")  # fmt: skip
+    __slots__ = ("context", "correlation_id", "finalizer", "hit", "key", "messages", "metadata", "model", "options",
+                 "params", "pipeline", "provider", "reservation", "retries", "started", "started_at", "stream_ref",
+                 "streaming", "token", "ttft")  # fmt: skip
 
     def __init__(
         self, pipeline: Pipeline, provider: str, model: str, stream: bool, metadata: Mapping[str, Any],
@@ -123,6 +128,7 @@ class Call:
         self.key: str | None = None
         self.reservation: Reservation | None = None
         self.stream_ref: Any = None
+        self.finalizer: weakref.finalize | None = None
         self.ttft: float | None = None
 
     def _leave(self) -> None:
@@ -182,6 +188,8 @@ class Call:
         if error is not None and isinstance(error, LiteLLMSyncError) and error.correlation_id is None:
             error.correlation_id = self.correlation_id
         pipeline = self.pipeline
+        if self.finalizer is not None:
+            self.finalizer.detach()
         if pipeline.budgets is not None and self.reservation is not None:
             pipeline.budgets.settle(self.reservation, response.cost if response is not None else None,
                                     sent=response is not None or error is None)
@@ -224,6 +232,8 @@ class Call:
         if self.pipeline.active:
             self.stream_ref = weakref.ref(opened)
             opened.notify_end(self.end)
+            if self.reservation is not None:  # dropped unclosed, the stream never ends: hand its reservation back
+                self.finalizer = weakref.finalize(opened, self.pipeline.abandoned.append, self.reservation)
         self._leave()
         return opened
 
