@@ -317,3 +317,22 @@ def test_cookies_are_never_kept() -> None:
             client.completion("openai/gpt-4o", MESSAGES, api_key="k", api_base=fault.url)
         assert [r.headers.get("cookie") for r in fault.requests] == [None, None]
         assert len(client.transport.session.cookies) == 0
+
+
+@responses.activate
+def test_a_spec_named_auth_mechanism_signs_the_request_the_transport_sends() -> None:
+    # The builder puts the spec's mechanism (here aws_sigv4) on PreparedRequest.auth; requests applies it to
+    # the final request, so the signature covers exactly the bytes sent.
+    base = "https://bedrock-runtime.us-east-1.amazonaws.com"
+    responses.add(responses.POST, f"{base}/chat/completions", json=ANSWER)
+    spec = {"providers": {"signed": {"extends": "openai_chat", "base_url": base,
+                                      "auth": {"mechanism": "aws_sigv4", "service": "bedrock"}}}}
+    with litellm_sync.Client(providers=spec, max_retries=0) as client:
+        answer = client.completion("signed/m", MESSAGES, aws_access_key_id="AKIDTRANSPORT",
+                                   aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                   aws_region_name="us-east-1")
+    assert answer.content == "mocked"
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTRANSPORT/")
+    assert "/us-east-1/bedrock/aws4_request" in sent.headers["Authorization"]
+    assert "x-amz-date" in {name.lower() for name in sent.headers}
