@@ -336,3 +336,30 @@ def test_a_spec_named_auth_mechanism_signs_the_request_the_transport_sends() -> 
     assert sent.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTRANSPORT/")
     assert "/us-east-1/bedrock/aws4_request" in sent.headers["Authorization"]
     assert "x-amz-date" in {name.lower() for name in sent.headers}
+
+
+def test_netrc_never_replaces_the_key_header(
+    server: FakeProviderServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other-tool-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with litellm_sync.Client(max_retries=0) as client:
+        client.completion("openai/gpt-4o-mini", MESSAGES, api_key="sk-the-key", api_base=server.url)
+    assert server.requests[-1].headers["authorization"] == "Bearer sk-the-key"
+
+
+def test_environment_changes_apply_to_the_next_call(
+    server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests' environment lookup is cached per host; the cache key holds the variables it reads.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with litellm_sync.Client(max_retries=0) as client:
+        assert client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=server.url).content
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        with pytest.raises(litellm_sync.APIConnectionError, match="proxy"):
+            client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=server.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=server.url).content
