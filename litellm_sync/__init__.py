@@ -6,6 +6,7 @@ from typing import Any as _Any
 
 from ._engine.response import stream_chunk_builder
 from .api import (
+    batch_completion,
     completion,
     completion_cost,
     cost_per_token,
@@ -117,6 +118,7 @@ __all__ = [
     "UnsupportedParamsError",
     "Usage",
     "assistant_message",
+    "batch_completion",
     "completion",
     "completion_cost",
     "cost_per_token",

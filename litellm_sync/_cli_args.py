@@ -149,4 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_providers(sub, spec)
     _add_health(sub, spec)
+    from .batch import add_subcommand as add_batch  # the batch command's options live with the batch runner
+
+    add_batch(sub, [spec])
     return parser

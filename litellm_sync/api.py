@@ -112,6 +112,14 @@ def completion(
     )
 
 
+def batch_completion(model: str, list_of_messages: Any, *, max_workers: int = 8, **params: Any) -> list[Any]:
+    """Call the model once per message list on `max_workers` threads of the default client; each call's
+    ChatResponse or exception, in input order. See `litellm_sync.batch`."""
+    from .batch import batch_completion as run_all
+
+    return run_all(model, list_of_messages, max_workers=max_workers, **params)
+
+
 def get_model_info(model: str) -> ModelInfo:
     """What the spec knows about a model (context window, features, prices)."""
     return get_default_client().get_model_info(model)

@@ -281,6 +281,13 @@ def _health_dict(result: Any) -> dict[str, Any]:
 # Parser
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """`batch`: run a JSONL file of prompts, resumably (litellm_sync/batch.py; loaded only for this command)."""
+    from .batch import cmd_batch as run_batch
+
+    return run_batch(args)
+
+
 COMMANDS = {
     "chat": cmd_chat,
     "models": cmd_models,
@@ -288,6 +295,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "providers": cmd_providers,
     "health": cmd_health,
+    "batch": cmd_batch,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -115,15 +116,25 @@ class Client:
         extra_headers: Mapping[str, str] | None = None,
         auth: requests.auth.AuthBase | None = None,
         total_timeout: float | None = None,
+        mock_response: Any = None,
         **params: Any,
     ) -> Any:
         """Call a chat model; a ChatResponse, or a ChatStream of ChatChunks when stream=True.
+
+        mock_response: send nothing; text is read back as the answer (through the provider's own reader and
+        stream rules), an exception instance is raised; hooks see the call (litellm_sync.testing.mock).
 
         auth: a `requests.auth.AuthBase` for this call (over the Client's); a spec-named mechanism the
         request builder sets wins over both."""
         wait = self.timeout if timeout is None else check_timeout(timeout)
         total = self.total_timeout if total_timeout is None else _check_total(total_timeout)
         provider, model_name, info = self.resolve(model)
+        mock = None
+        if mock_response is not None:  # nothing is sent, so no key is needed
+            from .testing.mock import mock_http_reply
+
+            api_key = api_key or "sk-mock"
+            mock = functools.partial(mock_http_reply, provider, model_name, mock_response, stream)
         request = provider.builder.build(
             model_name,
             messages,
@@ -139,10 +150,13 @@ class Client:
         cost = _cost_function(info)
         started = time.perf_counter()
         call_deadline = time.monotonic() + total
+        if isinstance(mock_response, Exception):
+            self._notify(provider.name, model_name, stream, started, None, mock_response, False)
+            raise mock_response
         if stream:
 
             def open_stream() -> ChatStream:
-                http = self._send(provider, request, model_name, wait, auth, call_deadline, total)
+                http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
                 opened = ChatStream(
                     http,
                     provider.stream,
@@ -171,7 +185,8 @@ class Client:
             return chat_stream
         try:
             def attempt() -> bytes:
-                return self._send(provider, request, model_name, wait, auth, call_deadline, total).read(self.limits)
+                http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
+                return http.read(self.limits)
 
             body = self.retry.call(attempt, max_retries)
             response = read_response(provider.reader, body, model_name, provider.name, cost, request.secrets)
@@ -206,6 +221,7 @@ class Client:
         auth: Any,
         call_deadline: float | None = None,
         total: float = 0.0,
+        mock: Callable[[], Reply] | None = None,
     ) -> Reply:
         """One attempt, bounded by timeout and by the call's monotonic deadline (total_timeout) if given."""
         started = time.perf_counter()
@@ -220,8 +236,9 @@ class Client:
                 )
             if not isinstance(timeout, tuple) and now + timeout < call_deadline:
                 deadline, final = now + timeout, False
-        http = self.transport.send(request, timeout, provider=provider.name, deadline=deadline, auth=auth,
-                                   final=final, model=model)
+        http = mock() if mock is not None else self.transport.send(
+            request, timeout, provider=provider.name, deadline=deadline, auth=auth, final=final, model=model
+        )
         status = http.status
         if log.isEnabledFor(logging.DEBUG):
             log.debug(

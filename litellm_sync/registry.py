@@ -6,9 +6,12 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import AmbiguousModelError, UnknownModelError
+
+if TYPE_CHECKING:
+    from ._spec.model import ModelEntry, PricingSourceModel
 
 _MILLION = Decimal(1_000_000)
 PRICE_KEYS = ("input", "output", "cached_input", "cache_write", "reasoning_output")
@@ -97,29 +100,24 @@ class ModelInfo:
         return total / _MILLION
 
 
-def model_info_from_spec(provider: str, name: str, raw: Mapping[str, Any], source: Mapping[str, Any]) -> ModelInfo:
-    """Build a ModelInfo from a validated `models:` entry."""
-    pricing = raw.get("pricing") or {}
-
-    def price(key: str) -> Decimal | None:
-        value = pricing.get(key)
-        return None if value is None else Decimal(str(value))
-
+def model_info_from_spec(provider: str, name: str, entry: ModelEntry, source: PricingSourceModel) -> ModelInfo:
+    """Build a ModelInfo from a `models:` entry of the spec model (prices already exact Decimals)."""
+    pricing = entry.pricing
     return ModelInfo(
         provider=provider,
         name=name,
-        context_window=raw.get("context_window"),
-        max_output_tokens=raw.get("max_output_tokens"),
-        features=frozenset(raw.get("features") or ()),
-        input_price=price("input"),
-        output_price=price("output"),
-        cached_input_price=price("cached_input"),
-        cache_write_price=price("cache_write"),
-        reasoning_output_price=price("reasoning_output"),
-        aliases=tuple([raw["aliases"]] if isinstance(raw.get("aliases"), str) else raw.get("aliases") or ()),
-        deprecation_date=raw.get("deprecation_date"),
-        pricing_checked=source.get("checked"),
-        pricing_url=source.get("url"),
+        context_window=entry.context_window,
+        max_output_tokens=entry.max_output_tokens,
+        features=entry.features,
+        input_price=pricing.input,
+        output_price=pricing.output,
+        cached_input_price=pricing.cached_input,
+        cache_write_price=pricing.cache_write,
+        reasoning_output_price=pricing.reasoning_output,
+        aliases=entry.aliases,
+        deprecation_date=entry.deprecation_date,
+        pricing_checked=source.checked,
+        pricing_url=source.url,
     )
 
 

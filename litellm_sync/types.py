@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
+
+#: The finish reasons OpenAI's types accept; every response and chunk says one of these (or, mid-stream, none).
+OPENAI_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+
+
+def new_response_id() -> str:
+    """An id in OpenAI's form for a response (or a whole stream) whose provider gave none."""
+    return "chatcmpl-" + uuid.uuid4().hex
 
 
 class _Record:
@@ -111,19 +121,28 @@ class Message(_Record):
 
 
 class Choice(_Record):
-    """One completion choice."""
+    """One completion choice; `finish_reason` is one of OPENAI_FINISH_REASONS, and the value the provider
+    sent (`end_turn`, `MAX_TOKENS`, `eos`...) is kept in `provider_specific_fields["finish_reason"]`."""
 
-    __slots__ = ("finish_reason", "index", "message")
+    __slots__ = ("finish_reason", "index", "message", "provider_specific_fields")
     _keep_none = frozenset({"finish_reason"})
 
-    def __init__(self, index: int, message: Message, finish_reason: str | None) -> None:
+    def __init__(
+        self,
+        index: int,
+        message: Message,
+        finish_reason: str | None,
+        provider_specific_fields: dict[str, Any] | None = None,
+    ) -> None:
         self.index = index
         self.message = message
         self.finish_reason = finish_reason
+        self.provider_specific_fields = provider_specific_fields
 
 
 class Usage(_Record):
-    """Token counts; prompt_tokens includes cached and cache-write tokens, as OpenAI counts them."""
+    """Token counts; prompt_tokens includes cached and cache-write tokens, as OpenAI counts them. The three
+    totals are always integers (a count the provider left out is 0); the detail counts are None when unknown."""
 
     __slots__ = (
         "cache_creation_tokens",
@@ -133,7 +152,6 @@ class Usage(_Record):
         "reasoning_tokens",
         "total_tokens",
     )
-    _keep_none = frozenset({"completion_tokens", "prompt_tokens", "total_tokens"})
 
     def __init__(
         self,
@@ -144,24 +162,35 @@ class Usage(_Record):
         cache_creation_tokens: int | None = None,
         reasoning_tokens: int | None = None,
     ) -> None:
-        self.prompt_tokens = prompt_tokens
-        self.completion_tokens = completion_tokens
-        if total_tokens is None and prompt_tokens is not None and completion_tokens is not None:
-            total_tokens = prompt_tokens + completion_tokens
-        self.total_tokens = total_tokens
+        # OpenAI's type requires the three counts as integers: one the provider left out is 0 (Gemini, whose
+        # JSON omits zero values, leaves out candidatesTokenCount for an empty answer), the total their sum.
+        self.prompt_tokens: int = prompt_tokens or 0
+        self.completion_tokens: int = completion_tokens or 0
+        self.total_tokens: int = self.prompt_tokens + self.completion_tokens if total_tokens is None else total_tokens
         self.cached_tokens = cached_tokens
         self.cache_creation_tokens = cache_creation_tokens
         self.reasoning_tokens = reasoning_tokens
 
     @property
     def prompt_tokens_details(self) -> dict[str, int | None]:
-        """OpenAI's nested form of the cached-token count."""
-        return {"cached_tokens": self.cached_tokens}
+        """OpenAI's nested form of the cached and cache-write token counts."""
+        return {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_creation_tokens}
 
     @property
     def completion_tokens_details(self) -> dict[str, int | None]:
         """OpenAI's nested form of the reasoning-token count."""
         return {"reasoning_tokens": self.reasoning_tokens}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat counts, plus OpenAI's nested `prompt_tokens_details` (cached_tokens, cache_write_tokens)
+        and `completion_tokens_details` (reasoning_tokens) when the provider reported any of them."""
+        out = super().to_dict()
+        prompt = {key: value for key, value in self.prompt_tokens_details.items() if value is not None}
+        if prompt:
+            out["prompt_tokens_details"] = prompt
+        if self.reasoning_tokens is not None:
+            out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return out
 
 
 class ChatResponse(_Record):
@@ -179,10 +208,10 @@ class ChatResponse(_Record):
         provider: str | None = None,
         cost: Decimal | None = None,
     ) -> None:
-        self.id = id
+        self.id: str = id if isinstance(id, str) and id else new_response_id()
         self.object = "chat.completion"
-        self.created = created
-        self.model = model
+        self.created: int = created if created.__class__ is int else int(time.time())
+        self.model: str = model if isinstance(model, str) else ""
         self.choices = choices
         self.usage = usage
         self.provider = provider
@@ -217,15 +246,23 @@ class Delta(_Record):
 
 
 class ChunkChoice(_Record):
-    """One choice's delta in a stream chunk."""
+    """One choice's delta in a stream chunk; the chunk that finishes a choice keeps the provider's own finish
+    reason in `provider_specific_fields["finish_reason"]`, as `Choice` does."""
 
-    __slots__ = ("delta", "finish_reason", "index")
+    __slots__ = ("delta", "finish_reason", "index", "provider_specific_fields")
     _keep_none = frozenset({"finish_reason"})
 
-    def __init__(self, index: int, delta: Delta, finish_reason: str | None = None) -> None:
+    def __init__(
+        self,
+        index: int,
+        delta: Delta,
+        finish_reason: str | None = None,
+        provider_specific_fields: dict[str, Any] | None = None,
+    ) -> None:
         self.index = index
         self.delta = delta
         self.finish_reason = finish_reason
+        self.provider_specific_fields = provider_specific_fields
 
 
 class ChatChunk(_Record):
@@ -243,10 +280,11 @@ class ChatChunk(_Record):
         provider: str | None = None,
         cost: Decimal | None = None,
     ) -> None:
-        self.id = id
+        # A stream's assembler passes the same id and created to every chunk; these defaults are a last resort.
+        self.id: str = id if isinstance(id, str) and id else new_response_id()
         self.object = "chat.completion.chunk"
-        self.created = created
-        self.model = model
+        self.created: int = created if created.__class__ is int else int(time.time())
+        self.model: str = model if isinstance(model, str) else ""
         self.choices = choices
         self.usage = usage
         self.provider = provider

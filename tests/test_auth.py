@@ -66,7 +66,7 @@ def test_options_left_from_another_mechanism_are_a_compile_error() -> None:
         },
     }
     with pytest.raises(
-        SpecError, match=r"providers\.vertexish: auth\.service: Unknown option of mechanism google_oauth"
+        SpecError, match=r"providers\.vertexish\.auth\.service: Unknown option of mechanism google_oauth"
     ):
         Client(providers=spec)
 

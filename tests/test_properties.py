@@ -1,5 +1,6 @@
-"""Property tests (hypothesis): the stream decoders give the same events however the bytes are split, and
-the spec loader turns any mutated YAML into a `SpecError` with a location, never another exception."""
+"""Property tests (hypothesis): the stream decoders that run (`FRAMINGS`) give the same events however the
+bytes are split, and within their size limits; the spec loader turns any mutated YAML into a `SpecError` with a
+location, never another exception."""
 
 from __future__ import annotations
 
@@ -7,21 +8,23 @@ import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_stream_transcripts import CASES as DIALECT_CASES
 
-from litellm_sync._engine.framing import ServerSentEvent, iter_lines, iter_ndjson, iter_sse
+from litellm_sync._engine.framing import FRAMINGS, ServerSentEvent
 from litellm_sync._spec import load_spec
-from litellm_sync.exceptions import SpecError
+from litellm_sync.exceptions import APIResponseValidationError, ResponseTooLargeError, SpecError
 
 # -- helpers ----------------------------------------------------------------------------------------
 
 LINE_TEXT = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=20)
 NEWLINES = st.sampled_from([b"\n", b"\r", b"\r\n"])
+SPLITS = st.lists(st.integers(0, 2000), max_size=12)
 
 
 def split_at(data: bytes, points: list[int]) -> list[bytes]:
@@ -35,64 +38,135 @@ def split_at(data: bytes, points: list[int]) -> list[bytes]:
     return pieces
 
 
-def decode_sse(chunks: list[bytes]) -> list[ServerSentEvent]:
-    return list(iter_sse(iter_lines(chunks)))
+def decode_sse(chunks: list[bytes], **limits: int) -> list[ServerSentEvent]:
+    return list(FRAMINGS["sse"](chunks, **limits))
+
+
+def outcome(framing: str, chunks: list[bytes], **limits: int) -> tuple[list[tuple[str | None, str]], str | None]:
+    """The events up to the end or to an error, and what stopped it: the limit's name for a size error, the
+    class name for another malformed-stream error (a binary framing's bad frame), else None."""
+    events: list[tuple[str | None, str]] = []
+    try:
+        for event in FRAMINGS[framing](chunks, **limits):
+            events.append((event.event, event.data))
+    except ResponseTooLargeError as error:
+        return events, error.limit
+    except APIResponseValidationError as error:
+        return events, type(error).__name__
+    return events, None
+
+
+class Transcript(NamedTuple):
+    raw: bytes
+    events: list[ServerSentEvent]  # what a WHATWG decoder dispatches
+    longest_line: int  # bytes, without its terminator
+    largest_event: int  # bytes of joined data, the undispatched last event included
 
 
 @st.composite
-def sse_transcripts(draw: Any) -> tuple[bytes, list[ServerSentEvent]]:
-    """A valid SSE transcript with random line endings, comments and event names, and its events."""
+def sse_transcripts(draw: Any) -> Transcript:
+    """A valid SSE transcript with random line endings, BOM, comments, ids, retries and event names."""
     events = draw(
         st.lists(
             st.tuples(st.none() | LINE_TEXT.filter(bool), st.lists(LINE_TEXT, min_size=1, max_size=4)),
             max_size=8,
         )
     )
-    out = bytearray()
+    out = bytearray(b"\xef\xbb\xbf" if draw(st.booleans()) else b"")
     expected = []
+    lines: list[bytes] = []
+    largest = 0
+    last_id: str | None = None
+    retry: int | None = None
+
+    def line(text: bytes) -> None:
+        lines.append(text)
+        out.extend(text + draw(NEWLINES))
+
     for index, (name, data_lines) in enumerate(events):
         if draw(st.booleans()):
-            out += b": comment " + draw(LINE_TEXT).encode() + draw(NEWLINES)
+            line(b": comment " + draw(LINE_TEXT).encode())
+        if draw(st.integers(0, 3)) == 0:
+            new_id = draw(LINE_TEXT)
+            line(b"id: " + new_id.encode())
+            last_id = new_id if "\0" not in new_id else last_id
+        if draw(st.integers(0, 3)) == 0:
+            digits = draw(st.integers(0, 10**6))
+            line(b"retry: " + str(digits).encode())
+            retry = digits
         if name is not None:
-            out += b"event: " + name.encode() + draw(NEWLINES)
-        for line in data_lines:
-            spaced = draw(st.booleans()) or line.startswith(" ")
-            out += (b"data: " if spaced else b"data:") + line.encode() + draw(NEWLINES)
-        last = index == len(events) - 1
-        if not last or draw(st.booleans()):  # servers may omit the final blank line
+            line(b"event: " + name.encode())
+        for data in data_lines:
+            spaced = draw(st.booleans()) or data.startswith(" ")
+            line((b"data: " if spaced else b"data:") + data.encode())
+        largest = max(largest, len("\n".join(data_lines).encode()))
+        if index < len(events) - 1 or draw(st.booleans()):  # the last blank line may be missing (cut stream)
             blank = draw(NEWLINES)
-            out += b"\r\n" if blank == b"\n" and out.endswith(b"\r") else blank  # CR + LF would be one break
-        expected.append(ServerSentEvent("\n".join(data_lines), name))
-    return bytes(out), expected
+            out.extend(b"\r\n" if blank == b"\n" and out.endswith(b"\r") else blank)  # CR + LF would be one break
+            expected.append(ServerSentEvent("\n".join(data_lines), name, last_id, retry))
+    return Transcript(bytes(out), expected, max(map(len, lines), default=0), largest)
 
 
 # -- SSE and NDJSON decoders ------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
-@given(transcript=sse_transcripts(), points=st.lists(st.integers(0, 2000), max_size=12))
-def test_sse_any_split_gives_the_same_events(
-    transcript: tuple[bytes, list[ServerSentEvent]], points: list[int]
-) -> None:
-    raw, expected = transcript
-    assert decode_sse([raw]) == expected
-    assert decode_sse(split_at(raw, points)) == expected
+@settings(max_examples=300, deadline=None)
+@given(transcript=sse_transcripts(), points=SPLITS)
+def test_sse_any_split_gives_the_same_events(transcript: Transcript, points: list[int]) -> None:
+    assert decode_sse([transcript.raw]) == transcript.events
+    assert decode_sse(split_at(transcript.raw, points)) == transcript.events
 
 
 @settings(max_examples=100, deadline=None)
 @given(transcript=sse_transcripts())
-def test_sse_one_byte_reads_give_the_same_events(transcript: tuple[bytes, list[ServerSentEvent]]) -> None:
-    raw, expected = transcript
-    assert decode_sse([raw[i : i + 1] for i in range(len(raw))]) == expected
+def test_sse_one_byte_reads_give_the_same_events(transcript: Transcript) -> None:
+    raw = transcript.raw
+    assert decode_sse([raw[i : i + 1] for i in range(len(raw))]) == transcript.events
+
+
+SSE_DIALECTS = sorted(name for name, case in DIALECT_CASES.items() if case[1].startswith((b"data:", b"event:", b":")))
+
+
+@settings(max_examples=150, deadline=None)
+@given(dialect=st.sampled_from(SSE_DIALECTS), points=st.lists(st.integers(0, 6000), max_size=30))
+def test_recorded_style_transcripts_any_split_gives_the_same_events(dialect: str, points: list[int]) -> None:
+    raw = DIALECT_CASES[dialect][1]
+    whole = decode_sse([raw])
+    # Every event of these transcripts is one JSON data line (or OpenAI's [DONE]), ended by a blank line.
+    assert len(whole) == raw.count(b"data:")
+    assert all(e.data == "[DONE]" or isinstance(json.loads(e.data), dict) for e in whole)
+    assert decode_sse(split_at(raw, points)) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    transcript=sse_transcripts(),
+    points=SPLITS,
+    line_limit=st.integers(1, 80),
+    event_limit=st.integers(1, 120),
+)
+def test_sse_limits_stop_the_stream_exactly_when_a_line_or_event_is_over_them(
+    transcript: Transcript, points: list[int], line_limit: int, event_limit: int
+) -> None:
+    limits = {"max_line_bytes": line_limit, "max_event_bytes": event_limit}
+    events, stopped = outcome("sse", split_at(transcript.raw, points), **limits)
+    over = transcript.longest_line > line_limit or transcript.largest_event > event_limit
+    assert (stopped is not None) == over
+    if stopped is None:
+        assert events == [(e.event, e.data) for e in transcript.events]
+    else:  # the events before the stop are a prefix of the transcript's
+        assert events == [(e.event, e.data) for e in transcript.events][: len(events)]
 
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=300), points=st.lists(st.integers(0, 300), max_size=12))
-def test_lines_of_arbitrary_bytes_do_not_depend_on_the_split(data: bytes, points: list[int]) -> None:
-    """Even invalid UTF-8 and stray CRs decode the same whether the bytes arrive whole or in pieces."""
-    whole = list(iter_lines([data]))
-    assert list(iter_lines(split_at(data, points))) == whole
-    assert all("\r" not in line and "\n" not in line for line in whole)
+def test_arbitrary_bytes_decode_the_same_whatever_the_split(data: bytes, points: list[int]) -> None:
+    """Every registered framing: even invalid UTF-8, stray CRs, BOM pieces and NULs give the same events (or
+    the same error) whole, in pieces, and one byte per read."""
+    for framing in FRAMINGS:
+        assert outcome(framing, split_at(data, points)) == outcome(framing, [data])
+        one_byte = [data[i : i + 1] for i in range(len(data))]
+        assert outcome(framing, one_byte, max_line_bytes=20) == outcome(framing, [data], max_line_bytes=20)
 
 
 JSON_VALUES = st.recursive(
@@ -102,21 +176,36 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     records=st.lists(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=4), max_size=8),
-    newlines=st.lists(st.sampled_from([b"\n", b"\r\n", b"\n\n"]), min_size=8, max_size=8),
+    newlines=st.lists(st.sampled_from([b"\n", b"\r\n", b"\n\n", b"\n \n", b"\r\n\t\r\n"]), min_size=8, max_size=8),
     final_newline=st.booleans(),
-    points=st.lists(st.integers(0, 2000), max_size=12),
+    ensure_ascii=st.booleans(),
+    points=SPLITS,
 )
 def test_ndjson_any_split_gives_the_same_records(
-    records: list[dict[str, Any]], newlines: list[bytes], final_newline: bool, points: list[int]
+    records: list[dict[str, Any]], newlines: list[bytes], final_newline: bool, ensure_ascii: bool, points: list[int]
 ) -> None:
-    raw = b"".join(json.dumps(r).encode() + newlines[i] for i, r in enumerate(records))
+    raw = b"".join(json.dumps(r, ensure_ascii=ensure_ascii).encode() + newlines[i] for i, r in enumerate(records))
     if records and not final_newline:
-        raw = raw.rstrip(b"\r\n")
-    decoded = [json.loads(event.data) for event in iter_ndjson(iter_lines(split_at(raw, points)))]
-    assert decoded == records
+        raw = raw.rstrip(b"\r\n\t ")
+    ndjson = FRAMINGS["ndjson"]
+    assert [json.loads(event.data) for event in ndjson(split_at(raw, points))] == records
+    assert [json.loads(event.data) for event in ndjson([raw[i : i + 1] for i in range(len(raw))])] == records
+    longest = max((len(json.dumps(r, ensure_ascii=ensure_ascii).encode()) for r in records), default=0)
+    stopped = outcome("ndjson", split_at(raw, points), max_line_bytes=max(longest - 1, 1))[1]
+    assert stopped == ("max_line_bytes" if records else None)  # every record is at least "{}"
+    # A record's line is counted with the CR of a CRLF, if any.
+    assert outcome("ndjson", split_at(raw, points), max_line_bytes=longest + 1)[1] is None
+
+
+def test_ndjson_ollama_transcript_any_split() -> None:
+    raw = DIALECT_CASES["ollama"][1]
+    whole = [e.data for e in FRAMINGS["ndjson"]([raw])]
+    assert len(whole) == raw.count(b"\n") and all(json.loads(d)["model"] == "qwen3" for d in whole)
+    for cut in range(len(raw) + 1):
+        assert [e.data for e in FRAMINGS["ndjson"]([raw[:cut], raw[cut:]])] == whole
 
 
 # -- spec loader ------------------------------------------------------------------------------------

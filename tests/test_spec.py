@@ -19,6 +19,7 @@ from litellm_sync import ConfigurationError, SpecError, UnknownModelError, Unsup
 from litellm_sync._engine.params import ParamRule, RequestDraft
 from litellm_sync._engine.paths import MISSING, compile_path, get_path, make_getter, set_path
 from litellm_sync._engine.template import TemplateError, compile_template
+from litellm_sync._spec.build import load_param_rule
 from litellm_sync.exceptions import AmbiguousModelError, BadRequestError, MissingAPIKeyError
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -33,6 +34,11 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _isolated(monkeypatch: pytest.MonkeyPatch, _cache_dir: Path) -> None:
     monkeypatch.setenv("LITELLM_SYNC_CACHE_DIR", str(_cache_dir))
     monkeypatch.delenv("LITELLM_SYNC_PROVIDERS", raising=False)
+
+
+def _rule(name: str, raw: dict[str, Any]) -> ParamRule:
+    """A parameter rule from its YAML, loaded through the schema into the spec model, then compiled."""
+    return ParamRule(name, load_param_rule(name, raw))
 
 
 def _write(tmp_path: Path, data: Any, name: str = "extra.yaml") -> Path:
@@ -172,11 +178,11 @@ def test_invalid_files_are_not_cached(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("LITELLM_SYNC_CACHE_DIR", str(cache))
     path = _write(tmp_path, {"providers": {"acme": {"nope": 1}}})
     _problems(path)
-    _problems(path)
+    assert _problems(path) == [f"{path}: providers.acme.nope: Unknown field."]  # validated again, not cached
+    assert not list(cache.glob("spec-*"))
     good = _write(tmp_path, {"providers": {"acme": {"extends": "openai_chat", "base_url": "https://x.test"}}}, "g.yaml")
     litellm_sync.Client(providers=good)
-    cached = [json.loads(p.read_text()) for p in cache.glob("spec-*.json")]
-    assert all("nope" not in json.dumps(c) for c in cached)
+    assert len(list(cache.glob("spec-*.pickle"))) == 1
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -330,18 +336,18 @@ def _draft(features: frozenset[str] | None = None, drop: bool = False) -> Reques
 
 def test_rule_to() -> None:
     draft = _draft()
-    ParamRule("max_tokens", {"to": "generation.max"}).apply(5, draft)
+    _rule("max_tokens", {"to": "generation.max"}).apply(5, draft)
     assert draft.body == {"generation": {"max": 5}}
 
 
 def test_rule_default_name() -> None:
     draft = _draft()
-    ParamRule("seed", {}).apply(5, draft)
+    _rule("seed", {}).apply(5, draft)
     assert draft.body == {"seed": 5}
 
 
 def test_rule_map_and_template() -> None:
-    rule = ParamRule("tool_choice", {"map": {"auto": {"type": "auto"}, "x": "$omit"},
+    rule = _rule("tool_choice", {"map": {"auto": {"type": "auto"}, "x": "$omit"},
                                      "template": {"type": "tool", "name": "$value.function.name"}})
     for value, expected in [("auto", {"tool_choice": {"type": "auto"}}), ("x", {}),
                             ({"function": {"name": "f"}}, {"tool_choice": {"type": "tool", "name": "f"}})]:
@@ -351,7 +357,7 @@ def test_rule_map_and_template() -> None:
 
 
 def test_rule_switch_cases() -> None:
-    rule = ParamRule("response_format", {"switch": "type", "cases": {
+    rule = _rule("response_format", {"switch": "type", "cases": {
         "json_object": {"to": "fmt", "template": "json"},
         "*": {"to": "other"}}})
     draft = _draft()
@@ -361,7 +367,7 @@ def test_rule_switch_cases() -> None:
 
 
 def test_rule_switch_on_scalars_and_without_match() -> None:
-    rule = ParamRule("parallel_tool_calls", {"switch": ".", "cases": {"false": {"to": "serial", "template": True}}})
+    rule = _rule("parallel_tool_calls", {"switch": ".", "cases": {"false": {"to": "serial", "template": True}}})
     draft = _draft()
     rule.apply(False, draft)
     assert draft.body == {"serial": True}
@@ -370,7 +376,7 @@ def test_rule_switch_on_scalars_and_without_match() -> None:
 
 
 def test_rule_set_and_headers() -> None:
-    rule = ParamRule("x", {"to": "a", "set": {"b.c": "$value", "d": "$omit"}, "headers": {"x-flag": "v=${value}"}})
+    rule = _rule("x", {"to": "a", "set": {"b.c": "$value", "d": "$omit"}, "headers": {"x-flag": "v=${value}"}})
     draft = _draft()
     rule.apply(3, draft)
     assert draft.body == {"a": 3, "b": {"c": 3}}
@@ -379,12 +385,12 @@ def test_rule_set_and_headers() -> None:
 
 def test_rule_to_null_writes_only_set_and_headers() -> None:
     draft = _draft()
-    ParamRule("x", {"to": None, "headers": {"x-h": "$value"}}).apply("v", draft)
+    _rule("x", {"to": None, "headers": {"x-h": "$value"}}).apply("v", draft)
     assert draft.body == {} and draft.headers == {"x-h": "v"}
 
 
 def test_rule_refuse_and_drop_params() -> None:
-    rule = ParamRule("seed", {"refuse": "no seed"})
+    rule = _rule("seed", {"refuse": "no seed"})
     with pytest.raises(UnsupportedParamsError, match="seed: no seed"):
         rule.apply(1, _draft())
     draft = _draft(drop=True)
@@ -394,22 +400,22 @@ def test_rule_refuse_and_drop_params() -> None:
 
 def test_rule_drop() -> None:
     draft = _draft()
-    ParamRule("user", {"drop": "not sent"}).apply("u", draft)
+    _rule("user", {"drop": "not sent"}).apply("u", draft)
     assert draft.body == {}
 
 
 def test_rule_default_and_required() -> None:
-    rule = ParamRule("max_tokens", {"default": {"$first": ["$model_info.max_output_tokens", 4096]}, "required": True})
+    rule = _rule("max_tokens", {"default": {"$first": ["$model_info.max_output_tokens", 4096]}, "required": True})
     draft = _draft()
     rule.apply_default(draft)
     assert draft.body == {"max_tokens": 99}
-    required = ParamRule("max_tokens", {"required": True})
+    required = _rule("max_tokens", {"required": True})
     with pytest.raises(BadRequestError, match="requires max_tokens"):
         required.apply_default(_draft())
 
 
 def test_rule_feature() -> None:
-    rule = ParamRule("tools", {"feature": "tools"})
+    rule = _rule("tools", {"feature": "tools"})
     with pytest.raises(UnsupportedParamsError, match="does not support tools"):
         rule.apply([{}], _draft(frozenset()))
     draft = _draft(None)  # unknown model: not blocked

@@ -1,9 +1,10 @@
-"""Stream transcripts per dialect, split at every byte offset, accumulate to the same response; SSE framing rules.
+"""Stream transcripts per dialect, split at every byte offset, accumulate to the same response.
 
 Each transcript is shaped like recorded traffic (text, reasoning, a tool call whose arguments arrive in
 pieces, usage) and is served by `FakeProviderServer` as two HTTP chunks cut at every byte offset (and, for a
 short one, one byte per chunk). `stream_chunk_builder(list(stream))` must give the same text, tool calls,
-reasoning, finish reason and usage for every cut. The expected values are written out by hand.
+reasoning, finish reason and usage for every cut. The expected values are written out by hand. The framing
+rules themselves are tested in test_framing.py, and with these transcripts in test_properties.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 import pytest
 
 import litellm_sync
-from litellm_sync._engine import framing as sse
 from litellm_sync.testing import FakeProviderServer, Reply
 
 MESSAGES = [{"role": "user", "content": "Weather in Paris?"}]
@@ -273,6 +273,22 @@ def test_short_transcript_one_byte_per_piece(client: litellm_sync.Client, server
     assert got["usage"] == (1, 2, 3, None)
 
 
+@pytest.mark.parametrize("dialect", ["openai", "anthropic", "cohere"])
+def test_a_stream_cut_in_the_middle_of_an_event_is_a_closed_connection_not_bad_json(
+    client: litellm_sync.Client, server: FakeProviderServer, dialect: str
+) -> None:
+    """The SSE decoder discards an unfinished event at the end of the body (WHATWG), so a dialect with an end
+    marker reports the early close instead of handing half a JSON payload to the reader."""
+    model, transcript, _ids, _usage = CASES[dialect]
+    cut = transcript.index(b"Paris")
+    server.enqueue(Reply(events=[transcript[:cut]]))
+    stream = client.completion(model, MESSAGES, stream=True, api_key="sk-test", api_base=server.url)
+    with pytest.raises(litellm_sync.APIConnectionError) as info:
+        list(stream)
+    assert not isinstance(info.value, litellm_sync.APIResponseValidationError)
+    assert "end marker" in str(info.value)
+
+
 # --------------------------------------------------------------------------------------------------------
 # In-band errors
 
@@ -305,67 +321,3 @@ def test_anthropic_overloaded_error_event(client: litellm_sync.Client, server: F
         list(stream)
     assert "Overloaded" in str(info.value)
     assert info.value.retryable
-
-
-# --------------------------------------------------------------------------------------------------------
-# SSE framing (litellm_sync._engine.framing)
-
-def _events(chunks: list[bytes]) -> list[tuple[str | None, str]]:
-    return [(e.event, e.data) for e in sse.iter_sse(sse.iter_lines(chunks))]
-
-
-@pytest.mark.parametrize("newline", [b"\n", b"\r", b"\r\n"])
-def test_sse_line_endings_across_every_boundary(newline: bytes) -> None:
-    raw = newline.join([b"event: a", b"data: one", b"", b": comment", b"data: two", b"data: three", b"", b""])
-    expected = [("a", "one"), (None, "two\nthree")]
-    assert _events([raw]) == expected
-    for cut in range(1, len(raw)):
-        assert _events([raw[:cut], raw[cut:]]) == expected, cut
-    assert _events([raw[i:i + 1] for i in range(len(raw))]) == expected
-
-
-def test_crlf_split_between_reads_is_one_line_break() -> None:
-    assert list(sse.iter_lines([b"a\r", b"\nb\r\n"])) == ["a", "b"]
-    assert list(sse.iter_lines([b"a\r", b"\r\nb"])) == ["a", "", "b"]
-
-
-def test_sse_multiline_data_and_fields() -> None:
-    raw = b"data: {\ndata:  \"a\": 1\ndata:}\nid: 7\n\n"
-    (event,) = list(sse.iter_sse(sse.iter_lines([raw])))
-    assert event.data == '{\n "a": 1\n}'
-    assert event.id == "7"
-
-
-def test_sse_comments_are_ignored() -> None:
-    raw = b": OPENROUTER PROCESSING\n\n: OPENROUTER PROCESSING\n\ndata: x\n\n"
-    assert _events([raw]) == [(None, "x")]
-
-
-def test_sse_event_field_resets_after_dispatch_and_unknown_fields_are_ignored() -> None:
-    raw = b"event: ping\ndata: 1\n\nretry: 10\nfoo: bar\ndata: 2\n\n"
-    assert _events([raw]) == [("ping", "1"), (None, "2")]
-
-
-def test_sse_no_space_after_colon_and_field_without_colon() -> None:
-    raw = b"data:x\ndata\n\n"
-    assert _events([raw]) == [(None, "x\n")]
-
-
-def test_sse_event_without_trailing_blank_line_is_dispatched() -> None:
-    assert _events([b"data: last"]) == [(None, "last")]
-
-
-def test_sse_blank_lines_without_data_dispatch_nothing() -> None:
-    assert _events([b"\n\n\nevent: x\n\n"]) == []
-
-
-def test_sse_invalid_utf8_is_replaced_and_multibyte_split_is_kept() -> None:
-    text = "data: é🌍\n\n".encode()
-    for cut in range(1, len(text)):
-        assert _events([text[:cut], text[cut:]]) == [(None, "é🌍")]
-    assert _events([b"data: \xff\n\n"]) == [(None, "\ufffd")]
-
-
-def test_ndjson_lines() -> None:
-    raw = b'{"a": 1}\r\n\n{"b": 2}'
-    assert [e.data for e in sse.iter_ndjson(sse.iter_lines([raw]))] == ['{"a": 1}', '{"b": 2}']

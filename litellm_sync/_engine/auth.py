@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import ConfigurationError
 from .paths import MISSING
@@ -34,6 +34,10 @@ MECHANISMS: Mapping[str, str] = MappingProxyType(
 )
 
 KEY_FIELDS = ("env", "header", "value", "query", "optional")
+
+
+if TYPE_CHECKING:
+    from .._spec.model import AuthModel
 
 
 class AuthSpecError(TemplateError):
@@ -63,11 +67,12 @@ class Mechanism:
     required: ClassVar[tuple[str, ...]] = ()
     call_args: ClassVar[tuple[str, ...]] = ()
     public_args: ClassVar[tuple[str, ...]] = ()
+    defaults: ClassVar[Mapping[str, Any]] = {}  # option -> value when the block does not set it
 
     def __init__(self, provider: str, spec: Mapping[str, Any]) -> None:
         self.provider = provider
         self.templates = {k: compile_template(v) for k, v in spec.items() if self.options.get(k) == "template"}
-        self.spec = spec
+        self.spec = {**self.defaults, **spec}
         self._cache_lock = threading.Lock()
         self._cache: dict[Any, Any] = {}
         self._cache_pid = os.getpid()
@@ -75,7 +80,7 @@ class Mechanism:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.provider!r})"
 
-    def option(self, name: str, context: Mapping[str, Any]) -> Any:
+    def option(self, name: str, context: Mapping[str, Any] = MappingProxyType({})) -> Any:
         """An option's value for one call (templates rendered against the context); None when unset."""
         if name in self.templates:
             value = self.templates[name](context)
@@ -125,16 +130,16 @@ def mechanism_class(name: str) -> type[Mechanism]:
     return cls
 
 
-def auth_problems(spec: Any) -> dict[str, list[str]]:
-    """Problems in one `auth:` block naming a mechanism, keyed by option (for the spec schema)."""
-    if not isinstance(spec, Mapping):
+def auth_problems(block: Any) -> dict[str, list[str]]:
+    """Problems in one `auth:` block naming a mechanism, keyed by option (for the block schema)."""
+    if not isinstance(block, Mapping):
         return {"_schema": ["Expected a mapping."]}
     try:
-        cls = mechanism_class(spec["mechanism"])
+        cls = mechanism_class(block["mechanism"])
     except AuthSpecError as exc:
         return {"mechanism": [str(exc).split(": ", 1)[1]]}
     problems: dict[str, list[str]] = {}
-    for key, value in spec.items():
+    for key, value in block.items():
         if key == "mechanism" or value is None:
             continue
         kind = "strings" if key == "env" else "bool" if key == "optional" else "text" if key in KEY_FIELDS else None
@@ -145,7 +150,7 @@ def auth_problems(spec: Any) -> dict[str, list[str]]:
         elif (message := _kind_problem(kind, value)) is not None:
             problems[key] = [message]
     for key in cls.required:
-        if key not in spec:
+        if key not in block:
             problems.setdefault(key, []).append(f"Missing data for required option of mechanism {cls.name}.")
     return problems
 
@@ -165,19 +170,19 @@ def _kind_problem(kind: str, value: Any) -> str | None:
     return None
 
 
-def compile_auth(provider: str, spec: Mapping[str, Any] | None) -> Mechanism | None:
+def compile_auth(provider: str, auth: AuthModel) -> Mechanism | None:
     """The compiled mechanism a provider's (merged) `auth:` names, or None for the key form only."""
-    if not spec or spec.get("mechanism") is None:
+    block = auth.mechanism
+    if block is None:
         return None
-    problems = auth_problems(spec)
+    problems = auth_problems(block)
     if problems:
         key, messages = next(iter(problems.items()))
         raise AuthSpecError(f"auth.{key}: {messages[0]}")
-    options = {k: v for k, v in spec.items() if k != "mechanism" and k not in KEY_FIELDS}
-    mechanism = mechanism_class(spec["mechanism"])(provider, options)
-    if spec.get("header") or spec.get("query"):
-        env = spec.get("env") or []
-        where = " or ".join([env] if isinstance(env, str) else env)
+    options = {k: v for k, v in block.items() if k != "mechanism" and k not in KEY_FIELDS}
+    mechanism = mechanism_class(block["mechanism"])(provider, options)
+    if auth.header or auth.query:
+        where = " or ".join(auth.env)
         mechanism.key_hint = f"Or use a key instead: {'set ' + where + ' or ' if where else ''}pass api_key=."
     return mechanism
 
@@ -193,6 +198,17 @@ def split_call_args(mechanism: Mechanism | None, params: Mapping[str, Any]) -> t
 def first_env(*names: str) -> str | None:
     """The first of the environment variables that is set and not empty."""
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def mechanism_variables(block: Any) -> frozenset[str]:
+    """The template variables an `auth:` block's mechanism adds to request templates (none if it names none
+    or an unknown one: that is reported by `auth_problems`)."""
+    if not isinstance(block, Mapping) or not isinstance(block.get("mechanism"), str):
+        return frozenset()
+    try:
+        return frozenset(mechanism_class(block["mechanism"]).public_args)
+    except AuthSpecError:
+        return frozenset()
 
 
 def public_context(mechanism: Mechanism | None, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -229,6 +229,7 @@ class AwsSigV4Mechanism(Mechanism):
 
     name = "aws_sigv4"
     options = {"service": "template", "region": "template", "content_sha256": "bool"}
+    defaults = {"content_sha256": False}
     required = ("service",)
     call_args = (
         "aws_access_key_id",
@@ -260,7 +261,7 @@ class AwsSigV4Mechanism(Mechanism):
             credentials,
             _check(region, "The AWS region"),
             _check(service, "The AWS service"),
-            content_sha256=bool(self.spec.get("content_sha256", False)),
+            content_sha256=bool(self.option("content_sha256")),
         )
 
     def _credentials(self, args: Mapping[str, Any], profile: Any) -> Callable[[], AwsCredentials]:

@@ -139,10 +139,11 @@ class GoogleOAuthMechanism(Mechanism):
     name = "google_oauth"
     options = {"scopes": "strings", "credentials": "template"}
     call_args = ("vertex_credentials",)
+    defaults = {"scopes": [CLOUD_PLATFORM]}
 
     def __init__(self, provider: str, spec: Mapping[str, Any]) -> None:
         super().__init__(provider, spec)
-        scopes = spec.get("scopes") or [CLOUD_PLATFORM]
+        scopes = self.option("scopes") or [CLOUD_PLATFORM]
         self.scopes = (scopes,) if isinstance(scopes, str) else tuple(scopes)
         # A caller's credentials object -> its refresh state (which does not hold the object: no leak).
         self._objects: weakref.WeakKeyDictionary[Any, RefreshState] = weakref.WeakKeyDictionary()

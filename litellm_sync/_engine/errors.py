@@ -10,12 +10,15 @@ import math
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..exceptions import ERROR_CLASSES, APIError, APIStatusError
 from .paths import MISSING, make_getter
 from .reader import compile_condition
 from .redact import redact, redact_value
+
+if TYPE_CHECKING:
+    from .._spec.model import ErrorRuleModel, ErrorsModel
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -33,13 +36,12 @@ def _status_test(spec: Any) -> Callable[[int | None], bool]:
 
 
 class _Rule:
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.status = _status_test(spec.get("status"))
-        self.condition = compile_condition(spec.get("match"), spec.get("has"))
-        contains = spec.get("contains")
-        self.contains = [c.lower() for c in ([contains] if isinstance(contains, str) else contains or [])]
-        self.cls = ERROR_CLASSES[spec["class"]]
-        self.retryable: bool | None = spec.get("retryable")
+    def __init__(self, spec: ErrorRuleModel) -> None:
+        self.status = _status_test(spec.status)
+        self.condition = compile_condition(spec.match, spec.has)
+        self.contains = list(spec.contains)  # lower-cased by the spec model
+        self.cls = ERROR_CLASSES[spec.class_name]
+        self.retryable: bool | None = spec.retryable
 
     def matches(self, status: int | None, body: Any, text: str) -> bool:
         if not self.status(status):
@@ -92,14 +94,14 @@ def describe_text(text: str, limit: int = 300) -> str:
 class ErrorMapper:
     """A provider's compiled error table plus the generic status table."""
 
-    def __init__(self, spec: Mapping[str, Any], http_errors: Mapping[Any, str], provider: str) -> None:
+    def __init__(self, spec: ErrorsModel, http_errors: Mapping[Any, str], provider: str) -> None:
         self.provider = provider
-        self.rules = [_Rule(rule) for rule in spec.get("rules") or ()]
-        self.message = make_getter(spec.get("message") or ["error.message", "message", "error"])
-        self.code = make_getter(spec.get("code") or ["error.code", "error.type", "code", "type"])
-        self.status_in_body = make_getter(spec.get("status"))
-        self.request_id = make_getter(spec.get("request_id"))
-        self.request_id_headers = tuple(h.lower() for h in spec.get("request_id_headers") or ("x-request-id",))
+        self.rules = [_Rule(rule) for rule in spec.rules]
+        self.message = make_getter(spec.message)
+        self.code = make_getter(spec.code)
+        self.status_in_body = make_getter(spec.status)
+        self.request_id = make_getter(spec.request_id)
+        self.request_id_headers = spec.request_id_headers  # lower-cased by the spec model
         self.by_status = {int(k): ERROR_CLASSES[v] for k, v in http_errors.items() if str(k).isdigit()}
         self.by_class = {int(str(k)[0]): ERROR_CLASSES[v] for k, v in http_errors.items() if not str(k).isdigit()}
 

@@ -21,17 +21,29 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..exceptions import BadRequestError, UnsupportedParamsError
 from .paths import MISSING
-from .template import Template, compile_template
+
+if TYPE_CHECKING:
+    from .._spec.model import MessagesModel
 
 Part = dict[str, Any]
 Renderer = Callable[[Sequence[Any]], tuple[list[Any], dict[str, Any]]]
 
-
-
+PART_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("text", "cache_control"),
+    "image_data": ("url", "media_type", "data", "detail"),
+    "image_url": ("url", "media_type", "detail"),
+    "audio": ("data", "format"),
+    "file": ("file_data", "file_id", "filename", "media_type", "data"),
+    "tool_call": ("id", "name", "arguments", "arguments_obj", "extra"),
+    "tool_result": ("tool_call_id", "name", "text", "content_obj"),
+    "reasoning": ("text",),
+    "reasoning_block": ("block",),
+}
+"""Each part type and the fields its template may read (every part also has `type`); see the docstring."""
 
 def _as_dict(message: Any, position: int) -> Mapping[str, Any]:
     if isinstance(message, Mapping):
@@ -173,39 +185,16 @@ def _tool_result(message: Mapping[str, Any], parts: list[Part], names_by_id: Map
     }
 
 
-class _PartRule:
-    """How one part type renders: into one or more slots (`content` unless named), each with a template."""
-
-    __slots__ = ("targets",)
-
-    def __init__(self, raw: Any) -> None:
-        # A list of {slot, template} rules renders the part into several slots (a tool result's text and
-        # its function name, say); a single {slot, template} mapping into one; anything else is a template.
-        rules = raw if isinstance(raw, list) and raw and all(_is_slot_rule(r) for r in raw) else [raw]
-        self.targets: list[tuple[str, Template]] = [
-            (r.get("slot", "content"), compile_template(r["template"]))
-            if _is_slot_rule(r)
-            else ("content", compile_template(r))
-            for r in rules
-        ]
-
-
-def _is_slot_rule(raw: Any) -> bool:
-    return isinstance(raw, Mapping) and "template" in raw and set(raw) <= {"template", "slot"}
-
-
-def compile_renderer(spec: Mapping[str, Any], provider: str) -> Renderer:
-    """Compile a `messages:` block into messages -> (wire messages, lifted variables)."""
-    if spec.get("mode", "passthrough") == "passthrough":
-        return _passthrough(tuple(spec.get("strip_fields") or ()))
-    lifts = [
-        (frozenset(lift["roles"]), lift["into"], lift.get("as", "text"), lift.get("sep", "\n\n"))
-        for lift in spec.get("lift") or ()
-    ]
-    role_map = dict(spec.get("roles") or {})
-    merge = bool(spec.get("merge_consecutive", False))
-    part_rules = {kind: _PartRule(raw) for kind, raw in (spec.get("parts") or {}).items()}
-    message_template = compile_template(spec.get("message") or {"role": "$role", "content": "$content"})
+def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
+    """Compile a `messages:` block of the spec model into messages -> (wire messages, lifted variables)."""
+    if spec.mode == "passthrough":
+        return _passthrough(spec.strip_fields)
+    lifts = [(lift.roles, lift.into, lift.as_, lift.sep) for lift in spec.lift]
+    role_map = dict(spec.roles)
+    merge = spec.merge_consecutive
+    # Per part type, the (slot, template) pairs it renders into (`content` unless a slot rule names one).
+    part_rules = {kind: [(slot, template.fn) for slot, template in targets] for kind, targets in spec.parts.items()}
+    message_template = spec.message.fn
 
     def render_parts(parts: list[Part]) -> dict[str, list[Any]]:
         slots: dict[str, list[Any]] = {}
@@ -216,7 +205,7 @@ def compile_renderer(spec: Mapping[str, Any], provider: str) -> Renderer:
                     f"provider '{provider}' cannot send {part['type']} message parts",
                     provider=provider,
                 )
-            for slot, template in rule.targets:
+            for slot, template in rule:
                 value = template(part)
                 if value is not MISSING:
                     slots.setdefault(slot, []).append(value)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..exceptions import BadRequestError, UnsupportedParamsError
 from .paths import MISSING, compile_path, get_path, set_path
 from .redact import get_logger
-from .template import compile_template
+
+if TYPE_CHECKING:
+    from .._spec.model import ParamRuleModel
 
 log = get_logger()
 
@@ -66,20 +68,20 @@ def unsupported(draft: RequestDraft, name: str, reason: str) -> None:
 class ParamRule:
     """One compiled parameter rule."""
 
-    def __init__(self, name: str, spec: Mapping[str, Any]) -> None:
+    def __init__(self, name: str, spec: ParamRuleModel) -> None:
         self.name = name
-        self.target = compile_path(spec.get("to", name)) if spec.get("to", name) else ()
-        self.map = {key: compile_template(value) for key, value in (spec.get("map") or {}).items()}
-        self.template = compile_template(spec["template"]) if "template" in spec else None
-        self.switch = compile_path(spec["switch"]) if "switch" in spec else None
-        self.cases = {key: ParamRule(name, case) for key, case in (spec.get("cases") or {}).items()}
-        self.sets = [(compile_path(path), compile_template(t)) for path, t in (spec.get("set") or {}).items()]
-        self.headers = [(header, compile_template(t)) for header, t in (spec.get("headers") or {}).items()]
-        self.refuse: str | None = spec.get("refuse")
-        self.drop: str | None = spec.get("drop")
-        self.default = compile_template(spec["default"]) if "default" in spec else None
-        self.required = bool(spec.get("required", False))
-        self.feature: str | None = spec.get("feature")
+        self.target = compile_path(spec.to) if spec.to else ()
+        self.map = {key: template.fn for key, template in spec.map.items()}
+        self.template = spec.template.fn if spec.template is not None else None
+        self.switch = compile_path(spec.switch) if spec.switch is not None else None
+        self.cases = {key: ParamRule(name, case) for key, case in spec.cases.items()}
+        self.sets = [(compile_path(path), template.fn) for path, template in spec.set]
+        self.headers = [(header, template.fn) for header, template in spec.headers]
+        self.refuse: str | None = spec.refuse
+        self.drop: str | None = spec.drop
+        self.default = spec.default.fn if spec.default is not None else None
+        self.required = spec.required
+        self.feature: str | None = spec.feature
 
     def apply(self, value: Any, draft: RequestDraft) -> None:
         """Write value into the draft per this rule."""
@@ -138,7 +140,7 @@ class ParamRule:
 class ParamRules:
     """All of a provider's parameter rules, and what to do with parameters no rule names."""
 
-    def __init__(self, spec: Mapping[str, Any], forward_unknown: bool) -> None:
+    def __init__(self, spec: Mapping[str, ParamRuleModel], forward_unknown: bool) -> None:
         self.rules = {name: ParamRule(name, rule) for name, rule in spec.items()}
         # Rules run in the order the spec declares them, whatever the caller's keyword order, so a rule that
         # refines another's target (parallel_tool_calls inside tool_choice) always runs after it.

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .paths import MISSING, compile_fields, make_getter
+
+if TYPE_CHECKING:
+    from .._spec.model import BlocksModel, PartRuleModel, ReaderModel, ToolCallsModel
 
 Getter = Callable[[Any], Any]
 USAGE_FIELDS = (
@@ -59,7 +62,9 @@ class ToolCallRead:
 class ChoiceRead:
     """One choice (or one choice's delta) as read from the wire."""
 
-    __slots__ = ("blocks", "content", "finish_reason", "index", "reasoning", "refusal", "role", "tool_calls")
+    __slots__ = (
+        "blocks", "content", "finish_reason", "index", "raw_finish_reason", "reasoning", "refusal", "role", "tool_calls"
+    )
 
     def __init__(self) -> None:
         self.index = 0
@@ -69,6 +74,7 @@ class ChoiceRead:
         self.refusal: str | None = None
         self.tool_calls: list[ToolCallRead] = []
         self.finish_reason: str | None = None
+        self.raw_finish_reason: Any = None  # as the provider sent it, before the `finish_reasons:` map
         # Kept blocks (`keep_block:` parts), or in a stream fragments of them (`choice.blocks`) with an index.
         self.blocks: list[dict[str, Any]] | None = None
 
@@ -165,14 +171,14 @@ class _RunningIndex:
 class _ToolCallRule:
     """Reads tool calls from a list (or a single object) at a path."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.path = spec.get("path")
-        self.condition = compile_condition(spec.get("when"), spec.get("has"))
-        self.index = _RunningIndex(spec.get("index", "$next"))
-        self.id = make_getter(spec.get("id"))
-        self.name = make_getter(spec.get("name"))
-        self.arguments = make_getter(spec.get("arguments"))
-        self.extra = [(name, make_getter(path)) for name, path in (spec.get("extra") or {}).items()]
+    def __init__(self, spec: ToolCallsModel) -> None:
+        self.path = spec.path
+        self.condition = compile_condition(spec.when, spec.has)
+        self.index = _RunningIndex(spec.index)
+        self.id = make_getter(spec.id)
+        self.name = make_getter(spec.name)
+        self.arguments = make_getter(spec.arguments)
+        self.extra = [(name, make_getter(path)) for name, path in spec.extra]
 
     def read_items(self, items: Any, state: ReadState, out: list[ToolCallRead]) -> None:
         """Read the calls found at this rule's path (already fetched by the reader)."""
@@ -207,12 +213,11 @@ class _BlockRule:
     merges the fragments of one index into the complete block.
     """
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.path = spec.get("path", ".")
-        self.condition = compile_condition(spec.get("when"), spec.get("has"))
-        self.index = _RunningIndex(spec.get("index", "$next"))
-        fields = spec.get("fields")
-        self.fields = [(name, make_getter(path)) for name, path in fields.items()] if fields else None
+    def __init__(self, spec: BlocksModel) -> None:
+        self.path = spec.path
+        self.condition = compile_condition(spec.when, spec.has)
+        self.index = _RunningIndex(spec.index)
+        self.fields = [(name, make_getter(path)) for name, path in spec.fields] if spec.fields else None
 
     def read_items(self, items: Any, state: ReadState, out: list[dict[str, Any]]) -> None:
         """Append a fragment for each matching object found at this rule's path."""
@@ -232,12 +237,12 @@ class _BlockRule:
 class _PartRule:
     """One rule of a `parts:` list: a condition and what the matching part contributes."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.condition = compile_condition(spec.get("when"), spec.get("has"))
-        self.text = make_getter(spec["text"]) if "text" in spec else None
-        self.reasoning = make_getter(spec["reasoning"]) if "reasoning" in spec else None
-        self.tool_call = _ToolCallRule({"path": ".", **spec["tool_call"]}) if "tool_call" in spec else None
-        self.keep_block = bool(spec.get("keep_block"))
+    def __init__(self, spec: PartRuleModel) -> None:
+        self.condition = compile_condition(spec.when, spec.has)
+        self.text = make_getter(spec.text) if spec.text is not None else None
+        self.reasoning = make_getter(spec.reasoning) if spec.reasoning is not None else None
+        self.tool_call = _ToolCallRule(spec.tool_call) if spec.tool_call is not None else None  # path "." default
+        self.keep_block = spec.keep_block
 
 
 class Reader:
@@ -247,34 +252,27 @@ class Reader:
     (`compile_fields`), so reading an event costs two calls plus whatever is actually present.
     """
 
-    def __init__(self, spec: Mapping[str, Any], finish_reasons: Mapping[str, str] | None = None) -> None:
-        usage = spec.get("usage") or {}
-        self.has_choices = bool(spec.get("choices"))
-        self.has_usage = any(field in usage for field in USAGE_FIELDS)
-        self.top = compile_fields(
-            [spec.get("id"), spec.get("model"), spec.get("created"), spec.get("choices"), usage.get("from", ".")]
-        )
-        choice = spec.get("choice") or {}
-        tool_specs = choice.get("tool_calls") or []
-        self.tool_calls = [_ToolCallRule(s) for s in (tool_specs if isinstance(tool_specs, list) else [tool_specs])]
-        self.blocks = _BlockRule(choice["blocks"]) if choice.get("blocks") else None
+    def __init__(self, spec: ReaderModel, finish_reasons: Mapping[str, str] | None = None) -> None:
+        self.has_choices = spec.choices is not None
+        self.has_usage = bool(spec.usage)
+        self.top = compile_fields([spec.id, spec.model, spec.created, spec.choices, spec.usage_from])
+        choice = spec.choice
+        self.tool_calls = [_ToolCallRule(rule) for rule in choice.tool_calls]
+        self.blocks = _BlockRule(choice.blocks) if choice.blocks is not None else None
         self.choice = compile_fields(
-            [choice.get(key) for key in ("index", "role", "content", "reasoning", "refusal", "finish_reason")]
+            [choice.index, choice.role, choice.content, choice.reasoning, choice.refusal, choice.finish_reason]
             + [rule.path for rule in self.tool_calls]
             + ([self.blocks.path] if self.blocks is not None else [])
         )
         self.tool_call_slots = [(6 + i, rule) for i, rule in enumerate(self.tool_calls)]  # after the 6 fields
         self.blocks_slot = 6 + len(self.tool_calls)
-        self.parts = [_PartRule(p) for p in spec.get("parts") or []]
-        self.finish_reasons = dict(finish_reasons or {}, **(spec.get("finish_reasons") or {}))
-        self.tool_calls_finish_reason = spec.get("tool_calls_finish_reason")
+        self.parts = [_PartRule(p) for p in spec.parts]
+        self.finish_reasons = dict(finish_reasons or {}, **spec.finish_reasons)
+        self.tool_calls_finish_reason = spec.tool_calls_finish_reason
         # Usage: every path of every field in one function; a {sum: [...]} field adds its paths up.
         paths: list[Any] = []
         self.usage_plan: list[tuple[str, list[int]]] = []
-        for field in USAGE_FIELDS:
-            if field not in usage:
-                continue
-            wanted = usage[field]["sum"] if isinstance(usage[field], dict) else [usage[field]]
+        for field, wanted in spec.usage:
             self.usage_plan.append((field, list(range(len(paths), len(paths) + len(wanted)))))
             paths.extend(wanted)
         self.usage_fields = compile_fields(paths)
@@ -339,7 +337,8 @@ class Reader:
         if self.blocks is not None:
             self._read_blocks(values[self.blocks_slot], choice, state)
         if reason is not MISSING:
-            reason = self.finish_reasons.get(reason, reason)
+            choice.raw_finish_reason = reason
+            reason = self.finish_reasons.get(reason, reason) if reason.__class__ is str else None
             if self.tool_calls_finish_reason and choice.tool_calls and reason == "stop":
                 reason = self.tool_calls_finish_reason
             choice.finish_reason = reason

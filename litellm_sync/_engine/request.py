@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ..exceptions import APIError, BadRequestError, ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
@@ -23,7 +23,9 @@ from .checks import (
 from .messages import compile_renderer
 from .params import ParamRules, RequestDraft
 from .paths import MISSING
-from .template import compile_template
+
+if TYPE_CHECKING:
+    from .._spec.model import EndpointModel, ProviderModel
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
@@ -97,15 +99,15 @@ class Secrets(Sequence[str]):
 class Endpoint:
     """A compiled endpoint: path and query templates for plain and streaming calls."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.method = spec.get("method", "POST")
-        self.path = compile_template(spec.get("path", ""))
-        self.stream_path = compile_template(spec["stream_path"]) if "stream_path" in spec else self.path
-        self.query = [(k, compile_template(v)) for k, v in (spec.get("query") or {}).items()]
-        self.stream_query = [(k, compile_template(v)) for k, v in (spec.get("stream_query") or {}).items()]
-        self.list_path = spec.get("list")
-        self.id_path = spec.get("id")
-        self.strip_prefix: str = spec.get("strip_prefix", "")
+    def __init__(self, spec: EndpointModel) -> None:
+        self.method = spec.method
+        self.path = spec.path.fn
+        self.stream_path = spec.stream_path.fn if spec.stream_path is not None else self.path
+        self.query = [(k, t.fn) for k, t in spec.query]
+        self.stream_query = [(k, t.fn) for k, t in spec.stream_query]
+        self.list_path = spec.list
+        self.id_path = spec.id
+        self.strip_prefix: str = spec.strip_prefix
 
     def url(self, base: str, context: Mapping[str, Any], stream: bool, extra_query: Sequence[tuple[str, str]]) -> str:
         """The URL: the base (validated by `check_base`), the path with every value percent-encoded as one
@@ -126,25 +128,20 @@ class Endpoint:
 class ProviderConnection:
     """Where and how to reach a provider: base URL, API version and authentication."""
 
-    def __init__(self, name: str, entry: Mapping[str, Any]) -> None:
+    def __init__(self, name: str, entry: ProviderModel) -> None:
         self.name = name
-        self.base_url: str | None = entry.get("base_url")
-        self.base_url_env = tuple(entry.get("base_url_env") or ())
-        auth = entry.get("auth") or {}
-        self.key_env = tuple(auth.get("env") or ())
+        self.base_url: str | None = entry.base_url
+        self.base_url_env = entry.base_url_env
+        auth = entry.auth
+        self.key_env = auth.env
         self.mechanism = compile_auth(name, auth)  # auth: {mechanism: ...} (see auth.py), else None
-        self.key_optional = (
-            bool(auth.get("optional", False))
-            or not (auth.get("header") or auth.get("query"))
-            or self.mechanism is not None
-        )
-        self.auth_header: str | None = auth.get("header")
-        self.auth_value = compile_template(auth.get("value", "${api_key}"))
-        self.auth_query: str | None = auth.get("query")
-        version = entry.get("api_version") or {}
-        self.version_env = tuple(version.get("env") or ())
-        self.version_default: str | None = version.get("default")
-        self.headers = [(k.lower(), compile_template(v)) for k, v in (entry.get("headers") or {}).items() if v]
+        self.key_optional = auth.optional or not (auth.header or auth.query) or self.mechanism is not None
+        self.auth_header: str | None = auth.header
+        self.auth_value = auth.value.fn
+        self.auth_query: str | None = auth.query
+        self.version_env = entry.api_version.env
+        self.version_default: str | None = entry.api_version.default
+        self.headers = [(k, t.fn) for k, t in entry.headers]
 
     def api_key(self, given: Any) -> str | None:
         """The key to use: the argument, else the first set environment variable; checked (type, emptiness,
@@ -204,16 +201,18 @@ class ProviderConnection:
 class RequestBuilder:
     """A provider's compiled request side: endpoint, body template, messages renderer and parameter rules."""
 
-    def __init__(self, name: str, entry: Mapping[str, Any]) -> None:
+    def __init__(self, name: str, entry: ProviderModel) -> None:
         self.name = name
         self.connection = ProviderConnection(name, entry)
-        endpoints = entry.get("endpoints") or {}
-        self.chat = Endpoint(endpoints.get("chat") or {})
-        self.models_endpoint = Endpoint(endpoints["models"]) if endpoints.get("models") else None
-        self.body = compile_template(entry.get("body") or {"model": "$model", "messages": "$messages"})
-        self.stream_body = compile_template(entry["stream_body"]) if entry.get("stream_body") else None
-        self.render_messages = compile_renderer(entry.get("messages") or {}, name)
-        self.params = ParamRules(entry.get("params") or {}, entry.get("unknown_params", "forward") == "forward")
+        endpoints = entry.endpoints
+        if endpoints.chat is None:
+            raise ValueError("no endpoints.chat")  # compile_provider reports it first, with the file
+        self.chat = Endpoint(endpoints.chat)
+        self.models_endpoint = Endpoint(endpoints.models) if endpoints.models is not None else None
+        self.body = entry.body.fn
+        self.stream_body = entry.stream_body.fn if entry.stream_body is not None else None
+        self.render_messages = compile_renderer(entry.messages, name)
+        self.params = ParamRules(entry.params, entry.unknown_params == "forward")
 
     def build(
         self,

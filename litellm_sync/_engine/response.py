@@ -9,7 +9,19 @@ from decimal import Decimal
 from typing import Any, Callable, Optional
 
 from ..exceptions import APIResponseValidationError
-from ..types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
+from ..types import (
+    OPENAI_FINISH_REASONS,
+    ChatChunk,
+    ChatResponse,
+    Choice,
+    ChunkChoice,
+    Delta,
+    Function,
+    Message,
+    ToolCall,
+    Usage,
+    new_response_id,
+)
 from .reader import ChoiceRead, Read, Reader, ReadState, ToolCallRead, new_tool_call_id
 from .redact import excerpt
 
@@ -102,28 +114,60 @@ def read_answer(
     return read
 
 
+def finish_reason(reason: Any, has_tool_calls: bool) -> str:
+    """A finish reason from OpenAI's set for a finished choice: `reason` (already through the spec's
+    `finish_reasons:` map) when it is one, else `tool_calls` when the choice called tools, else `stop`.
+
+    The fallback covers a value no map names (a provider adding a reason, an OpenAI-compatible server with its
+    own: vLLM's `abort`, Mistral's `error`) and a provider that sends none. `stop` is the one OpenAI reason
+    that claims nothing more than "the model stopped": `length` and `content_filter` would tell the caller to
+    retry with more tokens or another prompt on no evidence. The raw value stays in the choice's
+    `provider_specific_fields["finish_reason"]`.
+    """
+    if isinstance(reason, str) and reason in OPENAI_FINISH_REASONS:
+        return reason
+    return "tool_calls" if has_tool_calls else "stop"
+
+
+def raw_finish_fields(raw: Any) -> dict[str, Any] | None:
+    """The choice's `provider_specific_fields`: the finish reason as the provider sent it, when it sent one."""
+    return None if raw is None else {"finish_reason": raw}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _tool_calls(reads: list[ToolCallRead]) -> list[ToolCall]:
     return [
-        ToolCall(read.id or new_tool_call_id(), Function(read.name, read.arguments or ""), None, "function", read.extra)
+        ToolCall(
+            _text(read.id) or new_tool_call_id(),
+            Function(read.name if isinstance(read.name, str) else "", read.arguments or ""),
+            None,
+            "function",
+            read.extra,
+        )
         for read in reads
     ]
 
 
 def to_response(read: Read, model: str, provider: str, cost: CostFunction | None) -> ChatResponse:
-    """A ChatResponse from a whole body."""
+    """A ChatResponse from a whole body, in the shape openai-python's `ChatCompletion` accepts."""
     choices = [
         Choice(
             c.index,
             Message(c.content, _tool_calls(c.tool_calls), c.reasoning, refusal=c.refusal, thinking_blocks=c.blocks),
-            c.finish_reason,
+            finish_reason(c.finish_reason, bool(c.tool_calls)),
+            raw_finish_fields(c.raw_finish_reason),
         )
         for c in read.choices
     ]
-    check_usage(read.usage, provider, read.model or model)
+    model = _text(read.model) or model
+    check_usage(read.usage, provider, model)
     usage = make_usage(read.usage)
     return ChatResponse(
-        read.id,
-        read.model or model,
+        _text(read.id) or new_response_id(),
+        model,
         choices,
         usage,
         read.created if read.created is not None else int(time.time()),
@@ -133,9 +177,13 @@ def to_response(read: Read, model: str, provider: str, cost: CostFunction | None
 
 
 class ChunkAssembler:
-    """Per-stream state: the response id and model seen so far, tool-call ids per index, merged usage."""
+    """Per-stream state: the response id and model seen so far, tool-call ids per index, merged usage.
 
-    __slots__ = ("cost", "created", "id", "model", "provider", "tool_ids", "tools_finish_reason", "usage")
+    Every chunk of a stream carries the same `id` and `created`: the provider's when its first chunk-making
+    event has them (else a generated `chatcmpl-...` id and the local time), fixed from the first chunk on.
+    """
+
+    __slots__ = ("cost", "created", "id", "model", "provider", "started", "tool_ids", "tools_finish_reason", "usage")
 
     def __init__(
         self, model: str, provider: str, cost: CostFunction | None, tools_finish_reason: str | None = None
@@ -144,6 +192,7 @@ class ChunkAssembler:
         self.model = model
         self.provider = provider
         self.created = int(time.time())
+        self.started = False  # a chunk has been made: id and created no longer change
         self.cost = cost
         self.tool_ids: dict[tuple[int, int], str] = {}
         self.tools_finish_reason = tools_finish_reason
@@ -151,12 +200,12 @@ class ChunkAssembler:
 
     def chunk(self, read: Read) -> ChatChunk | None:
         """The chunk for one event, or None when it carries nothing."""
-        if read.id and self.id is None:
-            self.id = read.id
-        if read.model:
-            self.model = read.model
-        if read.created is not None:
-            self.created = read.created
+        if not self.started:
+            if self.id is None:
+                self.id = _text(read.id)
+            if read.created is not None:
+                self.created = read.created
+        self.model = _text(read.model) or self.model
         choices = [
             self._choice(c)
             for c in read.choices
@@ -171,6 +220,9 @@ class ChunkAssembler:
             cost = self.cost(usage) if self.cost is not None else None
         if not choices and usage is None:
             return None
+        if not self.started:
+            self.started = True
+            self.id = self.id or new_response_id()
         return ChatChunk(self.id, self.model, choices, usage, self.created, self.provider, cost)
 
     def _choice(self, read: ChoiceRead) -> ChunkChoice:
@@ -179,17 +231,23 @@ class ChunkAssembler:
             calls = []
             for call in read.tool_calls:
                 key = (read.index, call.index)
-                call_id = call.id
+                call_id = _text(call.id)
                 if call_id is None and key not in self.tool_ids and call.name is not None:
                     call_id = new_tool_call_id()
                 if call_id is not None and key not in self.tool_ids:
                     self.tool_ids[key] = call_id
-                calls.append(ToolCall(call_id, Function(call.name, call.arguments), call.index, "function", call.extra))
-        delta = Delta(read.content, read.reasoning, calls, read.role, read.refusal, read.blocks)
+                name = call.name if isinstance(call.name, str) else None
+                calls.append(ToolCall(call_id, Function(name, call.arguments), int(call.index), "function", call.extra))
+        # Any role read from an answer is the assistant's (OpenAI's delta allows only its own role names).
+        role = None if read.role is None else "assistant"
+        delta = Delta(read.content, read.reasoning, calls, role, read.refusal, read.blocks)
         reason = read.finish_reason
-        if reason == "stop" and self.tools_finish_reason and any(key[0] == read.index for key in self.tool_ids):
+        if read.raw_finish_reason is None and reason is None:
+            return ChunkChoice(read.index, delta)
+        called = any(key[0] == read.index for key in self.tool_ids)
+        if reason == "stop" and self.tools_finish_reason and called:
             reason = self.tools_finish_reason  # tool calls came in earlier events of this choice
-        return ChunkChoice(read.index, delta, reason)
+        return ChunkChoice(read.index, delta, finish_reason(reason, called), raw_finish_fields(read.raw_finish_reason))
 
 
 def merge_block_fragments(merged: dict[Any, dict[str, Any]], fragments: Iterable[dict[str, Any]]) -> None:
@@ -217,6 +275,7 @@ def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
     reasoning: dict[int, list[str]] = {}
     blocks: dict[int, dict[Any, dict[str, Any]]] = {}
     finish: dict[int, str | None] = {}
+    raw_finish: dict[int, dict[str, Any]] = {}
     calls: dict[int, dict[int, list]] = {}
     first: ChatChunk | None = None
     last_usage: Usage | None = None
@@ -237,6 +296,8 @@ def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
                 merge_block_fragments(blocks.setdefault(index, {}), delta.thinking_blocks)
             if choice.finish_reason is not None:
                 finish[index] = choice.finish_reason
+            if choice.provider_specific_fields:
+                raw_finish.setdefault(index, {}).update(choice.provider_specific_fields)
             for call in delta.tool_calls or ():
                 slot = calls.setdefault(index, {}).setdefault(call.index or 0, [None, None, [], None])
                 slot[0] = slot[0] or call.id
@@ -248,13 +309,15 @@ def stream_chunk_builder(chunks: Iterable[ChatChunk]) -> ChatResponse:
     choices = []
     for index in sorted(set(content) | set(calls) | set(finish)):
         tool_calls = [
-            ToolCall(call_id or new_tool_call_id(), Function(name, "".join(args)), None, "function", extra)
+            ToolCall(call_id or new_tool_call_id(), Function(name or "", "".join(args)), None, "function", extra)
             for _, (call_id, name, args, extra) in sorted(calls.get(index, {}).items())
         ]
         text = "".join(content.get(index, ())) or None
         thought = "".join(reasoning[index]) if index in reasoning else None
         kept = list(blocks[index].values()) if index in blocks else None
-        choices.append(Choice(index, Message(text, tool_calls, thought, thinking_blocks=kept), finish.get(index)))
+        message = Message(text, tool_calls, thought, thinking_blocks=kept)
+        reason = finish_reason(finish.get(index), bool(tool_calls))  # a stream that sent none still finished
+        choices.append(Choice(index, message, reason, raw_finish.get(index)))
     if first is None:
         return ChatResponse(None, None, [], None)
     return ChatResponse(first.id, first.model, choices, last_usage, first.created, first.provider, cost)

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .framing import FRAMINGS
 from .paths import make_getter
 from .reader import Reader, compile_condition
 
+if TYPE_CHECKING:
+    from .._spec.model import StreamModel
+
 
 class StreamRules:
     """A provider's compiled `stream:` block."""
 
-    def __init__(self, spec: Mapping[str, Any], finish_reasons: Mapping[str, str], default: Reader) -> None:
-        self.framing = FRAMINGS[spec.get("format", "sse")]
-        self.done: str | None = spec.get("done")
-        type_source = spec.get("type")
+    def __init__(self, spec: StreamModel, finish_reasons: Mapping[str, str], default: Reader) -> None:
+        self.framing = FRAMINGS[spec.format]
+        self.done: str | None = spec.done
+        type_source = spec.type
         self.type_from_event = type_source == "event"
         self.type_getter: Callable[[Any], Any] | None = None
         if type_source and not self.type_from_event:
             self.type_getter = make_getter(type_source)
-        self.end_types = frozenset(spec.get("end_types") or ())
-        self.end_when = compile_condition(spec.get("end_when"), None)
-        self.ignore = frozenset(spec.get("ignore") or ())
-        error = spec.get("error") or {}
-        self.error_types = frozenset(error.get("types") or ())
-        self.error_when = compile_condition(error.get("when"), error.get("has"))
-        events = dict(spec.get("events") or {})
+        self.end_types = frozenset(spec.end_types)
+        self.end_when = compile_condition(spec.end_when, None)
+        self.ignore = frozenset(spec.ignore)
+        self.error_types = frozenset(spec.error.types)
+        self.error_when = compile_condition(spec.error.when, spec.error.has)
+        events = dict(spec.events)
         default_spec = events.pop("*", None)
         self.readers = {name: Reader(rule, finish_reasons) for name, rule in events.items()}
         self.default = Reader(default_spec, finish_reasons) if default_spec is not None else default
@@ -38,4 +40,4 @@ class StreamRules:
         self.tool_calls_finish_reason: str | None = default.tool_calls_finish_reason
         # An SSE endpoint that answers a stream request with one JSON body (a server that ignores `stream`,
         # or an error in a 200) is read whole with the response reader instead.
-        self.whole_body_reader: Reader | None = default if spec.get("format", "sse") == "sse" else None
+        self.whole_body_reader: Reader | None = default if spec.format == "sse" else None

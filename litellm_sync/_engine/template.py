@@ -15,14 +15,18 @@ A template is any YAML value. At call time it is evaluated against a context (a 
 
 Anything else is a literal. Literal mappings and lists are copied per evaluation, so the engine may write
 into what a template returns.
+
+Compiled with a `scope` (the names its place in the spec offers), a reference to any other name is a
+TemplateError that suggests the closest known name; so is a `${` that does not close over a valid name.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Collection, Mapping
+from typing import Any, Callable, Optional
 
 from .paths import MISSING, compile_path, get_path
 
@@ -30,6 +34,8 @@ Context = Mapping[str, Any]
 Template = Callable[[Context], Any]
 
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
+_NAME = re.compile(r"[A-Za-z_]\w*\Z")
+Scope = Optional[Collection[str]]
 _DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat")
 
 
@@ -57,8 +63,9 @@ def is_static(raw: Any) -> bool:
     return True
 
 
-def compile_template(raw: Any) -> Template:
-    """Compile a YAML value into a function of a context; raises TemplateError when malformed."""
+def compile_template(raw: Any, scope: Scope = None) -> Template:
+    """Compile a YAML value into a function of a context; raises TemplateError when malformed, or when it
+    reads a name outside `scope` (when one is given)."""
     if is_static(raw):
         if isinstance(raw, str) and raw.startswith("$$"):
             raw = raw[1:]
@@ -66,17 +73,30 @@ def compile_template(raw: Any) -> Template:
             return lambda _ctx: copy_json(raw)
         return lambda _ctx: raw
     if isinstance(raw, str):
-        return _compile_string(raw)
+        return _compile_string(raw, scope)
     if isinstance(raw, dict):
         first = next(iter(raw))
         if isinstance(first, str) and first.startswith("$"):
-            return _compile_directive(raw)
-        return _compile_mapping(raw)
-    return _compile_list(raw)
+            return _compile_directive(raw, scope)
+        return _compile_mapping(raw, scope)
+    return _compile_list(raw, scope)
 
 
-def _compile_reference(ref: str) -> Template:
+def unknown_name(name: str, known: Collection[str]) -> str:
+    """'unknown variable ...' with the closest known name suggested and the known ones listed."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if not close:
+        close = [k for k in known if k.replace("_", "") == name.replace("_", "").lower()][:1]
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown variable '{name}'{hint}; known here: {', '.join(sorted(known))}"
+
+
+def _compile_reference(ref: str, scope: Scope, raw: str) -> Template:
     name, _, rest = ref.partition(".")
+    if not _NAME.match(name):
+        raise TemplateError(f"{raw!r}: '${ref}' is not a reference to a name; write $$ for a literal '$'")
+    if scope is not None and name not in scope:
+        raise TemplateError(f"{raw!r}: {unknown_name(name, scope)}")
     path = compile_path(rest) if rest else ()
 
     def reference(ctx: Context) -> Any:
@@ -88,17 +108,19 @@ def _compile_reference(ref: str) -> Template:
     return reference
 
 
-def _compile_string(raw: str) -> Template:
+def _compile_string(raw: str, scope: Scope) -> Template:
     if raw == "$omit":
         return lambda _ctx: MISSING
     if raw.startswith("$$"):
         literal = raw[1:]
         return lambda _ctx: literal
     if raw.startswith("$") and "${" not in raw:
-        return _compile_reference(raw[1:])
+        return _compile_reference(raw[1:], scope, raw)
     pieces = _INTERPOLATION.split(raw)
+    if any("${" in literal for literal in pieces[::2]):
+        raise TemplateError(f"{raw!r}: a '${{' is not closed over a name; write ${{name}} or ${{name.path}}")
     getters: list[Template | str] = [
-        _compile_reference(piece) if i % 2 else piece for i, piece in enumerate(pieces)
+        _compile_reference(piece, scope, raw) if i % 2 else piece for i, piece in enumerate(pieces)
     ]
 
     def interpolate(ctx: Context) -> Any:
@@ -116,8 +138,8 @@ def _compile_string(raw: str) -> Template:
     return interpolate
 
 
-def _compile_mapping(raw: dict[str, Any]) -> Template:
-    items = [(key, compile_template(value)) for key, value in raw.items()]
+def _compile_mapping(raw: dict[str, Any], scope: Scope) -> Template:
+    items = [(key, compile_template(value, scope)) for key, value in raw.items()]
 
     def mapping(ctx: Context) -> Any:
         out = {}
@@ -130,8 +152,8 @@ def _compile_mapping(raw: dict[str, Any]) -> Template:
     return mapping
 
 
-def _compile_list(raw: list[Any]) -> Template:
-    items = [compile_template(value) for value in raw]
+def _compile_list(raw: list[Any], scope: Scope) -> Template:
+    items = [compile_template(value, scope) for value in raw]
 
     def sequence(ctx: Context) -> Any:
         out = [value for value in (template(ctx) for template in items) if value is not MISSING]
@@ -140,7 +162,7 @@ def _compile_list(raw: list[Any]) -> Template:
     return sequence
 
 
-def _compile_directive(raw: dict[str, Any]) -> Template:
+def _compile_directive(raw: dict[str, Any], scope: Scope) -> Template:
     name = next(iter(raw))
     options = {k: v for k, v in raw.items() if k != name}
     allowed = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}}.get(name, set())
@@ -153,16 +175,17 @@ def _compile_directive(raw: dict[str, Any]) -> Template:
     if name == "$first":
         if not isinstance(argument, list):
             raise TemplateError("$first takes a list of templates")
-        return _first([compile_template(t) for t in argument])
+        return _first([compile_template(t, scope) for t in argument])
     if name == "$concat":
         if not isinstance(argument, list):
             raise TemplateError("$concat takes a list of templates")
-        return _concat([compile_template(t) for t in argument])
-    inner = compile_template(argument)
+        return _concat([compile_template(t, scope) for t in argument])
+    inner = compile_template(argument, scope)
     if name == "$each":
         if "do" not in options:
             raise TemplateError("$each needs a 'do' template")
-        return _each(inner, compile_template(options["do"]))
+        inside = None if scope is None else {*scope, "item", "index"}
+        return _each(inner, compile_template(options["do"], inside))
     if name == "$json":
         return lambda ctx: _apply(inner(ctx), lambda v: json.dumps(v, separators=(",", ":")))
     if name == "$parse_json":
@@ -170,8 +193,8 @@ def _compile_directive(raw: dict[str, Any]) -> Template:
     if name == "$join":
         sep = str(options.get("sep", ""))
         return lambda ctx: _apply(inner(ctx), lambda v: sep.join(v) if isinstance(v, list) else str(v))
-    then = compile_template(options.get("then", "$omit"))
-    otherwise = compile_template(options.get("else", "$omit"))
+    then = compile_template(options.get("then", "$omit"), scope)
+    otherwise = compile_template(options.get("else", "$omit"), scope)
     return lambda ctx: then(ctx) if inner(ctx) not in (MISSING, False) else otherwise(ctx)
 
 

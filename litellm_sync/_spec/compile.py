@@ -1,4 +1,4 @@
-"""Compiling resolved provider entries into frozen `ProviderSpec`s and one `CompiledSpec`, once per load."""
+"""Compiling the spec model into frozen `ProviderSpec`s and one `CompiledSpec`, once per load."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .._engine.template import TemplateError
 from ..exceptions import SpecError, UnknownModelError
 from ..registry import ModelInfo, Registry, model_info_from_spec
 from .load import origin_prefix
+from .model import ProviderModel
 
 DEFAULT_HTTP_ERRORS = {"4xx": "BadRequestError", "5xx": "InternalServerError"}
 
@@ -34,7 +35,8 @@ class ProviderSpec:
     health_model: str | None
     models_list_path: Any
     models_id_path: Any
-    entry: Mapping[str, Any]
+    model: ProviderModel
+    entry: Mapping[str, Any]  # the resolved YAML entry, for tools that show it
 
     def __repr__(self) -> str:
         return f"ProviderSpec({self.name!r})"
@@ -57,39 +59,57 @@ class CompiledSpec:
             raise UnknownModelError(f"Unknown provider '{name}'. Known providers: {known}.") from None
 
 
+def load_models(
+    entries: Mapping[str, Mapping[str, Any]], origins: Mapping[str, str] | None, problems: list[str]
+) -> dict[str, ProviderModel]:
+    """Each resolved entry loaded by the schema into the spec model; problems (with paths) go to `problems`."""
+    from marshmallow import ValidationError
+
+    from .build import ModelLoader
+    from .load import _flatten
+
+    loader = ModelLoader()
+    models: dict[str, ProviderModel] = {}
+    for name, entry in entries.items():
+        try:
+            models[name] = loader.load(entry)
+        except ValidationError as exc:
+            where = origin_prefix(origins, f"providers.{name}")
+            problems.extend(f"{where}.{path}: {message}" for path, message in _flatten(exc.messages, "", entry))
+    return models
+
+
 def compile_provider(
-    name: str, entry: Mapping[str, Any], http_errors: Mapping[Any, str], origins: Mapping[str, str] | None = None
+    name: str, model: ProviderModel, http_errors: Mapping[Any, str], origins: Mapping[str, str] | None = None
 ) -> ProviderSpec:
-    """Compile one resolved entry; raises SpecError naming the file(s) and the entry on any problem."""
+    """Compile one provider's model; raises SpecError naming the file(s) and the entry on any problem."""
     where = origin_prefix(origins, f"providers.{name}")
-    missing = [key for key in ("response",) if key not in entry]
-    if not (entry.get("endpoints") or {}).get("chat"):
+    response = model.response
+    missing = [] if response is not None else ["response"]
+    if model.endpoints.chat is None:
         missing.append("endpoints.chat")
-    if not entry.get("base_url") and not entry.get("base_url_env"):
+    if not model.base_url and not model.base_url_env:
         missing.append("base_url (or base_url_env)")
-    if missing:
+    if missing or response is None:
         raise SpecError([f"{where}: missing {', '.join(missing)} (set it or extend a dialect that has it)"])
     try:
-        response_spec = entry["response"]
-        finish_reasons = response_spec.get("finish_reasons") or {}
-        reader = Reader(response_spec)
-        stream = StreamRules(entry.get("stream") or {"events": {"*": response_spec}}, finish_reasons, reader)
-        health = entry.get("health") or {}
-        models_endpoint = (entry.get("endpoints") or {}).get("models") or {}
+        reader = Reader(response)
+        models_endpoint = model.endpoints.models
         return ProviderSpec(
             name=name,
-            description=entry.get("description", ""),
-            docs=entry.get("docs"),
-            builder=RequestBuilder(name, entry),
+            description=model.description,
+            docs=model.docs,
+            builder=RequestBuilder(name, model),
             reader=reader,
-            stream=stream,
-            errors=ErrorMapper(entry.get("errors") or {}, http_errors, name),
-            bare_names=bool(entry.get("bare_names", True)),
-            health_probe=health.get("probe", "models" if models_endpoint else "chat"),
-            health_model=health.get("model"),
-            models_list_path=models_endpoint.get("list"),
-            models_id_path=models_endpoint.get("id"),
-            entry=entry,
+            stream=StreamRules(model.stream, response.finish_reasons, reader),
+            errors=ErrorMapper(model.errors, http_errors, name),
+            bare_names=model.bare_names,
+            health_probe=model.health.probe or "chat",
+            health_model=model.health.model,
+            models_list_path=models_endpoint.list if models_endpoint else None,
+            models_id_path=models_endpoint.id if models_endpoint else None,
+            model=model,
+            entry=model.raw,
         )
     except TemplateError as exc:
         raise SpecError([f"{where}: {exc}"]) from None
@@ -98,26 +118,28 @@ def compile_provider(
 
 
 def compile_spec(
-    entries: Mapping[str, Mapping[str, Any]],
+    models: Mapping[str, ProviderModel],
     http_errors: Mapping[Any, str] | None,
     sources: list[str],
     origins: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
 ) -> CompiledSpec:
-    """Compile every provider and build the registry, collecting every problem into one SpecError."""
+    """Compile every provider and build the registry. Problems are added to `problems` when given (the
+    caller raises them with those of the other phases), else raised here as one SpecError."""
     table = {**DEFAULT_HTTP_ERRORS, **(http_errors or {})}
     providers: dict[str, ProviderSpec] = {}
     infos: list[ModelInfo] = []
-    problems: list[str] = []
-    for name, entry in entries.items():
+    collect = problems is not None
+    problems = problems if problems is not None else []
+    for name, model in models.items():
         try:
-            providers[name] = compile_provider(name, entry, table, origins)
+            providers[name] = compile_provider(name, model, table, origins)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        source = entry.get("pricing_source") or {}
-        for model, raw in (entry.get("models") or {}).items():
-            infos.append(model_info_from_spec(name, model, raw or {}, source))
-    if problems:
+        for model_name, entry in model.models.items():
+            infos.append(model_info_from_spec(name, model_name, entry, model.pricing_source))
+    if problems and not collect:
         raise SpecError(problems)
     bare = [name for name, spec in providers.items() if spec.bare_names]
     return CompiledSpec(providers, Registry.build(infos, providers, bare), tuple(sources))

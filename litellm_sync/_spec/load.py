@@ -1,4 +1,5 @@
-"""Reading providers YAML: parse, validate each file, merge files in order, resolve `extends`.
+"""Reading providers YAML: read each file (bounded), parse and validate it, merge files in order, resolve
+`extends`; every problem of every phase is collected for one report.
 
 Merge rules (files over the bundled spec, and an entry over the one it extends): mappings merge key by
 key, any other value replaces, and null deletes the key. Error `rules` accumulate instead: the
@@ -7,9 +8,6 @@ overriding entry's rules are tried first, then the inherited ones.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -40,154 +38,144 @@ def user_spec_paths(providers: str | os.PathLike[str] | Iterable[Any] | Mapping[
     return list(providers)
 
 
-def _cache_dir() -> Path | None:
-    """Where validated specs are cached by content hash; LITELLM_SYNC_CACHE_DIR=off disables it."""
-    configured = os.environ.get("LITELLM_SYNC_CACHE_DIR")
-    if configured == "off":
-        return None
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "litellm_sync"
+MAX_BYTES_ENV = "LITELLM_SYNC_MAX_SPEC_BYTES"
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # 20 times the bundled spec; parsing 2 MiB takes about 3 s
+MAX_VALUES_ENV = "LITELLM_SYNC_MAX_SPEC_VALUES"
+DEFAULT_MAX_VALUES = 1_000_000
+MAX_DEPTH = 64
 
 
-def _schema_tag() -> bytes:
-    # The cache is only valid for the schema that validated it.
-    return (Path(__file__).parent / "schema.py").read_bytes()
-
-
-def _cached(text: bytes) -> tuple[Path | None, dict[str, Any] | None]:
-    """A spec file's validated data from the cache (by content hash), and the cache path to write."""
-    directory = _cache_dir()
-    if directory is None:
-        return None, None
-    digest = hashlib.sha256(_schema_tag() + b"\0" + text).hexdigest()
-    path = directory / f"spec-{digest}.json"
+def _limit(variable: str, default: int) -> int:
+    """A positive integer limit from the environment, else the default."""
+    raw = os.environ.get(variable, "").strip()
     try:
-        return path, json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return path, None
+        value = int(raw) if raw else default
+    except ValueError:
+        raise SpecError([f"{variable}={raw!r} is not a whole number of bytes or values"]) from None
+    if value <= 0:
+        raise SpecError([f"{variable}={raw!r} must be a positive number"])
+    return value
 
 
-def _store(path: Path | None, data: Mapping[str, Any]) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data, default=str), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:
-        pass  # a read-only home only costs speed
+def read_files(sources: list[Any]) -> tuple[list[tuple[str, Any]], list[str]]:
+    """Each source as (name, bytes) or (name, mapping), and the problems of those that cannot be read.
+
+    A file is read up to the size limit (LITELLM_SYNC_MAX_SPEC_BYTES, 2 MiB by default) and no further."""
+    limit = _limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
+    files: list[tuple[str, Any]] = []
+    problems: list[str] = []
+    for source in sources:
+        if isinstance(source, Mapping):
+            files.append(("<dict>", source))
+            continue
+        name = os.fspath(source)
+        try:
+            with open(name, "rb") as handle:
+                content = handle.read(limit + 1)
+        except OSError as exc:
+            problems.append(f"{name}: cannot read: {exc.strerror or exc}")
+            continue
+        if len(content) > limit:
+            problems.append(
+                f"{name}: larger than the {limit:,}-byte limit for a spec file; split it into several files, or "
+                f"raise the limit with the environment variable {MAX_BYTES_ENV}=<bytes>"
+            )
+            continue
+        files.append((name, content))
+    return files, problems
 
 
-def read_source(source: Any) -> tuple[str, dict[str, Any]]:
-    """Parse one source (a path, or an already-parsed mapping) into (name, data)."""
-    if isinstance(source, Mapping):
-        return "<dict>", dict(source)
-    name = os.fspath(source)
-    try:
-        text = Path(name).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
-    import yaml  # imported on a cache miss only: parsing YAML is the slow part of a load
+def parse(name: str, content: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """One file's data (YAML parsed, or a mapping as given), checked for size after alias expansion."""
+    if isinstance(content, Mapping):
+        data: Any = dict(content)
+    else:
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, [f"{name}: cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        import yaml  # imported on a cache miss only: parsing YAML is a slow part of a load
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([f"{name}: {where}invalid YAML: {problem}"]) from None
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            data = yaml.load(text, Loader=loader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            return None, [f"{name}: {where}invalid YAML: {problem}"]
+        except RecursionError:
+            return None, [f"{name}: invalid YAML: nested too deeply"]
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SpecError([f"{name}: the top level must be a mapping with 'providers' (and 'dialects')"])
-    return name, data
+        return None, [f"{name}: the top level must be a mapping with 'providers' (and 'dialects')"]
+    problem = _shape_problem(data, _limit(MAX_VALUES_ENV, DEFAULT_MAX_VALUES))
+    if problem:
+        return None, [f"{name}: {problem}"]
+    return data, []
 
 
-def validate_file(name: str, data: Mapping[str, Any]) -> list[str]:
-    """Every schema problem of one file, as 'file: dotted.path: message'."""
-    from .schema import SpecFileSchema, validate_tool_calls  # marshmallow loads only when a file is validated
+class _Shape(Exception):
+    pass
 
+
+def _shape_problem(data: Any, budget: int) -> str | None:
+    """Why a parsed file is unsafe to walk: more values than the budget once YAML aliases are expanded (a
+    "billion laughs" file is tiny but expands to billions), an alias cycle, or too deep a nesting.
+
+    Sizes are counted per distinct node (aliases share one object), so the count itself is cheap."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(value: Any, depth: int) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _Shape("a YAML alias refers to a node that contains it; remove the cycle")
+        if depth > MAX_DEPTH:
+            raise _Shape(f"nested more than {MAX_DEPTH} levels deep")
+        active.add(key)
+        total = 1
+        for item in value.values() if isinstance(value, dict) else value:
+            total += 1 + size(item, depth + 1)
+            if total > budget:
+                raise _Shape(
+                    f"more than {budget:,} values, counting each repetition made by a YAML alias; use fewer "
+                    f"aliases or split the file, or raise the limit with the environment variable {MAX_VALUES_ENV}=<n>"
+                )
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        size(data, 0)
+    except _Shape as exc:
+        return str(exc)
+    return None
+
+
+def validate_file(name: str, data: Mapping[str, Any], names: Any = None) -> list[tuple[str, str]]:
+    """Every schema and template problem of one file, as (dotted path, message) pairs."""
+    from .schema import SpecFileSchema  # marshmallow loads only when a file is validated
+    from .templates import Names, template_problems
+
+    names = names if names is not None else Names.declared_in([data])
     checked = _without_nulls(data)
     errors = SpecFileSchema().validate(checked)
-    problems = [f"{name}: {path}: {message}" for path, message in _flatten(errors, "", checked)]
+    problems = _flatten(errors, "", checked)
     for section in ("dialects", "providers"):
         entries = data.get(section)
         if not isinstance(entries, Mapping):
             continue
         for entry_name, entry in entries.items():
-            choice = (((entry or {}).get("response") or {}).get("choice") or {}) if isinstance(entry, dict) else {}
-            if "tool_calls" in choice:
-                where = f"{section}.{entry_name}.response.choice.tool_calls"
-                problems.extend(f"{name}: {where}{p}" for p in validate_tool_calls(choice["tool_calls"]))
             if isinstance(entry, dict):
                 problems.extend(
-                    f"{name}: {section}.{entry_name}.{path}: {message}" for path, message in template_problems(entry)
+                    (f"{section}.{entry_name}.{path}", message) for path, message in template_problems(entry, names)
                 )
-    return problems
-
-
-def template_problems(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Every template in one entry that does not compile, as (dotted path inside the entry, message)."""
-    from .._engine.template import TemplateError, compile_template
-
-    found: list[tuple[str, Any]] = []
-
-    def add(path: str, value: Any) -> None:
-        if value is not None:
-            found.append((path, value))
-
-    def add_each(path: str, mapping: Any) -> None:
-        if isinstance(mapping, Mapping):
-            for key, value in mapping.items():
-                add(f"{path}.{key}", value)
-
-    def add_rule(path: str, rule: Any) -> None:
-        if not isinstance(rule, Mapping):
-            return
-        for key in ("template", "default"):
-            if key in rule:
-                add(f"{path}.{key}", rule[key])
-        for key in ("map", "set", "headers"):
-            add_each(f"{path}.{key}", rule.get(key))
-        for case, sub in (rule.get("cases") or {}).items() if isinstance(rule.get("cases"), Mapping) else ():
-            add_rule(f"{path}.cases.{case}", sub)
-
-    for key in ("body", "stream_body"):
-        add(key, entry.get(key))
-    add("auth.value", (entry.get("auth") or {}).get("value") if isinstance(entry.get("auth"), Mapping) else None)
-    add_each("headers", entry.get("headers"))
-    endpoints = entry.get("endpoints")
-    for endpoint_name, endpoint in (endpoints or {}).items() if isinstance(endpoints, Mapping) else ():
-        if isinstance(endpoint, Mapping):
-            where = f"endpoints.{endpoint_name}"
-            for key in ("path", "stream_path"):
-                add(f"{where}.{key}", endpoint.get(key))
-            add_each(f"{where}.query", endpoint.get("query"))
-            add_each(f"{where}.stream_query", endpoint.get("stream_query"))
-    messages = entry.get("messages")
-    if isinstance(messages, Mapping):
-        add("messages.message", messages.get("message"))
-        for kind, rule in (messages.get("parts") or {}).items() if isinstance(messages.get("parts"), Mapping) else ():
-            rules = rule if isinstance(rule, list) else [rule]
-            for index, item in enumerate(rules):
-                where = f"messages.parts.{kind}" + (f"[{index}]" if isinstance(rule, list) else "")
-                is_slot = isinstance(item, Mapping) and "template" in item and set(item) <= {"template", "slot"}
-                add(f"{where}.template" if is_slot else where, item["template"] if is_slot else item)
-    params = entry.get("params")
-    for param, rule in (params or {}).items() if isinstance(params, Mapping) else ():
-        add_rule(f"params.{param}", rule)
-    problems = []
-    for path, raw in found:
-        try:
-            compile_template(raw)
-        except TemplateError as exc:
-            problems.append((path, str(exc)))
-        except (TypeError, ValueError, AttributeError) as exc:
-            problems.append((path, f"not a valid template: {exc}"))
     return problems
 
 
@@ -246,36 +234,49 @@ def merge(base: Any, override: Any) -> Any:
     return out
 
 
-def load_layers(sources: list[Any], origins: dict[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Read, validate and merge the bundled spec and the given sources; the names of what was read.
+class Layers:
+    """The files of a load merged in order, with what the later phases need to report problems."""
 
-    When `origins` is given it is filled with 'section.entry' -> the files that define or change that entry,
-    so later problems (extends, compile) can name the file.
-    """
-    merged: dict[str, Any] = {}
-    names: list[str] = []
-    problems: list[str] = []
-    for source in [bundled_spec_path(), *sources]:
-        cache_path, data = (None, None)
-        if not isinstance(source, Mapping):
-            with contextlib.suppress(OSError):
-                cache_path, data = _cached(Path(source).read_bytes())
-        if data is not None:
-            names.append(os.fspath(source))
-            _note_origins(origins, os.fspath(source), data)
-            merged = merge(merged, data)
-            continue
-        name, data = read_source(source)
-        names.append(name)
-        file_problems = validate_file(name, data)
+    def __init__(self) -> None:
+        self.merged: dict[str, Any] = {}
+        self.names: list[str] = []
+        self.origins: dict[str, str] = {}  # 'section.entry' -> the files that define or change it
+        self.broken: set[str] = set()  # 'section.entry' with problems: not compiled (nor what extends them)
+        self.complete = True  # False when a file could not be read or parsed at all
+
+
+def load_layers(files: list[tuple[str, Any]], problems: list[str]) -> Layers:
+    """Parse, validate and merge the files in order, adding every problem found to `problems`.
+
+    A file with problems is still merged (so that `extends` and the other entries can be checked too), but
+    the entries with problems are marked broken and top-level keys with problems are left out."""
+    from .templates import Names
+
+    layers = Layers()
+    parsed: list[tuple[str, dict[str, Any]]] = []
+    for name, content in files:
+        layers.names.append(name)
+        data, file_problems = parse(name, content)
         problems.extend(file_problems)
-        if not file_problems:
-            _store(cache_path, data)
-            _note_origins(origins, name, data)
-            merged = merge(merged, data)
-    if problems:
-        raise SpecError(problems)
-    return merged, names
+        if data is None:
+            layers.complete = False
+        else:
+            parsed.append((name, data))
+    names = Names.declared_in(data for _, data in parsed)
+    for name, data in parsed:
+        bad_top: set[str] = set()
+        for path, message in validate_file(name, data, names):
+            problems.append(f"{name}: {path}: {message}")
+            head, _, rest = path.partition(".")
+            entry = rest.split(".", 1)[0].split("[", 1)[0].split(" ", 1)[0]
+            if head in ("dialects", "providers") and entry and isinstance(data.get(head), dict) and entry in data[head]:
+                layers.broken.add(f"{head}.{entry}")
+            else:
+                bad_top.add(head.split("[", 1)[0].split(" ", 1)[0])
+        usable = {key: value for key, value in data.items() if key not in bad_top}
+        _note_origins(layers.origins, name, usable)
+        layers.merged = merge(layers.merged, usable)
+    return layers
 
 
 def _note_origins(origins: dict[str, str] | None, name: str, data: Mapping[str, Any]) -> None:
@@ -306,48 +307,51 @@ def origin_prefix(origins: Mapping[str, str] | None, where: str) -> str:
     return f"{source}: {where}" if source else where
 
 
-def resolve_entries(merged: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """Every provider with its `extends` chain applied (dialects and providers share one namespace)."""
+def resolve_entries(layers: Layers, problems: list[str]) -> dict[str, dict[str, Any]]:
+    """Every provider with its `extends` chain applied (dialects and providers share one namespace).
+
+    Problems go into `problems`; providers that are broken, or extend a broken entry, are left out."""
+    merged, origins = layers.merged, layers.origins
     dialects = merged.get("dialects") or {}
     providers = merged.get("providers") or {}
-    problems = [
+    problems.extend(
         f"{origin_prefix(origins, f'providers.{name}')}: '{name}' is both a dialect and a provider: rename one"
         for name in sorted(set(dialects) & set(providers))
-    ]
+    )
     entries = {**dialects, **providers}
-    resolved: dict[str, dict[str, Any]] = {}
+    resolved: dict[str, tuple[dict[str, Any], bool]] = {}  # name -> (entry, usable)
 
-    def resolve(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+    def resolve(name: str, chain: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
         if name in resolved:
             return resolved[name]
-        entry = entries[name] or {}
+        entry = entries[name] if isinstance(entries[name], dict) else {}
+        usable = _where(name, dialects) not in layers.broken
         parent = entry.get("extends")
-        if parent is None:
-            result = dict(entry)
+        if not isinstance(parent, str):
+            result = (dict(entry), usable)
         elif parent in chain or parent == name:
             cycle = " -> ".join((*chain, name, parent))
             problems.append(f"{origin_prefix(origins, _where(name, dialects))}.extends: cycle {cycle}")
-            result = dict(entry)
+            result = (dict(entry), False)
         elif parent not in entries:
             deleted = _deleted_by(origins, parent)
             if deleted is not None:
                 source, path = deleted
                 problems.append(f"{source}: {path}: set to null, but {_where(name, dialects)} extends '{parent}'")
-            else:
+            elif layers.complete:  # else the entry may be in the file that could not be read
                 known = ", ".join(sorted(entries))
                 where = origin_prefix(origins, _where(name, dialects))
                 problems.append(f"{where}.extends: unknown entry '{parent}' (known: {known})")
-            result = dict(entry)
+            result = (dict(entry), False)
         else:
-            result = merge(resolve(parent, (*chain, name)), entry)
+            base, base_usable = resolve(parent, (*chain, name))
+            result = (merge(base, entry), usable and base_usable)
         resolved[name] = result
         return result
 
     for name in entries:
         resolve(name, ())
-    if problems:
-        raise SpecError(problems)
-    return {name: resolved[name] for name in providers}
+    return {name: resolved[name][0] for name in providers if resolved[name][1]}
 
 
 def _where(name: str, dialects: Mapping[str, Any]) -> str:

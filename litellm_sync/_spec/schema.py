@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .._engine.framing import FRAMINGS
+from .._engine.messages import PART_FIELDS
 from ..exceptions import ERROR_CLASSES
+from .fields import (
+    OneOrMany,
+    PartRender,
+    PathField,
+    Price,
+    StatusField,
+    StrList,
+    UsageValue,
+)
 
 FEATURES = (
     "tools",
@@ -31,66 +41,20 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-class PathField(fields.Field):
-    """A dotted path, or a list of paths tried in order."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str) or (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
-            return value
-        raise ValidationError("Expected a dotted path or a list of dotted paths.")
+PART_KINDS = tuple(PART_FIELDS)
 
 
-class StrList(fields.Field):
-    """A string or a list of strings, loaded as a list."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-        raise ValidationError("Expected a string or a list of strings.")
-
-
-class Price(fields.Field):
-    """A USD price per million tokens: a quoted decimal (or a number), exact; null when unknown."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValidationError("Expected a decimal price such as \"2.50\".")
-        try:
-            price = Decimal(str(value)) if isinstance(value, (int, float, str)) else None
-        except InvalidOperation:
-            price = None
-        if price is None or not price.is_finite() or price < 0:
-            raise ValidationError("Expected a non-negative decimal price such as \"2.50\".")
-        return price
-
-
-class StatusField(fields.Field):
-    """An HTTP status, a class like '5xx', or a list of them."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item.isdigit():
-                item = int(item)  # a status written as text, as JSON keys are
-            ok = (isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599) or (
-                isinstance(item, str) and len(item) == 3 and item[0] in "12345" and item[1:] == "xx"
-            )
-            if not ok:
-                raise ValidationError("Expected an HTTP status (429), a class ('5xx') or a list of them.")
-        return value
-
-
+DEFAULT_BODY = {"model": "$model", "messages": "$messages"}
 _Template = fields.Raw(allow_none=True)
 _Mapping = fields.Dict(keys=fields.Str())
 
 
 class AuthSchema(_Strict):
-    env = StrList()
-    header = fields.Str()
-    value = fields.Str()
-    query = fields.Str()
-    optional = fields.Bool()
+    env = StrList(load_default=list)
+    header = fields.Str(load_default=None)
+    value = fields.Str(load_default="${api_key}")
+    query = fields.Str(load_default=None)
+    optional = fields.Bool(load_default=False)
 
 
 class AuthField(fields.Field):
@@ -110,205 +74,207 @@ class AuthField(fields.Field):
 
 
 class EndpointSchema(_Strict):
-    path = fields.Str()
-    stream_path = fields.Str()
-    method = fields.Str(validate=validate.OneOf(["GET", "POST"]))
-    query = fields.Dict(keys=fields.Str(), values=fields.Str())
-    stream_query = fields.Dict(keys=fields.Str(), values=fields.Str())
-    list = PathField()
-    id = PathField()
-    strip_prefix = fields.Str()
+    path = fields.Str(load_default="")
+    stream_path = fields.Str(load_default=None)
+    method = fields.Str(validate=validate.OneOf(["GET", "POST"]), load_default="POST")
+    query = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    stream_query = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    list = PathField(load_default=None)
+    id = PathField(load_default=None)
+    strip_prefix = fields.Str(load_default="")
 
 
 class EndpointsSchema(_Strict):
-    chat = fields.Nested(EndpointSchema)
-    models = fields.Nested(EndpointSchema, allow_none=True)
+    chat = fields.Nested(EndpointSchema, load_default=None)
+    models = fields.Nested(EndpointSchema, allow_none=True, load_default=None)
 
 
 class LiftSchema(_Strict):
     roles = StrList(required=True)
     into = fields.Str(required=True)
-    as_ = fields.Str(data_key="as", validate=validate.OneOf(["text", "parts"]))
-    sep = fields.Str()
+    as_ = fields.Str(data_key="as", validate=validate.OneOf(["text", "parts"]), load_default="text")
+    sep = fields.Str(load_default="\n\n")
 
 
 class MessagesSchema(_Strict):
-    mode = fields.Str(validate=validate.OneOf(["passthrough", "render"]))
-    strip_fields = StrList()
-    lift = fields.List(fields.Nested(LiftSchema))
-    roles = fields.Dict(keys=fields.Str(), values=fields.Str())
-    merge_consecutive = fields.Bool()
-    parts = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True))
-    message = _Template
+    mode = fields.Str(validate=validate.OneOf(["passthrough", "render"]), load_default="passthrough")
+    strip_fields = StrList(load_default=list)
+    lift = fields.List(fields.Nested(LiftSchema), load_default=list)
+    roles = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    merge_consecutive = fields.Bool(load_default=False)
+    parts = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(PART_KINDS)), values=PartRender(allow_none=True), load_default=dict
+    )
+    message = fields.Raw(allow_none=True, load_default=lambda: {"role": "$role", "content": "$content"})
 
 
 class ParamRuleSchema(_Strict):
-    to = fields.Str(allow_none=True)
-    map = fields.Dict(keys=fields.Raw(), values=fields.Raw(allow_none=True))
-    template = _Template
-    switch = fields.Str()
-    cases = fields.Dict(keys=fields.Str(), values=fields.Nested(lambda: ParamRuleSchema()))
-    set = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True))
-    headers = fields.Dict(keys=fields.Str(), values=fields.Raw())
-    refuse = fields.Str()
-    drop = fields.Str()
-    default = _Template
-    required = fields.Bool()
-    feature = fields.Str(validate=validate.OneOf(FEATURES))
+    to = fields.Str(allow_none=True)  # absent: the parameter's own name
+    map = fields.Dict(keys=fields.Raw(), values=fields.Raw(allow_none=True), load_default=dict)
+    template = _Template  # absent: the value as given; null: a JSON null
+    switch = fields.Str(load_default=None)
+    cases = fields.Dict(keys=fields.Str(), values=fields.Nested(lambda: ParamRuleSchema()), load_default=dict)
+    set = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True), load_default=dict)
+    headers = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
+    refuse = fields.Str(load_default=None)
+    drop = fields.Str(load_default=None)
+    default = _Template  # absent: no default
+    required = fields.Bool(load_default=False)
+    feature = fields.Str(validate=validate.OneOf(FEATURES), load_default=None)
 
 
 class ToolCallsSchema(_Strict):
-    path = PathField()
-    when = _Mapping
-    has = fields.Str()
-    index = fields.Str()
-    id = PathField()
-    name = PathField()
-    arguments = PathField()
-    extra = fields.Dict(keys=fields.Str(), values=PathField())
+    path = PathField(load_default=None)
+    when = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    index = fields.Str(load_default="$next")
+    id = PathField(load_default=None)
+    name = PathField(load_default=None)
+    arguments = PathField(load_default=None)
+    extra = fields.Dict(keys=fields.Str(), values=PathField(), load_default=dict)
 
 
 class BlocksSchema(_Strict):
-    path = PathField()
-    when = _Mapping
-    has = fields.Str()
-    index = fields.Str()
-    fields_ = fields.Dict(data_key="fields", keys=fields.Str(), values=PathField())
+    path = PathField(load_default=".")
+    when = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    index = fields.Str(load_default="$next")
+    fields_ = fields.Dict(data_key="fields", keys=fields.Str(), values=PathField(), load_default=None)
 
 
 class PartRuleSchema(_Strict):
-    when = _Mapping
-    has = fields.Str()
-    text = PathField()
-    reasoning = PathField()
-    tool_call = fields.Nested(ToolCallsSchema)
-    keep_block = fields.Bool()
+    when = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    text = PathField(load_default=None)
+    reasoning = PathField(load_default=None)
+    tool_call = fields.Nested(ToolCallsSchema, load_default=None)
+    keep_block = fields.Bool(load_default=False)
 
 
 class ChoiceSchema(_Strict):
-    index = PathField()
-    role = PathField()
-    content = PathField()
-    reasoning = PathField()
-    refusal = PathField()
-    finish_reason = PathField()
-    tool_calls = fields.Raw()  # one ToolCallsSchema or a list of them; checked in validate_tool_calls
-    blocks = fields.Nested(BlocksSchema)
+    index = PathField(load_default=None)
+    role = PathField(load_default=None)
+    content = PathField(load_default=None)
+    reasoning = PathField(load_default=None)
+    refusal = PathField(load_default=None)
+    finish_reason = PathField(load_default=None)
+    tool_calls = OneOrMany(ToolCallsSchema, load_default=list)
+    blocks = fields.Nested(BlocksSchema, load_default=None)
 
 
 class UsageSchema(_Strict):
-    from_ = PathField(data_key="from")
-    prompt_tokens = fields.Raw()
-    completion_tokens = fields.Raw()
-    total_tokens = fields.Raw()
-    cached_tokens = fields.Raw()
-    cache_creation_tokens = fields.Raw()
-    reasoning_tokens = fields.Raw()
+    from_ = PathField(data_key="from", load_default=".")
+    prompt_tokens = UsageValue()
+    completion_tokens = UsageValue()
+    total_tokens = UsageValue()
+    cached_tokens = UsageValue()
+    cache_creation_tokens = UsageValue()
+    reasoning_tokens = UsageValue()
 
 
 class ReaderSchema(_Strict):
-    id = PathField()
-    model = PathField()
-    created = PathField()
-    choices = fields.Str()
-    choice = fields.Nested(ChoiceSchema)
-    parts = fields.List(fields.Nested(PartRuleSchema))
-    usage = fields.Nested(UsageSchema)
-    finish_reasons = fields.Dict(keys=fields.Str(), values=fields.Str())
-    tool_calls_finish_reason = fields.Str()
+    id = PathField(load_default=None)
+    model = PathField(load_default=None)
+    created = PathField(load_default=None)
+    choices = fields.Str(load_default=None)
+    choice = fields.Nested(ChoiceSchema, load_default=dict)
+    parts = fields.List(fields.Nested(PartRuleSchema), load_default=list)
+    usage = fields.Nested(UsageSchema, load_default=dict)
+    finish_reasons = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    tool_calls_finish_reason = fields.Str(load_default=None)
 
 
 class StreamErrorSchema(_Strict):
-    types = StrList()
-    has = fields.Str()
-    when = _Mapping
+    types = StrList(load_default=list)
+    has = fields.Str(load_default=None)
+    when = fields.Dict(keys=fields.Str(), load_default=None)
 
 
 class StreamSchema(_Strict):
-    format = fields.Str(validate=validate.OneOf(["sse", "ndjson"]))
-    done = fields.Str(allow_none=True)
-    type = fields.Str(allow_none=True)
-    end_types = StrList()
-    end_when = _Mapping
-    ignore = StrList()
-    error = fields.Nested(StreamErrorSchema)
-    events = fields.Dict(keys=fields.Str(), values=fields.Nested(ReaderSchema))
+    format = fields.Str(validate=validate.OneOf(sorted(FRAMINGS)), load_default="sse")
+    done = fields.Str(allow_none=True, load_default=None)
+    type = fields.Str(allow_none=True, load_default=None)
+    end_types = StrList(load_default=list)
+    end_when = fields.Dict(keys=fields.Str(), load_default=None)
+    ignore = StrList(load_default=list)
+    error = fields.Nested(StreamErrorSchema, load_default=dict)
+    events = fields.Dict(keys=fields.Str(), values=fields.Nested(ReaderSchema), load_default=dict)
 
 
 class ErrorRuleSchema(_Strict):
-    status = StatusField()
-    match = _Mapping
-    has = fields.Str()
-    contains = StrList()
+    status = StatusField(load_default=None)
+    match = fields.Dict(keys=fields.Str(), load_default=None)
+    has = fields.Str(load_default=None)
+    contains = StrList(load_default=list)
     class_ = fields.Str(data_key="class", required=True, validate=validate.OneOf(sorted(ERROR_CLASSES)))
-    retryable = fields.Bool()
+    retryable = fields.Bool(load_default=None)
 
 
 class ErrorsSchema(_Strict):
-    message = PathField()
-    code = PathField()
-    status = PathField()
-    request_id = PathField()
-    request_id_headers = StrList()
-    rules = fields.List(fields.Nested(ErrorRuleSchema))
+    message = PathField(load_default=lambda: ["error.message", "message", "error"])
+    code = PathField(load_default=lambda: ["error.code", "error.type", "code", "type"])
+    status = PathField(load_default=None)
+    request_id = PathField(load_default=None)
+    request_id_headers = StrList(load_default=lambda: ["x-request-id"])
+    rules = fields.List(fields.Nested(ErrorRuleSchema), load_default=list)
 
 
 class PricingSchema(_Strict):
-    input = Price(allow_none=True)
-    output = Price(allow_none=True)
-    cached_input = Price(allow_none=True)
-    cache_write = Price(allow_none=True)
-    reasoning_output = Price(allow_none=True)
+    input = Price(allow_none=True, load_default=None)
+    output = Price(allow_none=True, load_default=None)
+    cached_input = Price(allow_none=True, load_default=None)
+    cache_write = Price(allow_none=True, load_default=None)
+    reasoning_output = Price(allow_none=True, load_default=None)
 
 
 class ModelSchema(_Strict):
-    context_window = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    max_output_tokens = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    features = fields.List(fields.Str(validate=validate.OneOf(FEATURES)))
-    pricing = fields.Nested(PricingSchema)
-    aliases = StrList()
-    deprecation_date = fields.Str(allow_none=True)
-    description = fields.Str()
+    context_window = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
+    max_output_tokens = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
+    features = fields.List(fields.Str(validate=validate.OneOf(FEATURES)), load_default=list)
+    pricing = fields.Nested(PricingSchema, load_default=dict)
+    aliases = StrList(load_default=list)
+    deprecation_date = fields.Str(allow_none=True, load_default=None)
+    description = fields.Str(load_default=None)
 
 
 class PricingSourceSchema(_Strict):
-    checked = fields.Str()
-    url = fields.Str()
-    note = fields.Str()
+    checked = fields.Str(load_default=None)
+    url = fields.Str(load_default=None)
+    note = fields.Str(load_default=None)
 
 
 class ApiVersionSchema(_Strict):
-    env = StrList()
-    default = fields.Str(allow_none=True)
+    env = StrList(load_default=list)
+    default = fields.Str(allow_none=True, load_default=None)
 
 
 class HealthSchema(_Strict):
-    probe = fields.Str(validate=validate.OneOf(["models", "chat"]))
-    model = fields.Str()
+    probe = fields.Str(validate=validate.OneOf(["models", "chat"]), load_default=None)
+    model = fields.Str(load_default=None)
 
 
 class ProviderSchema(_Strict):
     extends = fields.Str()
-    description = fields.Str()
-    docs = fields.Str()
-    base_url = fields.Str(allow_none=True)
-    base_url_env = StrList()
-    auth = AuthField()
-    headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True))
-    api_version = fields.Nested(ApiVersionSchema)
-    endpoints = fields.Nested(EndpointsSchema)
-    body = _Template
-    stream_body = _Template
-    messages = fields.Nested(MessagesSchema)
-    params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema, allow_none=True))
-    unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]))
-    response = fields.Nested(ReaderSchema)
-    stream = fields.Nested(StreamSchema)
-    errors = fields.Nested(ErrorsSchema)
-    models = fields.Dict(keys=fields.Str(), values=fields.Nested(ModelSchema, allow_none=True))
-    pricing_source = fields.Nested(PricingSourceSchema)
-    health = fields.Nested(HealthSchema)
-    bare_names = fields.Bool()
+    description = fields.Str(load_default="")
+    docs = fields.Str(load_default=None)
+    base_url = fields.Str(allow_none=True, load_default=None)
+    base_url_env = StrList(load_default=list)
+    auth = AuthField(load_default=dict)
+    headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True), load_default=dict)
+    api_version = fields.Nested(ApiVersionSchema, load_default=dict)
+    endpoints = fields.Nested(EndpointsSchema, load_default=dict)
+    body = fields.Raw(allow_none=True, load_default=lambda: dict(DEFAULT_BODY))
+    stream_body = fields.Raw(allow_none=True, load_default=None)
+    messages = fields.Nested(MessagesSchema, load_default=dict)
+    params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema, allow_none=True), load_default=dict)
+    unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]), load_default="forward")
+    response = fields.Nested(ReaderSchema, load_default=None)
+    stream = fields.Nested(StreamSchema, load_default=dict)
+    errors = fields.Nested(ErrorsSchema, load_default=dict)
+    models = fields.Dict(keys=fields.Str(), values=fields.Nested(ModelSchema, allow_none=True), load_default=dict)
+    pricing_source = fields.Nested(PricingSourceSchema, load_default=dict)
+    health = fields.Nested(HealthSchema, load_default=dict)
+    bare_names = fields.Bool(load_default=True)
 
 
 class SpecFileSchema(_Strict):
@@ -316,12 +282,3 @@ class SpecFileSchema(_Strict):
     http_errors = fields.Dict(keys=StatusField(), values=fields.Str(validate=validate.OneOf(sorted(ERROR_CLASSES))))
     dialects = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
     providers = fields.Dict(keys=fields.Str(), values=fields.Nested(ProviderSchema, allow_none=True))
-
-
-def validate_tool_calls(value: Any) -> list[str]:
-    """Problems in a choice's `tool_calls` (one rule or a list of rules), as path-prefixed messages."""
-    problems: list[str] = []
-    for index, item in enumerate(value if isinstance(value, list) else [value]):
-        errors = ToolCallsSchema().validate(item) if isinstance(item, dict) else {"_schema": ["Expected a mapping."]}
-        problems.extend(f"[{index}].{key}: {msgs}" for key, msgs in errors.items())
-    return problems

@@ -1,4 +1,10 @@
-"""Fake LLM provider HTTP server for tests, examples and benchmarks.
+"""Test helpers: `mock_completion` (a provider's own reply registered with `responses`) and a fake LLM
+provider HTTP server for tests, examples and benchmarks.
+
+`mock_completion(rsps, "anthropic/claude-sonnet-4-5", text="hi", stream=True)` registers, at the URL the
+call will use, the reply in the provider's own wire format, written from its spec (text, tool calls, usage,
+a stream, or an error status); `completion(..., mock_response="hi")` sends nothing at all. See
+docs/testing.md.
 
 `FakeProviderServer` listens on a real socket (127.0.0.1 by default), keeps HTTP/1.1 connections alive and
 speaks five wire formats, chosen only by the request path:
@@ -21,7 +27,21 @@ Run ``python -m litellm_sync.testing [--port N]`` to serve in the foreground; it
 ``FAKE_PROVIDER_URL=http://127.0.0.1:N`` on one line.
 """
 
+from .mock import make_answer, mock_completion, tool_call
+from .replies import MockAnswer, MockSpecError, MockToolCall
 from .server import FakeProviderServer, main
 from .wire import DEFAULT_MODELS, RecordedRequest, Reply
 
-__all__ = ["DEFAULT_MODELS", "FakeProviderServer", "RecordedRequest", "Reply", "main"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "FakeProviderServer",
+    "MockAnswer",
+    "MockSpecError",
+    "MockToolCall",
+    "RecordedRequest",
+    "Reply",
+    "main",
+    "make_answer",
+    "mock_completion",
+    "tool_call",
+]

@@ -1,0 +1,1 @@
+"""The batch runner's private parts: input and output files (records), worker threads (runner), display (progress)."""

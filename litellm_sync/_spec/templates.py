@@ -1,0 +1,132 @@
+"""Every template of a spec entry, found by its place and compiled with the variables that place offers.
+
+What a template may read depends on where it is (see docs/providers-yaml.md, Templates):
+
+- request templates (`body`, `stream_body`, `headers`, `auth.value`, the chat endpoint's path and queries):
+  REQUEST_VARIABLES plus the names that `messages.lift` rules lift into, and the public call arguments of
+  the auth mechanism the entry names (e.g. `aws_region_name`);
+- parameter rules: the same plus `value` (the parameter's value; not in `default`);
+- the models endpoint: `api_key` and `api_version`;
+- `messages.parts.<type>`: that part type's fields (and `type`); `messages.message`: `role`, `content` and
+  every slot the part rules name;
+- inside `$each ... do:`, also `item` and `index`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._engine.auth import mechanism_variables
+from .._engine.messages import PART_FIELDS
+from .._engine.template import TemplateError, compile_template
+from .fields import is_slot_rule_list
+
+REQUEST_VARIABLES = frozenset({"model", "messages", "stream", "api_key", "api_version", "model_info", "body"})
+"""The context of a chat request's templates (built in RequestBuilder.build)."""
+MODELS_VARIABLES = frozenset({"api_key", "api_version"})
+"""The context of the models endpoint's templates (built in RequestBuilder.build_models_request)."""
+
+
+class Names:
+    """Names declared across the files of a load: lifted variables and message slots."""
+
+    def __init__(self, lifted: Iterable[str] = (), slots: Iterable[str] = ()) -> None:
+        self.lifted = frozenset(lifted)
+        self.slots = frozenset(slots)
+
+    @classmethod
+    def declared_in(cls, files: Iterable[Mapping[str, Any]]) -> Names:
+        """Collect the `lift.into` and part-rule `slot` names of every entry of every file."""
+        lifted: set[str] = set()
+        slots: set[str] = {"content"}
+        for data in files:
+            for section in ("dialects", "providers"):
+                entries = data.get(section)
+                for entry in entries.values() if isinstance(entries, Mapping) else ():
+                    messages = entry.get("messages") if isinstance(entry, Mapping) else None
+                    if not isinstance(messages, Mapping):
+                        continue
+                    for lift in _as_list(messages.get("lift")):
+                        if isinstance(lift, Mapping) and isinstance(lift.get("into"), str):
+                            lifted.add(lift["into"])
+                    parts = messages.get("parts")
+                    for rule in parts.values() if isinstance(parts, Mapping) else ():
+                        for item in _as_list(rule):
+                            if isinstance(item, Mapping) and isinstance(item.get("slot"), str):
+                                slots.add(item["slot"])
+        return cls(lifted, slots)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def template_problems(entry: Mapping[str, Any], names: Names) -> list[tuple[str, str]]:
+    """Every template in one entry that does not compile in its place, as (dotted path in the entry, message)."""
+    request = REQUEST_VARIABLES | names.lifted | mechanism_variables(entry.get("auth"))
+    found: list[tuple[str, Any, frozenset[str]]] = []
+
+    def add(path: str, value: Any, scope: frozenset[str]) -> None:
+        if value is not None:
+            found.append((path, value, scope))
+
+    def add_each(path: str, mapping: Any, scope: frozenset[str]) -> None:
+        if isinstance(mapping, Mapping):
+            for key, value in mapping.items():
+                add(f"{path}.{key}", value, scope)
+
+    def add_rule(path: str, rule: Any) -> None:
+        if not isinstance(rule, Mapping):
+            return
+        with_value = request | {"value"}
+        if "template" in rule:
+            add(f"{path}.template", rule["template"], with_value)
+        if "default" in rule:
+            add(f"{path}.default", rule["default"], request)
+        for key in ("map", "set", "headers"):
+            add_each(f"{path}.{key}", rule.get(key), with_value)
+        cases = rule.get("cases")
+        for case, sub in cases.items() if isinstance(cases, Mapping) else ():
+            add_rule(f"{path}.cases.{case}", sub)
+
+    for key in ("body", "stream_body"):
+        add(key, entry.get(key), request)
+    auth = entry.get("auth")
+    add("auth.value", auth.get("value") if isinstance(auth, Mapping) else None, request)
+    add_each("headers", entry.get("headers"), request)
+    endpoints = entry.get("endpoints")
+    for endpoint_name, endpoint in endpoints.items() if isinstance(endpoints, Mapping) else ():
+        if isinstance(endpoint, Mapping):
+            scope = MODELS_VARIABLES if endpoint_name == "models" else request
+            where = f"endpoints.{endpoint_name}"
+            for key in ("path", "stream_path"):
+                add(f"{where}.{key}", endpoint.get(key), scope)
+            add_each(f"{where}.query", endpoint.get("query"), scope)
+            add_each(f"{where}.stream_query", endpoint.get("stream_query"), scope)
+    messages = entry.get("messages")
+    if isinstance(messages, Mapping):
+        add("messages.message", messages.get("message"), frozenset({"role"}) | names.slots)
+        parts = messages.get("parts")
+        for kind, rule in parts.items() if isinstance(parts, Mapping) else ():
+            scope = frozenset({"type", *PART_FIELDS.get(kind, ())})
+            if is_slot_rule_list(rule):
+                for index, item in enumerate(rule):
+                    if isinstance(item, Mapping):
+                        add(f"messages.parts.{kind}[{index}].template", item.get("template"), scope)
+            elif isinstance(rule, Mapping) and "template" in rule:
+                add(f"messages.parts.{kind}.template", rule["template"], scope)
+            else:
+                add(f"messages.parts.{kind}", rule, scope)
+    params = entry.get("params")
+    for param, rule in params.items() if isinstance(params, Mapping) else ():
+        add_rule(f"params.{param}", rule)
+    problems = []
+    for path, raw, scope in found:
+        try:
+            compile_template(raw, scope)
+        except TemplateError as exc:
+            problems.append((path, str(exc)))
+        except (TypeError, ValueError, AttributeError, StopIteration) as exc:
+            problems.append((path, f"not a valid template: {exc}"))
+    return problems
