@@ -52,6 +52,7 @@ from .exceptions import (
 from .health import HealthStatus, discover_models, health_check, health_check_all, list_live_models
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .hooks import CallEvent
+from .limits import Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
@@ -97,6 +98,7 @@ __all__ = [
     "Function",
     "HealthStatus",
     "InternalServerError",
+    "Limits",
     "LiteLLMSyncError",
     "Message",
     "MissingAPIKeyError",

@@ -53,7 +53,7 @@ class Client:
 
     timeout: a number bounds one attempt as a whole (connect, each read, and the full body or stream, SSE
     keep-alive comments included); (connect, read) bounds each phase as in requests. total_timeout bounds
-    the whole call, retries and backoff included: no call holds a thread longer (default 600 s).
+    the whole call with its retries (default 600 s): no attempt starts after it and no read waits past it.
     """
 
     def __init__(

@@ -239,11 +239,11 @@ class ChatStream:
         ).redact_secrets(self._secrets)
 
     def _frame(self, body: Iterator[bytes]) -> Iterator[Any]:
-        # LIMITS WIRING (the one place stream limits reach the framing): h2's decoders in _engine/framing.py
-        # take max_line_bytes / max_event_bytes; once merged this becomes
-        #   self._rules.framing(body, max_line_bytes=self._limits.max_line_bytes,
-        #                       max_event_bytes=self._limits.max_event_bytes)
-        return self._rules.framing(body)  # type: ignore[no-any-return]
+        # The one place the stream limits reach the framing (which raises ResponseTooLargeError over them).
+        limits = self._limits
+        return self._rules.framing(  # type: ignore[no-any-return]
+            body, max_line_bytes=limits.max_line_bytes, max_event_bytes=limits.max_event_bytes
+        )
 
     def prefetch(self) -> None:
         """Read up to the first chunk now, so an error the provider sends before any content (an overloaded

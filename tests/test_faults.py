@@ -439,7 +439,10 @@ def test_stream_cut_mid_event_says_so(client: litellm_sync.Client, server: Fault
     stream = call(client, server, stream=True)
     with pytest.raises(litellm_sync.APIConnectionError) as info:
         consume(stream)
-    assert "middle of a stream event" in str(info.value) and "not valid JSON" not in str(info.value)
+    # The SSE decoder discards a half event at the end of the body (as the SSE spec says), so the stream
+    # ends before its end marker: a connection closed early, not an event that is "not valid JSON".
+    assert "closed early" in str(info.value) and "not valid JSON" not in str(info.value)
+    assert info.value.retryable
     assert_no_leaks(client, server)
 
 
@@ -455,4 +458,17 @@ def test_openai_style_overloaded_first_event_is_retried(
     stream = call(client, server, stream=True, max_retries=2)
     assert stream_text(consume(stream)) == "after retry"
     assert len(server.requests) == 2 and len(sleeps.waits) == 1
+    assert_no_leaks(client, server)
+
+
+def test_ndjson_stream_cut_mid_record_says_so(client: litellm_sync.Client, server: FaultServer) -> None:
+    first = b'{"model":"llama3","message":{"role":"assistant","content":"one"},"done":false}\n'
+    cut = b'{"model":"llama3","message":{"role":"assistant","content":" tw'  # then the connection closes
+    server.enqueue([Send(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n"
+                         + first + cut), Close()])
+    stream = call(client, server, model="ollama/llama3", stream=True)
+    with pytest.raises(litellm_sync.APIConnectionError) as info:
+        consume(stream)
+    assert "closed early, in the middle of a stream event" in str(info.value)
+    assert "not valid JSON" not in str(info.value) and info.value.retryable
     assert_no_leaks(client, server)

@@ -113,9 +113,6 @@ def test_gzip_bomb_is_counted_after_decompression(server: FaultServer) -> None:
     assert result["growth"] < GROWTH_CAP, result
 
 
-# LIMITS WIRING: this one passes once h2's framing limits (max_line_bytes / max_event_bytes) are passed to the
-# decoders in ChatStream._frame; the lead drops the marker when wiring them.
-@pytest.mark.xfail(strict=True, reason="needs h2's framing limits wired in ChatStream._frame")
 def test_endless_sse_line_stops_at_the_line_limit(server: FaultServer) -> None:
     server.enqueue(_warm(), [Send(chunked_head()), Send(chunk(b"data: {\"x\": \"")),
                              Repeat(b"z" * 65536, chunked=True, most=128 * MiB)])

@@ -317,3 +317,49 @@ def test_cookies_are_never_kept() -> None:
             client.completion("openai/gpt-4o", MESSAGES, api_key="k", api_base=fault.url)
         assert [r.headers.get("cookie") for r in fault.requests] == [None, None]
         assert len(client.transport.session.cookies) == 0
+
+
+@responses.activate
+def test_a_spec_named_auth_mechanism_signs_the_request_the_transport_sends() -> None:
+    # The builder puts the spec's mechanism (here aws_sigv4) on PreparedRequest.auth; requests applies it to
+    # the final request, so the signature covers exactly the bytes sent.
+    base = "https://bedrock-runtime.us-east-1.amazonaws.com"
+    responses.add(responses.POST, f"{base}/chat/completions", json=ANSWER)
+    spec = {"providers": {"signed": {"extends": "openai_chat", "base_url": base,
+                                      "auth": {"mechanism": "aws_sigv4", "service": "bedrock"}}}}
+    with litellm_sync.Client(providers=spec, max_retries=0) as client:
+        answer = client.completion("signed/m", MESSAGES, aws_access_key_id="AKIDTRANSPORT",
+                                   aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                   aws_region_name="us-east-1")
+    assert answer.content == "mocked"
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTRANSPORT/")
+    assert "/us-east-1/bedrock/aws4_request" in sent.headers["Authorization"]
+    assert "x-amz-date" in {name.lower() for name in sent.headers}
+
+
+def test_netrc_never_replaces_the_key_header(
+    server: FakeProviderServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other-tool-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with litellm_sync.Client(max_retries=0) as client:
+        client.completion("openai/gpt-4o-mini", MESSAGES, api_key="sk-the-key", api_base=server.url)
+    assert server.requests[-1].headers["authorization"] == "Bearer sk-the-key"
+
+
+def test_environment_changes_apply_to_the_next_call(
+    server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests' environment lookup is cached per host; the cache key holds the variables it reads.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with litellm_sync.Client(max_retries=0) as client:
+        assert client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=server.url).content
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        with pytest.raises(litellm_sync.APIConnectionError, match="proxy"):
+            client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=server.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert client.completion("openai/gpt-4o-mini", MESSAGES, api_key="k", api_base=server.url).content

@@ -8,7 +8,6 @@ import contextlib
 import http.client
 import http.cookiejar
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,17 +16,14 @@ from typing import Any
 import requests
 import requests.adapters
 import requests.cookies
-import urllib3.exceptions as u3
 
 from ..exceptions import (
-    APIConnectionError,
     APIError,
-    APIResponseValidationError,
-    ConfigurationError,
     ResponseTooLargeError,
     Timeout,
 )
 from ..limits import DEFAULT_LIMITS, Limits
+from .neterrors import host_of, send_stage, translate_error
 from .redact import protect_transport_loggers
 from .request import PreparedRequest
 
@@ -43,6 +39,17 @@ class RefuseAllCookies(http.cookiejar.DefaultCookiePolicy):
 
     def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
         return False
+
+
+_ENV_NAMES = (
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+)
+
+
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth that changes nothing: given to requests, it keeps ~/.netrc from replacing our auth header."""
+    return request
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -91,6 +98,33 @@ class Transport:
         self.verify = verify
         self.cert = cert
         self.auth = auth
+        # Our own Session consults no ~/.netrc: requests would let its Basic auth replace the Authorization
+        # header that carries the provider key. (A caller's Session keeps requests' behaviour.)
+        self._default_auth = _keep_headers if session is None else None
+        self._env_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def _settings(self, session: requests.Session, url: str) -> dict[str, Any]:
+        """requests' merge_environment_settings for this URL (proxies with NO_PROXY, REQUESTS_CA_BUNDLE /
+        CURL_CA_BUNDLE, the Session's own proxies, verify and cert), cached per scheme and host while the
+        environment variables it reads and the Session's settings stay the same: requests scans the whole
+        environment twice per call for it, a quarter of a call's time in benchmarks/run.py."""
+        environ = os.environ
+        key = (
+            "/".join(url.split("/", 3)[:3]),  # scheme://host:port
+            tuple(map(environ.get, _ENV_NAMES)),
+            session.trust_env,
+            session.verify,
+            session.cert,
+            tuple(session.proxies.items()),
+        )
+        found = self._env_cache.get(key)
+        if found is None:
+            proxies = dict(self.proxies) if self.proxies is not None else {}
+            found = session.merge_environment_settings(url, proxies, True, self.verify, self.cert)
+            if len(self._env_cache) >= 256:
+                self._env_cache.clear()
+            self._env_cache[key] = found
+        return found
 
     @property
     def session(self) -> requests.Session:
@@ -124,22 +158,17 @@ class Transport:
         if deadline is not None:
             left = max(deadline - time.monotonic(), 0.001)
             connect, read = min(connect, left), min(read, left)
+        session = self.session
         try:
-            response = self.session.request(
-                request.method,
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                timeout=(connect, read),
-                allow_redirects=False,
-                stream=True,
-                proxies=self.proxies,
-                verify=self.verify,
-                cert=self.cert,
-                auth=getattr(request, "auth", None) or auth or self.auth,
-            )
+            # What Session.request does, with its environment lookup cached (see `_settings`).
+            prepared = session.prepare_request(requests.Request(
+                request.method, request.url, headers=request.headers, data=request.body,
+                auth=getattr(request, "auth", None) or auth or self.auth or self._default_auth,
+            ))
+            settings = self._settings(session, prepared.url or request.url)
+            response = session.send(prepared, timeout=(connect, read), allow_redirects=False, **settings)
         except Exception as exc:
-            error = translate_error(exc, _send_stage(exc, _host(request.url)), provider, model)
+            error = translate_error(exc, send_stage(exc, host_of(request.url)), provider, model)
             if error is exc:
                 raise
             if final and isinstance(error, Timeout):  # the call's total_timeout is spent: no retry could fit
@@ -282,92 +311,9 @@ def _reader(raw: Any) -> tuple[Any, http.client.HTTPResponse | None]:
     encoding = raw.headers.get("content-encoding", "identity") if hasattr(raw, "headers") else "identity"
     if isinstance(inner, http.client.HTTPResponse) and encoding.strip().lower() in ("", "identity"):
         # Nothing to decode: http.client's own read1 (it undoes chunked framing) skips urllib3's per-read
-        # bookkeeping, which benchmarks/run.py shows costs about a third of a stream's time.
+        # bookkeeping (benchmarks/run.py streaming: 1.75x raw requests through urllib3's read1, 1.55-1.65x
+        # here, the same CPU time as the urllib3-only transport it replaced). Decoding chunks ourselves a whole
+        # read at a time was tried: within noise, so not kept.
         return inner.read1, inner
     read1 = getattr(raw, "read1", None)
     return (read1 if read1 is not None else raw.read), None  # raw.read: an adapter's plain file object
-
-
-# Our exception for each transport failure, most specific first: (types, class, what happened).
-_TABLE: tuple[tuple[tuple[type[BaseException], ...], type[APIError] | None, str], ...] = (
-    ((requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError), Timeout, "connecting timed out"),
-    ((requests.exceptions.ReadTimeout, u3.ReadTimeoutError, socket.timeout, TimeoutError), Timeout,
-     "timed out waiting for data"),
-    ((requests.exceptions.SSLError, u3.SSLError), APIConnectionError,
-     "TLS failed (pass verify= a CA bundle file, or set REQUESTS_CA_BUNDLE, for a private CA)"),
-    ((requests.exceptions.ProxyError, u3.ProxyError), APIConnectionError, "the proxy failed"),
-    ((requests.exceptions.ContentDecodingError, u3.DecodeError), APIResponseValidationError,
-     "the body could not be decompressed (Content-Encoding does not match the bytes)"),
-    ((requests.exceptions.ChunkedEncodingError, u3.ProtocolError, http.client.IncompleteRead), APIConnectionError,
-     "the connection closed early"),
-    ((requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-      requests.exceptions.InvalidHeader, u3.LocationParseError), None, "invalid request"),
-    ((requests.exceptions.ConnectionError, u3.HTTPError, OSError, http.client.HTTPException), APIConnectionError,
-     "connection failed"),
-)
-
-
-def translate_error(exc: BaseException, what: str, provider: str | None, model: str | None = None) -> Exception:
-    """Our exception for a transport failure (see _TABLE); anything else (a bug) is returned unchanged."""
-    if isinstance(exc, APIError):
-        return exc
-    for types, kind, happened in _TABLE:
-        if isinstance(exc, types):
-            if kind is Timeout and _refused(exc):
-                kind, happened = APIConnectionError, "connection refused"
-            if kind is None:
-                return ConfigurationError(f"{what}: {happened}: {_reason(exc)} (check api_base and headers)")
-            return kind(f"{what}: {happened} ({_reason(exc)})", provider=provider, model=model)
-    return exc  # type: ignore[return-value]
-
-
-def _send_stage(exc: BaseException, host: str) -> str:
-    """Which stage of sending failed, for the message: connecting, TLS, the proxy, or awaiting headers."""
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError)) or _refused(exc):
-        return f"connecting to {host}"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"the TLS handshake with {host}"
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return f"connecting to {host} through the proxy"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"waiting for the response headers from {host}"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"sending the request to {host} or awaiting its response headers"
-    return f"calling {host}"
-
-
-def _refused(exc: BaseException) -> bool:
-    # urllib3 2.x NewConnectionError subclasses ConnectTimeoutError: a refused connection is no timeout.
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, u3.NewConnectionError):
-            return True
-        reason = getattr(current, "reason", None)
-        nested = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
-        current = reason if isinstance(reason, BaseException) else nested or current.__context__
-    return False
-
-
-def _host(url: str) -> str:
-    """host[:port] of a URL, without any user:password@ part."""
-    netloc = url.split("?", 1)[0].split("/")[2] if "//" in url else url
-    return netloc.rpartition("@")[2]
-
-
-def _reason(exc: BaseException) -> str:
-    current: BaseException = exc
-    for _ in range(4):  # requests wraps urllib3 (MaxRetryError -> NewConnectionError -> OSError): the innermost
-        inner = getattr(current, "reason", None)
-        if not isinstance(inner, BaseException):
-            args = getattr(current, "args", ())
-            inner = next((a for a in args if isinstance(a, BaseException)), None)
-        if inner is None:
-            break
-        current = inner
-    text = str(current)
-    # urllib3 messages can embed the full URL, whose query may carry a key: keep only the cause.
-    if "Connection(host=" in text or "ConnectionPool(host=" in text:
-        text = text.split("): ", 1)[-1]
-    return text.split("?", 1)[0]
