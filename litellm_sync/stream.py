@@ -72,7 +72,8 @@ class ChatStream:
         self._last_event = False
         self._answer_complete = False
         self._on_end = on_end
-        self._scan = json.JSONDecoder().scan_once  # one per stream: its string memo is not shared between threads
+        # The C JSON scanner, one per stream (its string memo is then never shared between threads).
+        self._scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
         self._generator: Generator[ChatChunk, None, None] = self._generate()
         self._iterator: Iterator[ChatChunk] = self._generator
         self._ended: tuple[Exception | None, bool] | None = None  # (error, complete) once the stream ended
