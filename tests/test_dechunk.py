@@ -125,8 +125,11 @@ def test_an_endless_size_line_is_refused() -> None:
         _decode([b"1" * 70000])
 
 
-def test_eof_instead_of_the_trailers_blank_line_ends_the_body() -> None:
-    got, inner = _decode([b"2\r\nok\r\n0\r\nX-Trailer: 1\r\n"])
+@pytest.mark.parametrize("ending", [b"0\r\nX-Trailer: 1\r\n", b"0\r\n", b"0", b"0;x", b"00"])
+def test_eof_instead_of_the_last_crlfs_ends_the_body_as_in_http_client(ending: bytes) -> None:
+    raw = b"2\r\nok\r\n" + ending
+    assert _http_client_decode(raw) == b"ok"
+    got, inner = _decode(_split(raw, [3, 8]))
     assert got == b"ok" and inner.closed_conn
 
 

@@ -36,8 +36,8 @@ class Dechunker:
         while not self.done:
             data = self._read1(size)
             if not data:
-                if self._trailer:  # EOF instead of the blank line ending the trailer: accepted, as http.client does
-                    self._finish()
+                if self._trailer or self._last_size_line():  # EOF instead of the last CRLFs: accepted, as
+                    self._finish()  # http.client accepts it
                     return b""
                 raise http.client.IncompleteRead(b"", self._left or None)
             if self._buffer:
@@ -95,6 +95,15 @@ class Dechunker:
         if not pieces:
             return b""
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _last_size_line(self) -> bool:
+        """The body ended inside a size line that says 0 (the last chunk, its CRLF cut off)."""
+        if self._left or self._after_data or not self._buffer:
+            return False
+        try:
+            return int(self._buffer, 16) == 0
+        except ValueError:
+            return self._size(self._buffer) == 0
 
     @staticmethod
     def _size(line: bytes) -> int:
