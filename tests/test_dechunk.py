@@ -4,12 +4,17 @@ as http.client's, a whole socket read at a time, and connections reused only aft
 from __future__ import annotations
 
 import http.client
+import http.server
 import io
 import json
+import ssl
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from faultserver import Close, Drip, FaultServer, Send, chunk, chunked_head, sse_chat
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -223,3 +228,49 @@ def test_a_bad_chunk_size_is_a_connection_error(client: litellm_sync.Client, ser
     with pytest.raises(litellm_sync.APIConnectionError) as info:
         client.completion("openai/gpt-4o", MESSAGES, api_base=server.url, api_key=KEY)
     assert "closed early" in str(info.value)
+
+
+def test_a_chunked_stream_over_tls_reads_whole_and_reuses_the_connection(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    tokens = [f" t{i}" for i in range(300)]
+    body = b"".join(chunk(e) for e in sse_chat(tokens)) + b"0\r\n\r\n"
+    connections: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/v1"
+    try:
+        with litellm_sync.Client(max_retries=0, verify=str(ca_file)) as tls_client:
+            for _ in range(2):
+                with tls_client.completion("openai/gpt-4o", MESSAGES, stream=True, api_base=url, api_key=KEY) as s:
+                    assert "".join(c.choices[0].delta.content or "" for c in s if c.choices) == "".join(tokens)
+        assert len(connections) == 1
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
