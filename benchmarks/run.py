@@ -41,7 +41,7 @@ RAW_HEADERS = {"authorization": f"Bearer {KEY}", "content-type": "application/js
 TARGETS = {
     "import": 2.0,
     "sequential": 1.15,
-    "streaming": 2.0,
+    "streaming": 1.5,
     "threaded": 1.2,
     "rss_growth_mb": 5.0,
     "spec_load_ms": 50.0,

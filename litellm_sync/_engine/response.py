@@ -205,12 +205,20 @@ class ChunkAssembler:
                 self.id = _text(read.id)
             if read.created is not None:
                 self.created = read.created
-        self.model = _text(read.model) or self.model
-        choices = [
-            self._choice(c)
-            for c in read.choices
-            if c.content is not None or c.finish_reason is not None or c.tool_calls or not c.is_empty()
-        ]
+        model = read.model
+        if model.__class__ is str and model:  # what _text(read.model) keeps (JSON strings are exactly str)
+            self.model = model
+        # A plain loop, and the common delta (no tool call, no finish) made here rather than in `_choice`:
+        # ~0.15 us less per chunk than a comprehension calling `_choice` for each (timeit, Python 3.11).
+        choices = []
+        for c in read.choices:
+            if c.content is None and c.finish_reason is None and not c.tool_calls and c.is_empty():
+                continue
+            if c.tool_calls or c.raw_finish_reason is not None or c.finish_reason is not None:
+                choices.append(self._choice(c))
+            else:
+                role = None if c.role is None else "assistant"  # as in `_choice`
+                choices.append(ChunkChoice(c.index, Delta(c.content, c.reasoning, None, role, c.refusal, c.blocks)))
         usage = None
         cost = None
         if read.usage:

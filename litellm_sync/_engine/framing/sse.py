@@ -84,6 +84,24 @@ class _Fields:
         return events
 
 
+def _whole_events(text: bytes, fields: _Fields) -> list[ServerSentEvent]:
+    """The events of `text`: whole events (it ends with a blank line) opening with a `data: ` line, no CR,
+    the field state idle before, none of them over a limit (text is within both)."""
+    last_id, retry = fields.last_id, fields.retry
+    blocks = text.split(b"\n\n")
+    blocks.pop()  # b"" or b"\n" (one more blank line, which dispatches nothing): the state stays idle
+    events = []
+    for block in blocks:
+        if block[:6] == b"data: " and 10 not in block:
+            events.append(ServerSentEvent(block[6:].decode("utf-8", "replace"), None, last_id, retry))
+        else:  # e.g. multi-line data: the field state machine
+            lines = block.split(b"\n")
+            lines.append(b"")
+            events += fields.feed(lines)
+            last_id, retry = fields.last_id, fields.retry
+    return events
+
+
 def decode_sse(
     chunks: Iterable[bytes],
     *,
@@ -111,16 +129,7 @@ def decode_sse(
             if chunk.find(b"\n") == len(chunk) - 2:  # the usual read: exactly one single-line event
                 yield ServerSentEvent(chunk[6:-2].decode("utf-8", "replace"), None, last_id, retry)
                 continue
-            blocks = chunk.split(b"\n\n")
-            blocks.pop()  # b"" or b"\n" (one more blank line, which dispatches nothing): the state stays idle
-            for block in blocks:
-                if block[:6] == b"data: " and 10 not in block:
-                    yield ServerSentEvent(block[6:].decode("utf-8", "replace"), None, last_id, retry)
-                else:  # e.g. multi-line data: the field state machine
-                    lines = block.split(b"\n")
-                    lines.append(b"")
-                    yield from fields.feed(lines)
-                    last_id, retry = fields.last_id, fields.retry
+            yield from _whole_events(chunk, fields)
             continue
         if skip_lf:
             skip_lf = False
@@ -152,6 +161,23 @@ def decode_sse(
             pending.append(chunk)
             chunk = b"".join(pending)
             pending, pending_size = [], 0
+        # Whole events first, as in the fast path, when the read starts one (it starts a line here) and the
+        # state is idle: a read of many events cut anywhere (the transport reads a whole socket buffer at a
+        # time) costs 0.64 us per event instead of 0.80 through the field state machine.
+        if chunk[:6] == b"data: " and 13 not in chunk and fields.idle():
+            cut = chunk.rfind(b"\n\n") + 2
+            if 2 <= cut <= small:
+                yield from _whole_events(chunk[:cut], fields)
+                chunk = chunk[cut:]
+                if not chunk:
+                    fast = True
+                    continue
+                if 10 not in chunk:  # the start of a line: held, within the limit
+                    pending, pending_size = [chunk], len(chunk)
+                    if pending_size > max_line_bytes:
+                        raise too_large("max_line_bytes", max_line_bytes)
+                    fast = False
+                    continue
         lines = chunk.splitlines()  # bytes.splitlines breaks at CR, LF and CRLF only
         last = chunk[-1]
         if last == 13:
