@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .params import ParamRules
+from .params import ParamRule, ParamRules
 
 if TYPE_CHECKING:
     from .._spec.model import ModelEntry, ModelParamsModel, ParamRuleModel
@@ -71,6 +71,11 @@ class ModelParamRules:
                 for alias in (name, *entry.aliases):
                     self.cache[(alias, entry.features)] = self._compile((alias, name), entry.features)
             self.fixed = len(self.cache)
+
+    @property
+    def rules(self) -> Mapping[str, ParamRule]:
+        """The provider's own compiled rules, by parameter name (without any block's)."""
+        return self.base.rules
 
     def for_model(self, model: str, registry_name: str | None, features: frozenset[str] | None) -> ParamRules:
         """The rules for this model (the provider's own when no block selects it)."""
