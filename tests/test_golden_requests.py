@@ -32,7 +32,7 @@ def client() -> litellm_sync.Client:
 def _no_base_url_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # The expected URLs are the spec's defaults: environment overrides must not leak in.
     for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL", "GEMINI_API_BASE",
-                 "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_VERSION", "OPENAI_API_VERSION"):
+                 "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_VERSION", "OPENAI_API_VERSION", "DEEPSEEK_API_BASE"):
         monkeypatch.delenv(name, raising=False)
 
 

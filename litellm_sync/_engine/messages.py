@@ -124,8 +124,9 @@ def _parse_arguments(arguments: Any) -> Any:
         return {"_raw_arguments": arguments}
 
 
-def normalize(messages: Sequence[Any]) -> list[tuple[str, list[Part]]]:
-    """OpenAI-style messages as (role, parts) pairs; tool results learn their function's name."""
+def normalize(messages: Sequence[Any], tool_result_sep: str = "\n") -> list[tuple[str, list[Part]]]:
+    """OpenAI-style messages as (role, parts) pairs; tool results learn their function's name (their text
+    parts joined with tool_result_sep)."""
     if not isinstance(messages, (list, tuple)) or not messages:
         raise BadRequestError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
     names_by_id: dict[Any, Any] = {}  # tool call id -> function name
@@ -153,7 +154,7 @@ def normalize(messages: Sequence[Any]) -> list[tuple[str, list[Part]]]:
                     }
                 )
         elif role == "tool":
-            parts = [_tool_result(message, parts, names_by_id)]
+            parts = [_tool_result(message, parts, names_by_id, tool_result_sep)]
         out.append((role, parts))
     return out
 
@@ -169,8 +170,8 @@ def _reasoning_parts(message: Mapping[str, Any], position: int) -> list[Part]:
     return [{"type": "reasoning", "text": reasoning}] if reasoning else []
 
 
-def _tool_result(message: Mapping[str, Any], parts: list[Part], names_by_id: Mapping[str, str]) -> Part:
-    text = "".join(p.get("text", "") for p in parts if p["type"] == "text")
+def _tool_result(message: Mapping[str, Any], parts: list[Part], names_by_id: Mapping[str, str], sep: str) -> Part:
+    text = sep.join(p.get("text", "") for p in parts if p["type"] == "text")
     try:
         parsed = json.loads(text) if text.strip().startswith("{") else None
     except ValueError:
@@ -195,6 +196,7 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
     # Per part type, the (slot, template) pairs it renders into (`content` unless a slot rule names one).
     part_rules = {kind: [(slot, template.fn) for slot, template in targets] for kind, targets in spec.parts.items()}
     message_template = spec.message.fn
+    tool_result_sep = spec.tool_result_sep
 
     def render_parts(parts: list[Part]) -> dict[str, list[Any]]:
         slots: dict[str, list[Any]] = {}
@@ -214,7 +216,7 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
     def render(messages: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
         lifted: dict[str, list[Any]] = {}
         turns: list[tuple[str, list[Part]]] = []
-        for role, parts in normalize(messages):
+        for role, parts in normalize(messages, tool_result_sep):
             lift = next((lift for lift in lifts if role in lift[0]), None)
             if lift is not None:
                 lifted.setdefault(lift[1], []).extend(parts)

@@ -21,7 +21,8 @@ from .checks import (
     unicode_problem,
 )
 from .messages import compile_renderer
-from .params import ParamRules, RequestDraft
+from .model_params import ModelParamRules
+from .params import RequestDraft
 from .paths import MISSING
 
 if TYPE_CHECKING:
@@ -212,7 +213,9 @@ class RequestBuilder:
         self.body = entry.body.fn
         self.stream_body = entry.stream_body.fn if entry.stream_body is not None else None
         self.render_messages = compile_renderer(entry.messages, name)
-        self.params = ParamRules(entry.params, entry.unknown_params == "forward")
+        self.params = ModelParamRules(
+            entry.params, entry.model_params, entry.unknown_params == "forward", entry.models
+        )
 
     def build(
         self,
@@ -287,7 +290,8 @@ class RequestBuilder:
                 provider=self.name,
                 model=model,
             )
-        self.params.apply(params, draft)
+        features = info.features if info is not None else None
+        self.params.for_model(model, info.name if info is not None else None, features).apply(params, draft)
         query = connection.auth(key, context, headers)
         secrets: tuple[str, ...] = (key,) if key else ()
         signer = connection.signer(key, context, auth_args)

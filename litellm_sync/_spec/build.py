@@ -30,6 +30,7 @@ from .model import (
     LiftModel,
     MessagesModel,
     ModelEntry,
+    ModelParamsModel,
     ParamRuleModel,
     PartRuleModel,
     PricingModel,
@@ -220,7 +221,21 @@ def _messages(loaded: Mapping[str, Any]) -> MessagesModel:
         merge_consecutive=loaded["merge_consecutive"],
         parts={kind: _part_targets(raw) for kind, raw in loaded["parts"].items() if raw is not None},
         message=Tpl(loaded["message"] or {"role": "$role", "content": "$content"}),
+        tool_result_sep=loaded["tool_result_sep"],
     )
+
+
+def _model_params(loaded: Mapping[str, Any]) -> dict[str, ModelParamsModel]:
+    return {
+        name: ModelParamsModel(
+            models=tuple(block["models"]),
+            features=frozenset(block["features"]),
+            without=frozenset(block["without"]),
+            params={param: _param_rule(param, rule) for param, rule in block["params"].items()},
+        )
+        for name, block in loaded.items()
+        if block is not None
+    }
 
 
 def _endpoints(loaded: Any) -> EndpointsModel:
@@ -264,6 +279,7 @@ _PARTS: dict[str, Any] = {
     "messages": lambda loaded: _messages(_filled(s.MessagesSchema, loaded)),
     "params": lambda loaded: {name: _param_rule(name, rule) for name, rule in loaded.items() if rule is not None},
     "response": lambda loaded: _reader(loaded) if loaded is not None else None,
+    "model_params": _model_params,
 }
 
 

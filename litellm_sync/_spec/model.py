@@ -221,6 +221,17 @@ class ParamRuleModel:
 
 
 @dataclass(frozen=True)
+class ModelParamsModel:
+    """A `model_params` block: rules for the models it selects (name patterns, registry features present,
+    registry features absent: all given selectors must hold), applied over the provider's rules."""
+
+    models: tuple[str, ...]
+    features: frozenset[str]
+    without: frozenset[str]
+    params: Mapping[str, ParamRuleModel]
+
+
+@dataclass(frozen=True)
 class LiftModel:
     roles: frozenset[str]
     into: str
@@ -237,6 +248,7 @@ class MessagesModel:
     merge_consecutive: bool
     parts: Mapping[str, tuple[tuple[str, Tpl], ...]]  # part type -> (slot, template) targets
     message: Tpl
+    tool_result_sep: str = "\n"  # joins a tool result's text parts into one string
 
 
 @dataclass(frozen=True)
@@ -263,4 +275,5 @@ class ProviderModel:
     messages: MessagesModel
     params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
     response: ReaderModel | None
+    model_params: Mapping[str, ModelParamsModel] = field(default_factory=dict)  # in spec order
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .._engine.framing import FRAMINGS
 from .._engine.messages import PART_FIELDS
@@ -33,6 +33,8 @@ FEATURES = (
     "audio_input",
     "pdf_input",
     "web_search",
+    "adaptive_thinking",
+    "fixed_sampling",
 )
 
 
@@ -106,6 +108,7 @@ class MessagesSchema(_Strict):
         keys=fields.Str(validate=validate.OneOf(PART_KINDS)), values=PartRender(allow_none=True), load_default=dict
     )
     message = fields.Raw(allow_none=True, load_default=lambda: {"role": "$role", "content": "$content"})
+    tool_result_sep = fields.Str(load_default="\n")
 
 
 class ParamRuleSchema(_Strict):
@@ -121,6 +124,24 @@ class ParamRuleSchema(_Strict):
     default = _Template  # absent: no default
     required = fields.Bool(load_default=False)
     feature = fields.Str(validate=validate.OneOf(FEATURES), load_default=None)
+
+
+class ModelParamsSchema(_Strict):
+    """One `model_params` block: parameter rules for the models it selects, over the provider's own."""
+
+    description = fields.Str(load_default=None)
+    models = StrList(load_default=list)  # name patterns (fnmatch: `claude-opus-4-[78]*`)
+    features = fields.List(fields.Str(validate=validate.OneOf(FEATURES)), load_default=list)
+    without = fields.List(fields.Str(validate=validate.OneOf(FEATURES)), load_default=list)
+    params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema), required=True)
+
+    @validates_schema
+    def _has_selector(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not (data.get("models") or data.get("features") or data.get("without")):
+            raise ValidationError(
+                "a model_params block needs a selector: models (name patterns), features or without "
+                "(registry features), or several of them"
+            )
 
 
 class ToolCallsSchema(_Strict):
@@ -268,6 +289,9 @@ class ProviderSchema(_Strict):
     messages = fields.Nested(MessagesSchema, load_default=dict)
     params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema, allow_none=True), load_default=dict)
     unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]), load_default="forward")
+    model_params = fields.Dict(
+        keys=fields.Str(), values=fields.Nested(ModelParamsSchema, allow_none=True), load_default=dict
+    )
     response = fields.Nested(ReaderSchema, load_default=None)
     stream = fields.Nested(StreamSchema, load_default=dict)
     errors = fields.Nested(ErrorsSchema, load_default=dict)
