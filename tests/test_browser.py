@@ -35,13 +35,6 @@ from werkzeug.serving import make_server
 import litellm_sync
 from litellm_sync.testing import FakeProviderServer, Reply
 
-try:
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
-except ImportError:  # reported by the `browser` fixture: skip locally, fail on CI
-    webdriver = None  # type: ignore[assignment]
-
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SECRET = "sk-browser-test-secret-0123456789abcdef"
 MODEL = "openai/gpt-4o-mini"
@@ -68,46 +61,73 @@ django_app = load_example("django_chat_example", EXAMPLES / "django_app" / "app.
 # -- the browser ----------------------------------------------------------------------------------------
 
 
+class NoBrowser(Exception):
+    """Why headless Chromium cannot run here, and how to fix it."""
+
+
 def find_browser() -> tuple[str, str]:
-    """The Chromium binary and its driver; raises LookupError saying what is missing and how to install it."""
-    if webdriver is None:
-        raise LookupError("the selenium package is not installed (pip install '.[test]')")
+    """The Chromium binary and its driver: CHROME_BIN and CHROMEDRIVER, else the usual names on PATH."""
     binary = os.environ.get("CHROME_BIN") or next(
         filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
     )
     driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
     missing = [name for name, found in (("chromium", binary), ("chromedriver", driver)) if not found]
+    missing += [path for path in (binary, driver) if path and not os.path.isfile(path)]
     if missing:
-        raise LookupError(
+        raise NoBrowser(
             f"no {' or '.join(missing)} found (Debian: apt-get install chromium chromium-driver; "
-            "or set CHROME_BIN / CHROMEDRIVER)"
+            "or set CHROME_BIN and CHROMEDRIVER)"
         )
     assert binary is not None and driver is not None
     return binary, driver
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the module; skipped without one, failing when the CI variable is set."""
+def start_browser() -> Any:
+    """A headless Chromium driven by selenium; raises NoBrowser when that cannot be had."""
     try:
-        binary, driver_path = find_browser()
-        options = webdriver.ChromeOptions()
-        options.binary_location = binary
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--disable-extensions", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    except (LookupError, WebDriverException) as exc:
-        reason = f"browser tests need headless Chromium: {str(exc).strip().splitlines()[0]}"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (failing, not skipping, because CI is set)")
-        pytest.skip(reason)
+        from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as exc:
+        raise NoBrowser(f"the selenium package is not installed ({exc}); pip install '.[test]'") from exc
+    binary, driver_path = find_browser()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--disable-extensions", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+        options.add_argument(argument)
+    try:
+        return webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    except (WebDriverException, OSError) as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise NoBrowser(f"{binary} with {driver_path} did not start: {first_line}") from exc
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the module, or why there is none (tried once, not once per test)."""
+    try:
+        driver = start_browser()
+    except NoBrowser as exc:
+        yield exc
+        return
     driver.set_page_load_timeout(10)
     driver.set_script_timeout(5)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Any:
+    """The module's browser; the test is skipped without one, and fails instead when the CI variable is set."""
+    if isinstance(chromium, NoBrowser):
+        reason = f"browser tests need headless Chromium: {chromium}"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (failing, not skipping, because CI is set)")
+        pytest.skip(reason)
+    return chromium
 
 
 @pytest.fixture
@@ -302,7 +322,7 @@ def test_four_tabs_each_get_their_own_answer(tab: Any, app: App, server: FakePro
     answers = [" ".join([f"tab-{n}-answer"] * 24) for n in range(4)]
     for n, handle in enumerate(handles):
         # One scripted reply per request, in arrival order: wait for tab n's request before the next tab asks.
-        server.enqueue(slow_answer(words_of(answers[n]), delay=0.1))
+        server.enqueue(slow_answer(words_of(answers[n]), delay=0.15))
         tab.switch_to.window(handle)
         ask(tab, app.url, questions[n])
         assert wait_until(lambda n=n: len(server.requests) == n + 1), f"tab {n}'s request never reached the provider"
