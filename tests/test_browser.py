@@ -187,15 +187,12 @@ def chunk_event(delta: dict[str, str], finish_reason: str | None = None) -> str:
     return f"data: {json.dumps(chunk)}\n\n"
 
 
-def slow_answer(words: list[str], delay: float, error: dict[str, Any] | None = None) -> Reply:
-    """A streamed answer, one word per event `delay` seconds apart; with `error`, an error event instead of
-    the end of the stream."""
+def slow_answer(words: list[str], delay: float, failure: str | None = None) -> Reply:
+    """A streamed answer, one word per event `delay` seconds apart; with `failure`, that event instead of the
+    end of the stream."""
     events = [chunk_event({"role": "assistant", "content": ""})]
     events += [chunk_event({"content": word}) for word in words]
-    if error is not None:
-        events.append(f"data: {json.dumps({'error': error})}\n\n")
-    else:
-        events += [chunk_event({}, "stop"), "data: [DONE]\n\n"]
+    events += [failure] if failure is not None else [chunk_event({}, "stop"), "data: [DONE]\n\n"]
     return Reply(events=events, chunk_delay=delay)
 
 
@@ -285,18 +282,26 @@ def test_answer_appears_incrementally(tab: Any, app: App, server: FakeProviderSe
     assert request.json["messages"][-1]["content"] == question
 
 
-def test_provider_error_mid_stream_is_shown(tab: Any, app: App, server: FakeProviderServer) -> None:
-    error = {"message": f"The model is overloaded (request by key {SECRET})", "type": "server_error",
-             "code": "overloaded"}
-    server.enqueue(slow_answer(["Half ", "an ", "answer"], delay=0.05, error=error))
+OVERLOADED = {"message": f"The model is overloaded (request by key {SECRET})", "type": "server_error",
+              "code": "overloaded"}
+FAILURES = {  # what the provider sends after part of the answer, and a word the page must show about it
+    "error-event": (f"data: {json.dumps({'error': OVERLOADED})}\n\n", "overloaded"),
+    "broken-json": (f'data: {{"choices": [{{"delta": {{"content": "{SECRET}\n\n', "JSON"),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_provider_error_mid_stream_is_shown(tab: Any, app: App, server: FakeProviderServer, failure: str) -> None:
+    event, explanation = FAILURES[failure]
+    server.enqueue(slow_answer(["Half ", "an ", "answer"], delay=0.05, failure=event))
     ask(tab, app.url, "Will this finish?")
     states = watch(tab, lambda text: "[error:" in text)
     text = states[-1]
     assert text.startswith("Half an answer\n[error: "), text
-    assert "overloaded" in text
+    assert explanation in text
     page = tab.page_source
     assert SECRET not in page and SECRET[:12] not in page
-    assert "Traceback" not in page and "File \"" not in page
+    assert "Traceback" not in page and 'File "' not in page
 
 
 def test_closing_the_tab_releases_the_upstream_connection(tab: Any, app: App, server: FakeProviderServer) -> None:
