@@ -195,6 +195,7 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
     # Per part type, the (slot, template) pairs it renders into (`content` unless a slot rule names one).
     part_rules = {kind: [(slot, template.fn) for slot, template in targets] for kind, targets in spec.parts.items()}
     message_template = spec.message.fn
+    by_role = {role: template.fn for role, template in spec.message_by_role.items()}
 
     def render_parts(parts: list[Part]) -> dict[str, list[Any]]:
         slots: dict[str, list[Any]] = {}
@@ -236,8 +237,10 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
         wire = []
         for role, parts in turns:
             context: dict[str, Any] = {"role": role, **render_parts(parts)}
-            rendered = message_template(context)
-            if rendered is not MISSING:
+            rendered = by_role.get(role, message_template)(context)
+            if isinstance(rendered, list):  # one message as several wire items (Responses API input items)
+                wire.extend(rendered)
+            elif rendered is not MISSING:
                 wire.append(rendered)
         return wire, variables
 

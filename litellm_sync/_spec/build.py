@@ -161,7 +161,7 @@ def _reader(loaded: Mapping[str, Any]) -> ReaderModel:
             PartRuleModel(
                 when=part["when"], has=part["has"], text=part["text"], reasoning=part["reasoning"],
                 tool_call=_tool_calls(part["tool_call"], ".") if part["tool_call"] else None,
-                keep_block=part["keep_block"],
+                keep_block=part["keep_block"], parts=part["parts"],
             )
             for part in loaded["parts"]
         ),
@@ -220,6 +220,7 @@ def _messages(loaded: Mapping[str, Any]) -> MessagesModel:
         merge_consecutive=loaded["merge_consecutive"],
         parts={kind: _part_targets(raw) for kind, raw in loaded["parts"].items() if raw is not None},
         message=Tpl(loaded["message"] or {"role": "$role", "content": "$content"}),
+        message_by_role={role: Tpl(raw) for role, raw in loaded["message_by_role"].items()},
     )
 
 

@@ -100,6 +100,7 @@ class PartRuleModel:
     reasoning: PathSpec
     tool_call: ToolCallsModel | None
     keep_block: bool
+    parts: PathSpec = None  # a nested list of parts (an item holding content parts), read with the same rules
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ class MessagesModel:
     merge_consecutive: bool
     parts: Mapping[str, tuple[tuple[str, Tpl], ...]]  # part type -> (slot, template) targets
     message: Tpl
+    message_by_role: Mapping[str, Tpl] = field(default_factory=dict)  # (wire) role -> its message template
 
 
 @dataclass(frozen=True)

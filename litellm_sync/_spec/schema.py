@@ -106,6 +106,7 @@ class MessagesSchema(_Strict):
         keys=fields.Str(validate=validate.OneOf(PART_KINDS)), values=PartRender(allow_none=True), load_default=dict
     )
     message = fields.Raw(allow_none=True, load_default=lambda: {"role": "$role", "content": "$content"})
+    message_by_role = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
 
 
 class ParamRuleSchema(_Strict):
@@ -149,6 +150,7 @@ class PartRuleSchema(_Strict):
     reasoning = PathField(load_default=None)
     tool_call = fields.Nested(ToolCallsSchema, load_default=None)
     keep_block = fields.Bool(load_default=False)
+    parts = PathField(load_default=None)  # the part holds a nested list of parts, read with the same rules
 
 
 class ChoiceSchema(_Strict):
