@@ -118,6 +118,7 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         aliases=tuple(loaded["aliases"]),
         deprecation_date=loaded["deprecation_date"],
         description=loaded["description"],
+        route=loaded["route"],
     )
 
 

@@ -188,6 +188,7 @@ class ModelEntry:
     aliases: tuple[str, ...]
     deprecation_date: str | None
     description: str | None
+    route: str | None = None  # calls to this model go through this provider (its dialect, URL and key)
 
 
 @dataclass(frozen=True)
@@ -266,3 +267,4 @@ class ProviderModel:
     params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
     response: ReaderModel | None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it
+    models_from: str | None = None  # another provider whose `models:` this one's registry also lists

@@ -237,6 +237,7 @@ class ModelSchema(_Strict):
     aliases = StrList(load_default=list)
     deprecation_date = fields.Str(allow_none=True, load_default=None)
     description = fields.Str(load_default=None)
+    route = fields.Str(allow_none=True, load_default=None)  # a provider that serves this model instead
 
 
 class PricingSourceSchema(_Strict):
@@ -277,6 +278,7 @@ class ProviderSchema(_Strict):
     pricing_source = fields.Nested(PricingSourceSchema, load_default=dict)
     health = fields.Nested(HealthSchema, load_default=dict)
     bare_names = fields.Bool(load_default=True)
+    models_from = fields.Str(allow_none=True, load_default=None)  # share another provider's registry
 
 
 class SpecFileSchema(_Strict):
