@@ -147,9 +147,13 @@ def test_stream_in_band_errors_are_typed(
 ) -> None:
     start = {"id": "resp_e", "model": "gpt-5", "created_at": 1, "status": "in_progress", "output": []}
     server.enqueue(Reply(events=_events({"type": "response.created", "response": start}, event)))
-    stream = client.completion("openai_responses/gpt-5", USER, stream=True, api_base=server.url, api_key="k")
-    with stream, pytest.raises(error_class) as info:
-        stream.response()
+
+    def consume() -> None:
+        with client.completion("openai_responses/gpt-5", USER, stream=True, api_base=server.url, api_key="k") as s:
+            s.response()
+
+    with pytest.raises(error_class) as info:
+        consume()
     assert text in str(info.value)
 
 

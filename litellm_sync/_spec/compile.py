@@ -145,7 +145,9 @@ def compile_spec(
         source = models.get(model.models_from) if model.models_from else None
         if model.models_from and source is None:
             problems.append(f"providers.{name}.models_from: no provider named '{model.models_from}'")
-        for model_name, entry in source.models.items() if source is not None else ():
+        if source is None:
+            continue
+        for model_name, entry in source.models.items():
             if model_name not in model.models:
                 infos.append(model_info_from_spec(name, model_name, entry, source.pricing_source))
     if problems and not collect:
