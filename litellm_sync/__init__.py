@@ -14,6 +14,7 @@ from .api import (
     get_max_tokens,
     get_model_info,
     list_models,
+    responses,
     supports,
     supports_function_calling,
     supports_reasoning,
@@ -51,6 +52,7 @@ from .exceptions import (
 from .health import HealthStatus, discover_models, health_check, health_check_all, list_live_models
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .hooks import CallEvent
+from .native import ResponsesObject
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
@@ -103,6 +105,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "ResponsesObject",
     "RetryPolicy",
     "Router",
     "RouterConfigError",
@@ -130,6 +133,7 @@ __all__ = [
     "health_check_all",
     "list_live_models",
     "list_models",
+    "responses",
     "stream_chunk_builder",
     "supports",
     "supports_function_calling",

@@ -145,6 +145,8 @@ def compile_spec(
         source = models.get(model.models_from) if model.models_from else None
         if model.models_from and source is None:
             problems.append(f"providers.{name}.models_from: no provider named '{model.models_from}'")
+        if model.responses_via and model.responses_via not in models:
+            problems.append(f"providers.{name}.responses_via: no provider named '{model.responses_via}'")
         if source is None:
             continue
         for model_name, entry in source.models.items():

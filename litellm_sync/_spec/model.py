@@ -268,3 +268,4 @@ class ProviderModel:
     response: ReaderModel | None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it
     models_from: str | None = None  # another provider whose `models:` this one's registry also lists
+    responses_via: str | None = None  # the provider `litellm_sync.responses()` sends this one's models to

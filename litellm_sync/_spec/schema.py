@@ -279,6 +279,7 @@ class ProviderSchema(_Strict):
     health = fields.Nested(HealthSchema, load_default=dict)
     bare_names = fields.Bool(load_default=True)
     models_from = fields.Str(allow_none=True, load_default=None)  # share another provider's registry
+    responses_via = fields.Str(allow_none=True, load_default=None)  # the provider responses() sends to
 
 
 class SpecFileSchema(_Strict):
