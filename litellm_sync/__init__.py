@@ -52,7 +52,7 @@ from .exceptions import (
 from .health import HealthStatus, discover_models, health_check, health_check_all, list_live_models
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .hooks import CallEvent
-from .native import ResponsesObject
+from .native import ResponsesObject, ResponsesStream
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
@@ -106,6 +106,7 @@ __all__ = [
     "RateLimitError",
     "ResponseTooLargeError",
     "ResponsesObject",
+    "ResponsesStream",
     "RetryPolicy",
     "Router",
     "RouterConfigError",

@@ -9,7 +9,7 @@ from typing import Any, Literal, overload
 
 from .client import Client
 from .exceptions import AmbiguousModelError, UnknownModelError
-from .native import ResponsesObject, create_response
+from .native import ResponsesObject, ResponsesStream, create_response
 from .registry import ModelInfo
 from .stream import ChatStream
 from .types import ChatResponse
@@ -113,11 +113,14 @@ def completion(
     )
 
 
-def responses(model: str, input: Any, *, client: Client | None = None, **params: Any) -> ResponsesObject:
+def responses(
+    model: str, input: Any, *, client: Client | None = None, **params: Any
+) -> ResponsesObject | ResponsesStream:
     """Call OpenAI's Responses API natively: `input` (a string or a list of input items) is sent as given and
     the provider's Responses object comes back as a dict (`ResponsesObject`: plus `output_text`, `cost`,
-    `chat`), with completion()'s errors, retries, hooks and costs. `client=` uses that Client instead of the
-    default one. See docs/responses-api.md."""
+    `chat`), with completion()'s errors, retries, hooks and costs; `stream=True` gives a `ResponsesStream`
+    of the API's events instead. `client=` uses that Client instead of the default one. See
+    docs/responses-api.md."""
     return create_response(client or get_default_client(), model, input, **params)
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from ._engine.checks import check_timeout
+from ._engine.redact import excerpt
 from ._engine.response import parse_json_body, read_response
 from ._spec.compile import ProviderSpec
 from .client import Client, _cost_function
-from .exceptions import APIError, BadRequestError, UnsupportedParamsError
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, BadRequestError
 from .types import ChatResponse
 
 INPUT_KEY = "input"  # the Responses API's body field for the conversation
@@ -85,18 +86,14 @@ def create_response(
     drop_params: bool | None = None,
     extra_headers: Mapping[str, str] | None = None,
     **params: Any,
-) -> ResponsesObject:
+) -> ResponsesObject | ResponsesStream:
     """POST the Responses API with `input` (a string or a list of input items) as given; see the module."""
-    if params.pop("stream", False):
-        raise UnsupportedParamsError(
-            "responses() does not stream yet; use completion(model, messages, stream=True), which reads the "
-            "Responses API's events into chat chunks",
-        )
+    stream = bool(params.pop("stream", False))
     if not isinstance(input, (str, list)) or not input:
         raise BadRequestError("input must be a non-empty string or a non-empty list of Responses input items")
     provider, name, info = _resolve(client, model)
     request = provider.builder.build(
-        name, _PLACEHOLDER, params, stream=False, api_key=api_key, api_base=api_base, api_version=api_version,
+        name, _PLACEHOLDER, params, stream=stream, api_key=api_key, api_base=api_base, api_version=api_version,
         extra_headers=extra_headers, drop_params=client.drop_params if drop_params is None else drop_params,
         info=info,
     )
@@ -108,6 +105,18 @@ def create_response(
     cost = _cost_function(info)
     started = time.perf_counter()
     deadline = time.monotonic() + total
+    if stream:
+        def open_stream() -> ResponsesStream:
+            http = client._send(provider, request, name, wait, None, deadline, total)
+            return ResponsesStream(client, provider, name, http, request.secrets, cost, started)
+
+        try:
+            return client.retry.call(open_stream, max_retries)  # type: ignore[return-value]
+        except Exception as error:
+            if isinstance(error, APIError):
+                error.redact_secrets(request.secrets)
+            client._notify(provider.name, name, True, started, None, error, False)
+            raise
     try:
         def attempt() -> bytes:
             return client._send(provider, request, name, wait, None, deadline, total).read(client.limits)
@@ -124,3 +133,91 @@ def create_response(
     result = ResponsesObject(native)
     result.provider, result.cost, result.chat = provider.name, chat.cost, chat
     return result
+
+
+class ResponsesStream:
+    """`responses(..., stream=True)`: the Responses API's events, each a dict as sent (`event["type"]`,
+    `event["delta"]`, ...). Use it in a `with` block (or call `close()`). In-band `error` / `response.failed`
+    events raise the mapped exception; the stream ends after `response.completed` / `response.incomplete`,
+    whose `response` is then `final` (a ResponsesObject with `output_text` and `cost`), and hooks are told."""
+
+    def __init__(
+        self, client: Client, provider: ProviderSpec, model: str, http: Any, secrets: Any, cost: Any, started: float
+    ) -> None:
+        self._client, self._provider, self._model, self._http = client, provider, model, http
+        self._secrets, self._cost, self._started = secrets, cost, started
+        self._closed = False
+        self.final: ResponsesObject | None = None
+        self._events = self._generate()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._events
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._events)
+
+    def __enter__(self) -> ResponsesStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection; safe to call more than once."""
+        if not self._closed:
+            self._closed = True
+            self._events.close()
+            self._http.close(reuse=False)
+
+    def _generate(self) -> Generator[dict[str, Any], None, None]:
+        rules, provider, model = self._provider.stream, self._provider.name, self._model
+        limits = self._client.limits
+        error: Exception | None = None
+        finished = False
+        try:
+            body = self._http.chunks("reading the stream")
+            frames = rules.framing(body, max_line_bytes=limits.max_line_bytes, max_event_bytes=limits.max_event_bytes)
+            for frame in frames:
+                try:
+                    event = json.loads(frame.data)
+                except (ValueError, RecursionError):
+                    raise APIResponseValidationError(
+                        f"a stream event is not valid JSON: {excerpt(frame.data, self._secrets)}",
+                        provider=provider, model=model,
+                    ) from None
+                kind = rules.type_getter(event) if rules.type_getter is not None else frame.event
+                if kind in rules.error_types or (rules.error_when is not None and rules.error_when(event)):
+                    raise self._provider.errors.from_response(None, {}, frame.data, model, self._secrets)
+                if kind in rules.end_types:
+                    self._finish(event)
+                    finished = True
+                yield event
+                if finished:
+                    return
+            raise APIConnectionError(
+                "the stream ended before response.completed (connection closed early); the answer is incomplete",
+                provider=provider, model=model,
+            )
+        except APIError as exc:
+            error = exc.redact_secrets(self._secrets)
+            raise
+        except ValueError as exc:  # the framing found bytes it cannot decode
+            error = APIResponseValidationError(f"the stream could not be decoded: {exc}", provider=provider,
+                                               model=model)
+            raise error from None
+        finally:
+            if not self._closed:
+                self._closed = True
+                self._http.close(reuse=finished)
+            chat = self.final.chat if self.final is not None else None
+            self._client._notify(provider, model, True, self._started, chat, error, finished)
+
+    def _finish(self, event: Mapping[str, Any]) -> None:
+        response = event.get("response")
+        if not isinstance(response, dict):
+            return
+        data = json.dumps(response).encode("utf-8")
+        chat = read_response(self._provider.reader, data, self._model, self._provider.name, self._cost)
+        final = ResponsesObject(response)
+        final.provider, final.cost, final.chat = self._provider.name, chat.cost, chat
+        self.final = final

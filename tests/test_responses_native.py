@@ -3,6 +3,7 @@ costs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,7 +97,61 @@ def test_refusals_are_clear(server: FakeProviderServer) -> None:
     with _client() as client:
         with pytest.raises(litellm_sync.BadRequestError, match="does not speak the Responses API"):
             litellm_sync.responses("anthropic/claude-sonnet-4-5", "Hi", client=client, api_key="k")
-        with pytest.raises(litellm_sync.UnsupportedParamsError, match="does not stream"):
-            litellm_sync.responses("openai_responses/gpt-5", "Hi", client=client, api_key="k", stream=True)
         with pytest.raises(litellm_sync.BadRequestError, match="input must be"):
             litellm_sync.responses("openai_responses/gpt-5", [], client=client, api_key="k")
+
+
+def _events(*payloads: dict[str, Any]) -> list[str]:
+    return [f"event: {p['type']}\ndata: {json.dumps(p)}\n\n" for p in payloads]
+
+
+START = {"id": "resp_s", "object": "response", "created_at": 1, "model": "gpt-5", "status": "in_progress",
+         "output": [], "usage": None}
+
+
+def test_stream_yields_the_events_and_ends_with_the_final_response(server: FakeProviderServer) -> None:
+    seen: list[Any] = []
+    final = {**BODY, "id": "resp_s"}
+    server.clear()
+    server.enqueue(Reply(events=_events(
+        {"type": "response.created", "response": START},
+        {"type": "response.output_text.delta", "output_index": 1, "content_index": 0, "delta": "Hello "},
+        {"type": "response.output_text.delta", "output_index": 1, "content_index": 0, "delta": "there."},
+        {"type": "response.completed", "response": final},
+    )))
+    with _client(hooks=[seen.append]) as client:
+        stream = litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                        api_key="sk-test", stream=True)
+        assert isinstance(stream, litellm_sync.ResponsesStream)
+        with stream:
+            events = list(stream)
+    assert [e["type"] for e in events] == [
+        "response.created", "response.output_text.delta", "response.output_text.delta", "response.completed"
+    ]
+    assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == "Hello there."
+    assert stream.final is not None and dict(stream.final) == final
+    assert stream.final.output_text == "Hello there." and stream.final.cost is not None
+    assert server.requests[-1].json["stream"] is True and server.requests[-1].json["input"] == "Hi"
+    assert len(seen) == 1 and seen[0].complete and seen[0].stream and seen[0].response.usage.total_tokens == 140
+
+
+@pytest.mark.parametrize(
+    ("tail", "error_class"),
+    [
+        ([{"type": "response.failed", "response": {**START, "status": "failed",
+                                                   "error": {"code": "rate_limit_exceeded", "message": "Slow down"}}}],
+         litellm_sync.RateLimitError),
+        ([], litellm_sync.APIConnectionError),  # the connection closed before response.completed
+    ],
+)
+def test_stream_errors_are_typed_and_told_to_hooks(
+    server: FakeProviderServer, tail: list[dict[str, Any]], error_class: type
+) -> None:
+    seen: list[Any] = []
+    server.enqueue(Reply(events=_events({"type": "response.created", "response": START}, *tail)))
+    with _client(hooks=[seen.append]) as client:
+        stream = litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                        api_key="sk-test", stream=True)
+        with pytest.raises(error_class), stream:
+            list(stream)
+    assert len(seen) == 1 and isinstance(seen[0].error, error_class) and not seen[0].complete
