@@ -191,6 +191,8 @@ class ResponsesStream:
                 if kind in rules.end_types:
                     self._finish(event)
                     finished = True
+                if finished:
+                    self._drain(body)
                 yield event
                 if finished:
                     return
@@ -211,6 +213,20 @@ class ResponsesStream:
                 self._http.close(reuse=finished)
             chat = self.final.chat if self.final is not None else None
             self._client._notify(provider, model, True, self._started, chat, error, finished)
+
+    def _drain(self, body: Iterator[bytes]) -> None:
+        """After the last event: read the little left so the connection can go back to the pool (a tail that
+        keeps talking only costs the connection)."""
+        self._closed = True
+        try:
+            for count, _data in enumerate(body):
+                if count >= 4:
+                    self._http.close(reuse=False)
+                    return
+        except APIError:
+            self._http.close(reuse=False)
+            return
+        self._http.close(reuse=True)
 
     def _finish(self, event: Mapping[str, Any]) -> None:
         response = event.get("response")
