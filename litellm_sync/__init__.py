@@ -14,6 +14,7 @@ from .api import (
     get_max_tokens,
     get_model_info,
     list_models,
+    responses,
     supports,
     supports_function_calling,
     supports_reasoning,
@@ -53,6 +54,7 @@ from .health import HealthStatus, discover_models, health_check, health_check_al
 from .helpers import assistant_message, system_message, tool_message, user_message
 from .hooks import CallEvent
 from .limits import Limits
+from .native import ResponsesObject, ResponsesStream
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
@@ -107,6 +109,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "ResponsesObject",
+    "ResponsesStream",
     "RetryPolicy",
     "Router",
     "RouterConfigError",
@@ -134,6 +138,7 @@ __all__ = [
     "health_check_all",
     "list_live_models",
     "list_models",
+    "responses",
     "stream_chunk_builder",
     "supports",
     "supports_function_calling",

@@ -9,6 +9,7 @@ from typing import Any, Literal, overload
 
 from .client import Client
 from .exceptions import AmbiguousModelError, UnknownModelError
+from .native import ResponsesObject, ResponsesStream, create_response
 from .registry import ModelInfo
 from .stream import ChatStream
 from .types import ChatResponse
@@ -110,6 +111,17 @@ def completion(
         extra_headers=extra_headers,
         **params,
     )
+
+
+def responses(
+    model: str, input: Any, *, client: Client | None = None, **params: Any
+) -> ResponsesObject | ResponsesStream:
+    """Call OpenAI's Responses API natively: `input` (a string or a list of input items) is sent as given and
+    the provider's Responses object comes back as a dict (`ResponsesObject`: plus `output_text`, `cost`,
+    `chat`), with completion()'s errors, retries, hooks and costs; `stream=True` gives a `ResponsesStream`
+    of the API's events instead. `client=` uses that Client instead of the default one. See
+    docs/responses-api.md."""
+    return create_response(client or get_default_client(), model, input, **params)
 
 
 def batch_completion(model: str, list_of_messages: Any, *, max_workers: int = 8, **params: Any) -> list[Any]:

@@ -35,6 +35,8 @@ class ModelInfo:
     deprecation_date: str | None = None
     pricing_checked: str | None = None
     pricing_url: str | None = None
+    #: The provider that serves this model when it is called through this one (`route:` in the spec).
+    route: str | None = None
 
     @property
     def max_input_tokens(self) -> int | None:
@@ -118,6 +120,7 @@ def model_info_from_spec(provider: str, name: str, entry: ModelEntry, source: Pr
         deprecation_date=entry.deprecation_date,
         pricing_checked=source.checked,
         pricing_url=source.url,
+        route=entry.route,
     )
 
 
@@ -159,7 +162,8 @@ class Registry:
         if provider is None:
             candidates = self.bare.get(model, ())
             if len(candidates) == 1:
-                return candidates[0], model
+                info = self.models.get((candidates[0], model))
+                return (info.route if info is not None and info.route else candidates[0]), model
             if candidates:
                 options = tuple(f"{p}/{model}" for p in candidates)
                 raise AmbiguousModelError(f"'{model}' is served by several providers; name one.", options)
@@ -167,6 +171,9 @@ class Registry:
         if provider is not None:
             if not rest:
                 raise UnknownModelError(f"'{model}' names provider '{provider}' but no model after the slash.")
+            info = self.models.get((provider, rest))
+            if info is not None and info.route:  # served by another provider (OpenAI's Responses-only models)
+                return info.route, rest
             return provider, rest
         if slash:
             raise UnknownModelError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,15 @@ import pytest
 import litellm_sync
 from litellm_sync.testing import FakeProviderServer, Reply
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "cases"
-CASES = sorted(CASES_DIR.glob("*/*.json")) if CASES_DIR.is_dir() else []
+# ../shared/conformance, or LITELLM_SYNC_CONFORMANCE_DIR (e.g. when run from a git worktree).
+CONFORMANCE_DIR = Path(
+    os.environ.get("LITELLM_SYNC_CONFORMANCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "conformance"
+)
+# cases/: chat-style dialects; responses/: OpenAI's Responses API (provider openai_responses).
+CASES = sorted(
+    path for folder in ("cases", "responses") if (CONFORMANCE_DIR / folder).is_dir()
+    for path in (CONFORMANCE_DIR / folder).glob("*/*.json")
+)
 
 pytestmark = pytest.mark.skipif(not CASES, reason="../shared/conformance is not present")
 

@@ -4,7 +4,7 @@ Every file in ``tests/cases/golden/<dialect>/`` holds one case: ``provider``, ``
 ``stream`` (and optionally ``api_base``) plus ``expect``: either ``{"method", "url", "headers" (a subset, lowercase
 names), "body" (exact JSON)}`` or ``{"error": "<exception class name>"}``. The expected bodies were written from
 each provider's public API reference (OpenAI Chat Completions, Azure OpenAI, Anthropic Messages, Gemini
-generateContent, Cohere v2 chat, Ollama /api/chat), not captured from the engine.
+generateContent, Cohere v2 chat, Ollama /api/chat, OpenAI Responses), not captured from the engine.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from litellm_sync import exceptions
 
 CASES_DIR = Path(__file__).parent / "cases" / "golden"
 CASE_FILES = sorted(CASES_DIR.glob("*/*.json"))
-DIALECTS = ("openai", "azure", "anthropic", "gemini", "cohere", "ollama")
+DIALECTS = ("openai", "azure", "anthropic", "gemini", "cohere", "ollama", "openai_responses")
 
 
 @pytest.fixture(scope="module")

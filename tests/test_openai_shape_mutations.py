@@ -55,6 +55,20 @@ WHOLE = {  # keyed like transcripts.CASES; one whole (non-stream) answer in each
                     "tool_calls": [{"function": {"name": "get_weather", "arguments": ARGS}}]},
         "prompt_eval_count": 12, "eval_count": 30,
     },
+    "openai_responses": {
+        "id": "resp_1", "object": "response", "created_at": 1700000000, "model": "gpt-5", "status": "completed",
+        "incomplete_details": None,
+        "output": [
+            {"id": "rs_1", "type": "reasoning", "encrypted_content": "gAAAA",
+             "summary": [{"type": "summary_text", "text": "Think"}]},
+            {"id": "msg_1", "type": "message", "role": "assistant",
+             "content": [{"type": "output_text", "text": "Hi", "annotations": []}]},
+            {"id": "fc_1", "type": "function_call", "call_id": "call_a", "name": "get_weather",
+             "arguments": json.dumps(ARGS)},
+        ],
+        "usage": {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 30,
+                  "total_tokens": 42},
+    },
 }
 RUNS = [(provider, transcript) for provider, transcript in shape.TRANSCRIPT_RUNS if transcript in WHOLE]
 DELETE = object()

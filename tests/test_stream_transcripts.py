@@ -151,6 +151,50 @@ def _cohere() -> bytes:
     ]).encode()
 
 
+def _responses() -> bytes:
+    """OpenAI Responses API: a reasoning item with a summary, a message, two function calls, then completed."""
+
+    def ev(name: str, payload: dict[str, Any]) -> str:
+        return _data({"type": name, **payload}, event=name)
+
+    reasoning = {"id": "rs_1", "type": "reasoning", "encrypted_content": "gAAA-enc",
+                 "summary": [{"type": "summary_text", "text": "Think first."}]}
+    call_a = {"id": "fc_a", "type": "function_call", "call_id": "call_a", "name": "get_weather", "arguments": ""}
+    call_b = {"id": "fc_b", "type": "function_call", "call_id": "call_b", "name": "get_time", "arguments": ""}
+    usage = {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 30,
+             "output_tokens_details": {"reasoning_tokens": 5}, "total_tokens": 42}
+    response = {"id": "resp_1", "object": "response", "created_at": 1700000000, "model": "gpt-5",
+                "status": "in_progress", "output": [], "usage": None, "incomplete_details": None}
+    return "".join([
+        ev("response.created", {"response": response, "sequence_number": 0}),
+        ev("response.in_progress", {"response": response, "sequence_number": 1}),
+        ev("response.output_item.added", {"output_index": 0, "item": {**reasoning, "summary": []}}),
+        ev("response.reasoning_summary_part.added", {"output_index": 0, "summary_index": 0,
+                                                     "part": {"type": "summary_text", "text": ""}}),
+        ev("response.reasoning_summary_text.delta", {"output_index": 0, "summary_index": 0, "delta": "Think "}),
+        ev("response.reasoning_summary_text.delta", {"output_index": 0, "summary_index": 0, "delta": "first."}),
+        ev("response.reasoning_summary_text.done", {"output_index": 0, "summary_index": 0, "text": "Think first."}),
+        ev("response.output_item.done", {"output_index": 0, "item": reasoning}),
+        ev("response.output_item.added", {"output_index": 1, "item": {"id": "msg_1", "type": "message",
+                                                                      "role": "assistant", "content": []}}),
+        ev("response.content_part.added", {"output_index": 1, "content_index": 0,
+                                           "part": {"type": "output_text", "text": ""}}),
+        ev("response.output_text.delta", {"output_index": 1, "content_index": 0, "delta": "Héllo "}),
+        ev("response.output_text.delta", {"output_index": 1, "content_index": 0, "delta": "wörld 🌍"}),
+        ev("response.output_text.done", {"output_index": 1, "content_index": 0, "text": "Héllo wörld 🌍"}),
+        ev("response.output_item.done", {"output_index": 1, "item": {"id": "msg_1", "type": "message"}}),
+        ev("response.output_item.added", {"output_index": 2, "item": call_a}),
+        ev("response.function_call_arguments.delta", {"output_index": 2, "delta": ARGS[0]}),
+        ev("response.function_call_arguments.delta", {"output_index": 2, "delta": ARGS[1]}),
+        ev("response.function_call_arguments.done", {"output_index": 2, "arguments": "".join(ARGS)}),
+        ev("response.output_item.done", {"output_index": 2, "item": {**call_a, "arguments": "".join(ARGS)}}),
+        ev("response.output_item.added", {"output_index": 3, "item": call_b}),
+        ev("response.function_call_arguments.delta", {"output_index": 3, "delta": "{}"}),
+        ev("response.output_item.done", {"output_index": 3, "item": {**call_b, "arguments": "{}"}}),
+        ev("response.completed", {"response": {**response, "status": "completed", "usage": usage}}),
+    ]).encode()
+
+
 def _ollama() -> bytes:
     def line(message: dict[str, Any], **extra: Any) -> str:
         record = {"model": "qwen3", "created_at": "2025-01-01T00:00:00Z",
@@ -182,6 +226,7 @@ CASES = {
     "gemini": ("gemini/gemini-2.5-flash", _gemini(), None, (12, 30, 42, 4)),
     "cohere": ("cohere/command-a-03-2025", _cohere(), ["call_a", "call_b"], (12, 30, 42, 4)),
     "ollama": ("ollama/qwen3", _ollama(), None, (12, 30, 42, None)),
+    "openai_responses": ("openai_responses/gpt-5", _responses(), ["call_a", "call_b"], (12, 30, 42, 4)),
 }
 
 # Dialects whose finish reason ("STOP", "stop") only says tool calls through tool_calls_finish_reason.

@@ -197,6 +197,7 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
     part_rules = {kind: [(slot, template.fn) for slot, template in targets] for kind, targets in spec.parts.items()}
     message_template = spec.message.fn
     tool_result_sep = spec.tool_result_sep
+    by_role = {role: template.fn for role, template in spec.message_by_role.items()}
 
     def render_parts(parts: list[Part]) -> dict[str, list[Any]]:
         slots: dict[str, list[Any]] = {}
@@ -238,8 +239,10 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
         wire = []
         for role, parts in turns:
             context: dict[str, Any] = {"role": role, **render_parts(parts)}
-            rendered = message_template(context)
-            if rendered is not MISSING:
+            rendered = by_role.get(role, message_template)(context)
+            if isinstance(rendered, list):  # one message as several wire items (Responses API input items)
+                wire.extend(rendered)
+            elif rendered is not MISSING:
                 wire.append(rendered)
         return wire, variables
 

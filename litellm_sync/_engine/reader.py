@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .._spec.model import BlocksModel, PartRuleModel, ReaderModel, ToolCallsModel
 
 Getter = Callable[[Any], Any]
+MAX_PART_DEPTH = 8  # `parts:` rules that nest (an output item holding content parts) go at most this deep
 USAGE_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
@@ -243,6 +244,7 @@ class _PartRule:
         self.reasoning = make_getter(spec.reasoning) if spec.reasoning is not None else None
         self.tool_call = _ToolCallRule(spec.tool_call) if spec.tool_call is not None else None  # path "." default
         self.keep_block = spec.keep_block
+        self.nested = make_getter(spec.parts) if spec.parts is not None else None
 
 
 class Reader:
@@ -356,6 +358,15 @@ class Reader:
     def _read_parts(self, parts: list[Any], choice: ChoiceRead, state: ReadState) -> None:
         texts: list[str] = []
         thoughts: list[str] = []
+        self._walk_parts(parts, choice, state, texts, thoughts, 0)
+        if texts:
+            choice.content = "".join(texts)
+        if thoughts:
+            choice.reasoning = "".join(thoughts)
+
+    def _walk_parts(
+        self, parts: list[Any], choice: ChoiceRead, state: ReadState, texts: list[str], thoughts: list[str], depth: int
+    ) -> None:
         for part in parts:
             for rule in self.parts:
                 if rule.condition is not None and not rule.condition(part):
@@ -374,11 +385,11 @@ class Reader:
                         thoughts.append(found)
                 if rule.tool_call is not None:
                     choice.tool_calls.append(rule.tool_call.read_one(part, state))
+                if rule.nested is not None and depth < MAX_PART_DEPTH:
+                    inner = rule.nested(part)
+                    if inner.__class__ is list:
+                        self._walk_parts(inner, choice, state, texts, thoughts, depth + 1)
                 break
-        if texts:
-            choice.content = "".join(texts)
-        if thoughts:
-            choice.reasoning = "".join(thoughts)
 
     def _read_usage(self, source: Any) -> dict[str, int] | None:
         values = self.usage_fields(source)

@@ -341,7 +341,11 @@ def _unsendable(provider: str, model: str, problem: str) -> BadRequestError:
 def _model_context(info: ModelInfo | None) -> dict[str, Any]:
     if info is None:
         return {}
-    return {"max_output_tokens": info.max_output_tokens, "context_window": info.context_window}
+    return {
+        "max_output_tokens": info.max_output_tokens,
+        "context_window": info.context_window,
+        "features": dict.fromkeys(info.features, True),  # `$model_info.features.reasoning`: true or missing
+    }
 
 
 def _has_images(messages: Sequence[Any]) -> bool:

@@ -119,6 +119,7 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         aliases=tuple(loaded["aliases"]),
         deprecation_date=loaded["deprecation_date"],
         description=loaded["description"],
+        route=loaded["route"],
     )
 
 
@@ -162,7 +163,7 @@ def _reader(loaded: Mapping[str, Any]) -> ReaderModel:
             PartRuleModel(
                 when=part["when"], has=part["has"], text=part["text"], reasoning=part["reasoning"],
                 tool_call=_tool_calls(part["tool_call"], ".") if part["tool_call"] else None,
-                keep_block=part["keep_block"],
+                keep_block=part["keep_block"], parts=part["parts"],
             )
             for part in loaded["parts"]
         ),
@@ -222,6 +223,7 @@ def _messages(loaded: Mapping[str, Any]) -> MessagesModel:
         parts={kind: _part_targets(raw) for kind, raw in loaded["parts"].items() if raw is not None},
         message=Tpl(loaded["message"] or {"role": "$role", "content": "$content"}),
         tool_result_sep=loaded["tool_result_sep"],
+        message_by_role={role: Tpl(raw) for role, raw in loaded["message_by_role"].items()},
     )
 
 

@@ -139,6 +139,19 @@ def compile_spec(
             continue
         for model_name, entry in model.models.items():
             infos.append(model_info_from_spec(name, model_name, entry, model.pricing_source))
+            if entry.route is not None and entry.route not in models:
+                problems.append(f"providers.{name}.models.{model_name}.route: no provider named '{entry.route}'")
+    for name, model in models.items():  # `models_from: other`: other's registry entries, under this name too
+        source = models.get(model.models_from) if model.models_from else None
+        if model.models_from and source is None:
+            problems.append(f"providers.{name}.models_from: no provider named '{model.models_from}'")
+        if model.responses_via and model.responses_via not in models:
+            problems.append(f"providers.{name}.responses_via: no provider named '{model.responses_via}'")
+        if source is None:
+            continue
+        for model_name, entry in source.models.items():
+            if model_name not in model.models:
+                infos.append(model_info_from_spec(name, model_name, entry, source.pricing_source))
     if problems and not collect:
         raise SpecError(problems)
     bare = [name for name, spec in providers.items() if spec.bare_names]

@@ -100,6 +100,7 @@ class PartRuleModel:
     reasoning: PathSpec
     tool_call: ToolCallsModel | None
     keep_block: bool
+    parts: PathSpec = None  # a nested list of parts (an item holding content parts), read with the same rules
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class ModelEntry:
     aliases: tuple[str, ...]
     deprecation_date: str | None
     description: str | None
+    route: str | None = None  # calls to this model go through this provider (its dialect, URL and key)
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,7 @@ class MessagesModel:
     parts: Mapping[str, tuple[tuple[str, Tpl], ...]]  # part type -> (slot, template) targets
     message: Tpl
     tool_result_sep: str = "\n"  # joins a tool result's text parts into one string
+    message_by_role: Mapping[str, Tpl] = field(default_factory=dict)  # (wire) role -> its message template
 
 
 @dataclass(frozen=True)
@@ -277,3 +280,5 @@ class ProviderModel:
     response: ReaderModel | None
     model_params: Mapping[str, ModelParamsModel] = field(default_factory=dict)  # in spec order
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it
+    models_from: str | None = None  # another provider whose `models:` this one's registry also lists
+    responses_via: str | None = None  # the provider `litellm_sync.responses()` sends this one's models to

@@ -109,6 +109,7 @@ class MessagesSchema(_Strict):
     )
     message = fields.Raw(allow_none=True, load_default=lambda: {"role": "$role", "content": "$content"})
     tool_result_sep = fields.Str(load_default="\n")
+    message_by_role = fields.Dict(keys=fields.Str(), values=fields.Raw(), load_default=dict)
 
 
 class ParamRuleSchema(_Strict):
@@ -170,6 +171,7 @@ class PartRuleSchema(_Strict):
     reasoning = PathField(load_default=None)
     tool_call = fields.Nested(ToolCallsSchema, load_default=None)
     keep_block = fields.Bool(load_default=False)
+    parts = PathField(load_default=None)  # the part holds a nested list of parts, read with the same rules
 
 
 class ChoiceSchema(_Strict):
@@ -256,6 +258,7 @@ class ModelSchema(_Strict):
     aliases = StrList(load_default=list)
     deprecation_date = fields.Str(allow_none=True, load_default=None)
     description = fields.Str(load_default=None)
+    route = fields.Str(allow_none=True, load_default=None)  # a provider that serves this model instead
 
 
 class PricingSourceSchema(_Strict):
@@ -299,6 +302,8 @@ class ProviderSchema(_Strict):
     pricing_source = fields.Nested(PricingSourceSchema, load_default=dict)
     health = fields.Nested(HealthSchema, load_default=dict)
     bare_names = fields.Bool(load_default=True)
+    models_from = fields.Str(allow_none=True, load_default=None)  # share another provider's registry
+    responses_via = fields.Str(allow_none=True, load_default=None)  # the provider responses() sends to
 
 
 class SpecFileSchema(_Strict):

@@ -107,6 +107,10 @@ def template_problems(entry: Mapping[str, Any], names: Names) -> list[tuple[str,
     messages = entry.get("messages")
     if isinstance(messages, Mapping):
         add("messages.message", messages.get("message"), frozenset({"role"}) | names.slots)
+        by_role = messages.get("message_by_role")
+        if isinstance(by_role, Mapping):
+            for role, template in by_role.items():
+                add(f"messages.message_by_role.{role}", template, frozenset({"role"}) | names.slots)
         parts = messages.get("parts")
         for kind, rule in parts.items() if isinstance(parts, Mapping) else ():
             scope = frozenset({"type", *PART_FIELDS.get(kind, ())})

@@ -272,8 +272,11 @@ class ReplyWriter:
             raise self.fail("a tool call")
         fields = {"whole": ALL_FIELDS, "start": ("id", "name"), "arguments": ("arguments",)}[stage]
         items = [self.tool_item(rule, call, index, fields) for index, call in calls]
-        # A path whose rule tests a condition holds one typed block; otherwise a list of calls.
-        single = stage != "whole" and len(items) == 1 and (rule.get("when") or rule.get("has"))
+        # A path whose rule tests a condition holds one typed block, and so does the event itself ("."):
+        # otherwise a list of calls.
+        single = stage != "whole" and len(items) == 1 and (
+            rule.get("when") or rule.get("has") or rule.get("path", ".") == "."
+        )
         put(choice, rule.get("path", "."), items[0] if single else items)
 
     # -- whole bodies

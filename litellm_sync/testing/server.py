@@ -34,10 +34,12 @@ from .wire import (
     error,
     fixed_chunks,
     generate_content_reply,
+    input_texts,
     messages_reply,
     messages_texts,
     native_chat_reply,
     request_model,
+    responses_reply,
     role_texts,
     split_tokens,
     v2_chat_reply,
@@ -355,6 +357,10 @@ class FakeProviderServer:
             return self._native_chat
         if path.endswith("/messages"):
             return self._messages
+        if path.endswith("/responses"):
+            return lambda request, body: responses_reply(
+                self._completion(request, input_texts(body), request_model(body)), stream=body.get("stream") is True
+            )
         return None
 
     def _completion(self, request: RecordedRequest, texts: tuple[str, list[str]], model: str) -> Completion:

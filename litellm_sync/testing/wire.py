@@ -88,7 +88,7 @@ def _content_text(content: object) -> str:
 
 def _part_text(part: object) -> str:
     # Generate-content parts carry no "type"; every other format tags text parts with type "text".
-    if isinstance(part, dict) and part.get("type", "text") == "text":
+    if isinstance(part, dict) and part.get("type", "text") in ("text", "input_text", "output_text"):
         text = part.get("text")
         return text if isinstance(text, str) else ""
     return ""
@@ -117,6 +117,16 @@ def contents_texts(body: dict[str, object]) -> tuple[str, list[str]]:
     system = body.get("systemInstruction") or body.get("system_instruction")
     system_text = _content_text(system.get("parts")) if isinstance(system, dict) else ""
     return last, [system_text] + [_content_text(c.get("parts")) for c in contents]
+
+
+def input_texts(body: dict[str, object]) -> tuple[str, list[str]]:
+    """(last user text, all texts) of a Responses API request: `instructions` and the `input` items."""
+    given = body.get("input")
+    items = [{"role": "user", "content": given}] if isinstance(given, str) else _dicts(given)
+    users = [_content_text(i.get("content")) for i in items if i.get("role") == "user"]
+    instructions = body.get("instructions")
+    texts = [instructions if isinstance(instructions, str) else ""] + [_content_text(i.get("content")) for i in items]
+    return (users[-1] if users else ""), texts
 
 
 def split_tokens(text: str) -> list[str]:
@@ -306,3 +316,31 @@ def request_model(body: dict[str, object]) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # HTTP plumbing
+
+
+def responses_reply(c: Completion, stream: bool) -> Reply:
+    """A Responses API answer (`POST /responses`): one message output item, or its typed event stream."""
+    item = {
+        "id": f"msg_fake_{c.number}", "type": "message", "status": "completed", "role": "assistant",
+        "content": [{"type": "output_text", "text": c.text, "annotations": []}],
+    }
+    total = c.prompt_tokens + c.completion_tokens
+    usage = {"input_tokens": c.prompt_tokens, "output_tokens": c.completion_tokens, "total_tokens": total}
+    response = {
+        "id": f"resp_fake_{c.number}", "object": "response", "created_at": c.created, "status": "completed",
+        "model": c.model, "output": [item], "incomplete_details": None, "usage": usage,
+    }
+    if not stream:
+        return Reply(json=response)
+    start = {**response, "status": "in_progress", "output": [], "usage": None}
+    events = [
+        _typed_sse({"type": "response.created", "response": start}),
+        _typed_sse({"type": "response.output_item.added", "output_index": 0, "item": {**item, "content": []}}),
+    ]
+    events += [
+        _typed_sse({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": token})
+        for token in c.tokens
+    ]
+    events.append(_typed_sse({"type": "response.output_item.done", "output_index": 0, "item": item}))
+    events.append(_typed_sse({"type": "response.completed", "response": response}))
+    return Reply(events=events)

@@ -1,0 +1,239 @@
+"""`responses()`: OpenAI's Responses API called natively (your `input`, its Responses object back), through
+the same request building, transport, errors, retries, hooks and costs as `completion()`.
+
+The model names a provider whose dialect takes a list of items as its body's `$messages` (the
+`openai_responses` provider), or a provider whose spec entry names one with `responses_via:` (`openai`
+does), or a model the registry routes to one (`route:`). Parameters go through the provider's parameter
+rules as for `completion()` (`max_tokens`, `reasoning_effort`, `tools` in the Chat Completions shape are
+translated; native fields such as `text`, `reasoning` or `previous_response_id` are sent as given).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Generator, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from ._engine.checks import check_timeout
+from ._engine.redact import excerpt
+from ._engine.response import parse_json_body, read_response
+from ._spec.compile import ProviderSpec
+from .client import Client, _cost_function
+from .exceptions import APIConnectionError, APIError, APIResponseValidationError, BadRequestError
+from .types import ChatResponse
+
+INPUT_KEY = "input"  # the Responses API's body field for the conversation
+_PLACEHOLDER = [{"role": "user", "content": "-"}]  # rendered, then replaced by the caller's input
+
+
+class ResponsesObject(dict):  # type: ignore[type-arg]
+    """The provider's Responses object exactly as it came (a dict: `resp["output"]`, `resp["usage"]`), plus
+    `output_text` (the text of its message items), `cost` (USD, None when unpriced), `provider` and `chat`
+    (the same answer read as a ChatResponse: `resp.chat.choices[0].message.tool_calls`)."""
+
+    provider: str
+    cost: Decimal | None
+    chat: ChatResponse
+
+    @property
+    def output_text(self) -> str:
+        """The `output_text` parts of the `message` output items, joined (as openai-python's `output_text`)."""
+        texts = []
+        for item in self.get("output") or ():
+            if isinstance(item, Mapping) and item.get("type") == "message":
+                for part in item.get("content") or ():
+                    if isinstance(part, Mapping) and part.get("type") == "output_text":
+                        texts.append(str(part.get("text") or ""))
+        return "".join(texts)
+
+
+def _messages_key(provider: ProviderSpec) -> str | None:
+    """The top-level body key the provider fills from `$messages`, if its messages are rendered items."""
+    body = provider.entry.get("body")
+    messages = provider.entry.get("messages")
+    if not isinstance(body, Mapping) or not isinstance(messages, Mapping) or messages.get("mode") != "render":
+        return None
+    return next((key for key, value in body.items() if value == "$messages"), None)
+
+
+def _resolve(client: Client, model: str) -> tuple[ProviderSpec, str, Any]:
+    provider, name, info = client.resolve(model)
+    via = provider.entry.get("responses_via")
+    if isinstance(via, str) and via != provider.name:
+        provider = client.spec.provider(via)
+        info = client.spec.registry.get(via, name)
+    if _messages_key(provider) != INPUT_KEY:
+        raise BadRequestError(
+            f"provider '{provider.name}' does not speak the Responses API; call responses() with "
+            "'openai_responses/<model>' (or use completion() for this provider)",
+            provider=provider.name, model=name,
+        )
+    return provider, name, info
+
+
+def create_response(
+    client: Client,
+    model: str,
+    input: Any,
+    *,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    drop_params: bool | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    **params: Any,
+) -> ResponsesObject | ResponsesStream:
+    """POST the Responses API with `input` (a string or a list of input items) as given; see the module."""
+    stream = bool(params.pop("stream", False))
+    if not isinstance(input, (str, list)) or not input:
+        raise BadRequestError("input must be a non-empty string or a non-empty list of Responses input items")
+    provider, name, info = _resolve(client, model)
+    request = provider.builder.build(
+        name, _PLACEHOLDER, params, stream=stream, api_key=api_key, api_base=api_base, api_version=api_version,
+        extra_headers=extra_headers, drop_params=client.drop_params if drop_params is None else drop_params,
+        info=info,
+    )
+    body = json.loads(request.body or b"{}")
+    body[INPUT_KEY] = input
+    request.body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    wait = client.timeout if timeout is None else check_timeout(timeout)
+    total = client.total_timeout
+    cost = _cost_function(info)
+    started = time.perf_counter()
+    deadline = time.monotonic() + total
+    if stream:
+        def open_stream() -> ResponsesStream:
+            http = client._send(provider, request, name, wait, None, deadline, total)
+            return ResponsesStream(client, provider, name, http, request.secrets, cost, started)
+
+        try:
+            return client.retry.call(open_stream, max_retries)  # type: ignore[return-value]
+        except Exception as error:
+            if isinstance(error, APIError):
+                error.redact_secrets(request.secrets)
+            client._notify(provider.name, name, True, started, None, error, False)
+            raise
+    try:
+        def attempt() -> bytes:
+            return client._send(provider, request, name, wait, None, deadline, total).read(client.limits)
+
+        data = client.retry.call(attempt, max_retries)
+        chat = read_response(provider.reader, data, name, provider.name, cost, request.secrets)
+        native = parse_json_body(data, provider.name, name, request.secrets)
+    except Exception as error:
+        if isinstance(error, APIError):
+            error.redact_secrets(request.secrets)
+        client._notify(provider.name, name, False, started, None, error, False)
+        raise
+    client._notify(provider.name, name, False, started, chat, None, True)
+    result = ResponsesObject(native)
+    result.provider, result.cost, result.chat = provider.name, chat.cost, chat
+    return result
+
+
+class ResponsesStream:
+    """`responses(..., stream=True)`: the Responses API's events, each a dict as sent (`event["type"]`,
+    `event["delta"]`, ...). Use it in a `with` block (or call `close()`). In-band `error` / `response.failed`
+    events raise the mapped exception; the stream ends after `response.completed` / `response.incomplete`,
+    whose `response` is then `final` (a ResponsesObject with `output_text` and `cost`), and hooks are told."""
+
+    def __init__(
+        self, client: Client, provider: ProviderSpec, model: str, http: Any, secrets: Any, cost: Any, started: float
+    ) -> None:
+        self._client, self._provider, self._model, self._http = client, provider, model, http
+        self._secrets, self._cost, self._started = secrets, cost, started
+        self._closed = False
+        self.final: ResponsesObject | None = None
+        self._events = self._generate()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._events
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._events)
+
+    def __enter__(self) -> ResponsesStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection; safe to call more than once."""
+        if not self._closed:
+            self._closed = True
+            self._events.close()
+            self._http.close(reuse=False)
+
+    def _generate(self) -> Generator[dict[str, Any], None, None]:
+        rules, provider, model = self._provider.stream, self._provider.name, self._model
+        limits = self._client.limits
+        error: Exception | None = None
+        finished = False
+        try:
+            body = self._http.chunks("reading the stream")
+            frames = rules.framing(body, max_line_bytes=limits.max_line_bytes, max_event_bytes=limits.max_event_bytes)
+            for frame in frames:
+                try:
+                    event = json.loads(frame.data)
+                except (ValueError, RecursionError):
+                    raise APIResponseValidationError(
+                        f"a stream event is not valid JSON: {excerpt(frame.data, self._secrets)}",
+                        provider=provider, model=model,
+                    ) from None
+                kind = rules.type_getter(event) if rules.type_getter is not None else frame.event
+                if kind in rules.error_types or (rules.error_when is not None and rules.error_when(event)):
+                    raise self._provider.errors.from_response(None, {}, frame.data, model, self._secrets)
+                if kind in rules.end_types:
+                    self._finish(event)
+                    finished = True
+                if finished:
+                    self._drain(body)
+                yield event
+                if finished:
+                    return
+            raise APIConnectionError(
+                "the stream ended before response.completed (connection closed early); the answer is incomplete",
+                provider=provider, model=model,
+            )
+        except APIError as exc:
+            error = exc.redact_secrets(self._secrets)
+            raise
+        except ValueError as exc:  # the framing found bytes it cannot decode
+            error = APIResponseValidationError(f"the stream could not be decoded: {exc}", provider=provider,
+                                               model=model)
+            raise error from None
+        finally:
+            if not self._closed:
+                self._closed = True
+                self._http.close(reuse=finished)
+            chat = self.final.chat if self.final is not None else None
+            self._client._notify(provider, model, True, self._started, chat, error, finished)
+
+    def _drain(self, body: Iterator[bytes]) -> None:
+        """After the last event: read the little left so the connection can go back to the pool (a tail that
+        keeps talking only costs the connection)."""
+        self._closed = True
+        try:
+            for count, _data in enumerate(body):
+                if count >= 4:
+                    self._http.close(reuse=False)
+                    return
+        except APIError:
+            self._http.close(reuse=False)
+            return
+        self._http.close(reuse=True)
+
+    def _finish(self, event: Mapping[str, Any]) -> None:
+        response = event.get("response")
+        if not isinstance(response, dict):
+            return
+        data = json.dumps(response).encode("utf-8")
+        chat = read_response(self._provider.reader, data, self._model, self._provider.name, self._cost)
+        final = ResponsesObject(response)
+        final.provider, final.cost, final.chat = self._provider.name, chat.cost, chat
+        self.final = final
