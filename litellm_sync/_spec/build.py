@@ -40,6 +40,7 @@ from .model import (
     StreamModel,
     ToolCallsModel,
     Tpl,
+    VariableModel,
 )
 
 
@@ -100,6 +101,8 @@ def _errors(loaded: Mapping[str, Any]) -> ErrorsModel:
                 match=rule["match"],
                 has=rule["has"],
                 contains=tuple(c.lower() for c in rule["contains"]),
+                headers=tuple((k.lower(), frozenset(v)) for k, v in (rule["headers"] or {}).items()),
+                event_types=frozenset(rule["event_types"]),
                 class_name=rule["class_"],
                 retryable=rule["retryable"],
             )
@@ -250,6 +253,10 @@ def _api_version(loaded: Any) -> ApiVersionModel:
 # How each loaded key of a provider entry becomes its part of the model (keys not listed are used as loaded).
 _PARTS: dict[str, Any] = {
     "base_url_env": tuple,
+    "variables": lambda loaded: {
+        name: VariableModel(tuple(v["args"]), tuple(v["env"]), v["default"], v["required"])
+        for name, v in loaded.items()
+    },
     "auth": _auth,
     "headers": lambda loaded: tuple((k.lower(), Tpl(v)) for k, v in loaded.items() if v),  # "" sends none
     "api_version": _api_version,

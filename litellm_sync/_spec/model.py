@@ -155,6 +155,8 @@ class ErrorRuleModel:
     match: Mapping[str, Any] | None
     has: str | None
     contains: tuple[str, ...]
+    headers: tuple[tuple[str, frozenset[str]], ...]  # (lower-cased header name, values any of which matches)
+    event_types: frozenset[str]
     class_name: str
     retryable: bool | None
 
@@ -240,6 +242,17 @@ class MessagesModel:
 
 
 @dataclass(frozen=True)
+class VariableModel:
+    """A provider variable (`variables: {name: ...}`): the first of a call argument, an environment variable
+    and a default; `required` makes its absence a ConfigurationError before sending."""
+
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    default: str | None
+    required: bool
+
+
+@dataclass(frozen=True)
 class ProviderModel:
     """One provider entry after `extends` and the schema: every key typed, every default filled."""
 
@@ -263,4 +276,5 @@ class ProviderModel:
     messages: MessagesModel
     params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
     response: ReaderModel | None
+    variables: Mapping[str, VariableModel] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it

@@ -206,6 +206,8 @@ class ErrorRuleSchema(_Strict):
     match = fields.Dict(keys=fields.Str(), load_default=None)
     has = fields.Str(load_default=None)
     contains = StrList(load_default=list)
+    headers = fields.Dict(keys=fields.Str(), values=StrList(), load_default=None)
+    event_types = StrList(load_default=list)
     class_ = fields.Str(data_key="class", required=True, validate=validate.OneOf(sorted(ERROR_CLASSES)))
     retryable = fields.Bool(load_default=None)
 
@@ -253,12 +255,31 @@ class HealthSchema(_Strict):
     model = fields.Str(load_default=None)
 
 
+RESERVED_VARIABLES = frozenset({"model", "messages", "stream", "api_key", "api_version", "model_info", "body"})
+
+
+def _variable_name(name: str) -> bool:
+    if not name.isidentifier() or name in RESERVED_VARIABLES:
+        raise ValidationError(f"{name!r} is not a free variable name (an identifier, not one of the request's own)")
+    return True
+
+
+class VariableSchema(_Strict):
+    args = StrList(load_default=list)
+    env = StrList(load_default=list)
+    default = fields.Str(allow_none=True, load_default=None)
+    required = fields.Bool(load_default=False)
+
+
 class ProviderSchema(_Strict):
     extends = fields.Str()
     description = fields.Str(load_default="")
     docs = fields.Str(load_default=None)
     base_url = fields.Str(allow_none=True, load_default=None)
     base_url_env = StrList(load_default=list)
+    variables = fields.Dict(
+        keys=fields.Str(validate=_variable_name), values=fields.Nested(VariableSchema), load_default=dict
+    )
     auth = AuthField(load_default=dict)
     headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True), load_default=dict)
     api_version = fields.Nested(ApiVersionSchema, load_default=dict)
