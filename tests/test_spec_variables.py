@@ -17,6 +17,8 @@ import yaml
 import litellm_sync
 from litellm_sync import SpecError
 from litellm_sync._engine.framing.eventstream import encode_message
+from litellm_sync._engine.paths import MISSING
+from litellm_sync._engine.template import TemplateError, compile_template
 from litellm_sync.exceptions import (
     BadRequestError,
     ConfigurationError,
@@ -204,3 +206,24 @@ def test_the_error_headers_example_classes_aws_errors(rsps: responses.RequestsMo
             client.completion("aws_like/m", MESSAGES, api_key="k")
         with pytest.raises(RateLimitError, match="Rate exceeded"):
             client.completion("aws_like/m", MESSAGES, api_key="k")
+
+
+def test_the_map_example_reshapes_a_media_type(rsps: responses.RequestsMock) -> None:
+    rsps.add("POST", "https://pictures.example/chat/completions", json=OK)
+    messages = [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        {"type": "image_url", "image_url": {"url": "data:image/tiff;base64,SUkqAA=="}},
+    ]}]
+    with litellm_sync.Client(providers=doc_example("map"), max_retries=0) as client:
+        client.completion("pictures/m", messages, api_key="k")
+    assert json.loads(rsps.calls[0].request.body)["messages"] == [{"role": "user", "content": [
+        {"image": {"format": "png", "bytes": "iVBORw0KGgo="}},
+        {"image": {"format": "unknown", "bytes": "SUkqAA=="}},
+    ]}]
+
+
+def test_map_matches_scalars_by_json_text_and_is_missing_without_a_default() -> None:
+    template = compile_template({"$map": "$v", "cases": {True: "yes", 3: "three", "a": "$w"}})
+    assert [template({"v": v, "w": "W"}) for v in (True, 3, "a", "b", None)] == ["yes", "three", "W", MISSING, MISSING]
+    with pytest.raises(TemplateError, match="needs 'cases'"):
+        compile_template({"$map": "$v"})

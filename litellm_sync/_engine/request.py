@@ -109,11 +109,12 @@ class Endpoint:
         self.list_path = spec.list
         self.id_path = spec.id
         self.strip_prefix: str = spec.strip_prefix
+        self.safe = "" if spec.path_encoding == "strict" else ":@"
 
     def url(self, base: str, context: Mapping[str, Any], stream: bool, extra_query: Sequence[tuple[str, str]]) -> str:
         """The URL: the base (validated by `check_base`), the path with every value percent-encoded as one
         segment, then the base's own query followed by the endpoint's (urlencoded)."""
-        path = (self.stream_path if stream else self.path)(SegmentContext(context))
+        path = (self.stream_path if stream else self.path)(SegmentContext(context, self.safe))
         query = [(k, v) for k, t in self.query if (v := t(context)) is not MISSING]
         if stream:
             query.extend((k, v) for k, t in self.stream_query if (v := t(context)) is not MISSING)

@@ -71,6 +71,7 @@ def _endpoint(loaded: Mapping[str, Any] | None) -> EndpointModel | None:
         list=loaded["list"],
         id=loaded["id"],
         strip_prefix=loaded["strip_prefix"],
+        path_encoding=loaded["path_encoding"],
     )
 
 

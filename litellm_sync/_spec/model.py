@@ -63,6 +63,7 @@ class EndpointModel:
     list: PathSpec
     id: PathSpec
     strip_prefix: str
+    path_encoding: str = "segment"  # "strict": ':' and '@' in path values are percent-encoded too
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ class EndpointSchema(_Strict):
     list = PathField(load_default=None)
     id = PathField(load_default=None)
     strip_prefix = fields.Str(load_default="")
+    path_encoding = fields.Str(validate=validate.OneOf(["segment", "strict"]), load_default="segment")
 
 
 class EndpointsSchema(_Strict):
