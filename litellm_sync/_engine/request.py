@@ -132,7 +132,7 @@ class ProviderConnection:
 
     def __init__(self, name: str, entry: ProviderModel) -> None:
         self.name = name
-        self.base_url: str | None = entry.base_url
+        self.base_url = entry.base_url
         self.base_template = BaseUrl(name, entry.base_url)
         self.base_url_env = entry.base_url_env
         self.variables = Variables(name, entry.variables)

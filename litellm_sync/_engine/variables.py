@@ -10,7 +10,8 @@ they never reach the body; a mechanism's call argument such as `aws_region_name`
 environment variable of `env`, then `default`. Absent and `required: true` raises ConfigurationError before
 anything is sent. Variables are template variables (`$region`, `${region}`) for the whole request.
 
-A `base_url` holding `${...}` is a template of `api_version` and the variables; every value interpolated
+A `base_url` holding `${...}` (or a template mapping such as `{$map: $location, cases: ..., default: ...}`) is
+a template of `api_version` and the variables; every value interpolated
 into it is percent-encoded (all but letters, digits and `-._~`), so a value cannot add a user, a host, a
 port, a path or a query; the URL is
 validated like any base URL, and its host must be a valid host name (letters, digits, dots and hyphens).
@@ -76,27 +77,28 @@ class BaseUrl:
 
     __slots__ = ("provider", "raw", "template")
 
-    def __init__(self, provider: str, raw: str | None) -> None:
+    def __init__(self, provider: str, raw: str | Mapping[str, Any] | None) -> None:
         self.provider = provider
         self.raw = raw
-        self.template = compile_template(raw) if raw and "${" in raw else None
+        self.template = compile_template(raw) if raw and (not isinstance(raw, str) or "${" in raw) else None
 
     def render(self, context: Mapping[str, Any]) -> str:
         """The validated base URL for one call's context."""
         where = f"the base_url of provider '{self.provider}'"
         if self.template is None:
             return check_base(self.raw, where)
+        shown = self.raw if isinstance(self.raw, str) else "a template"
         url = self.template({k: quote(v, safe="") if isinstance(v, str) else v for k, v in context.items()})
         if url is MISSING:
             raise ConfigurationError(
-                f"{where} ({self.raw}) reads a variable this call has no value for: give it as the provider's "
+                f"{where} ({shown}) reads a variable this call has no value for: give it as the provider's "
                 "`variables:` in providers.yaml say (a call argument or an environment variable), or pass api_base=."
             )
         checked = check_base(url, where)
         host = urlsplit(checked).hostname or ""
         if not _HOST.match(host):
             raise ConfigurationError(
-                f"{where} ({self.raw}) gave the host name {host!r}, which is not a valid host name: check the "
+                f"{where} ({shown}) gave the host name {host!r}, which is not a valid host name: check the "
                 "values of the provider's variables (a region, a project, a location)."
             )
         return checked

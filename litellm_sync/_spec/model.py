@@ -259,7 +259,7 @@ class ProviderModel:
 
     description: str
     docs: str | None
-    base_url: str | None
+    base_url: str | Mapping[str, Any] | None  # a URL, a URL template, or a template mapping ($map...)
     base_url_env: tuple[str, ...]
     auth: AuthModel
     headers: tuple[tuple[str, Tpl], ...]

@@ -256,6 +256,12 @@ class HealthSchema(_Strict):
     model = fields.Str(load_default=None)
 
 
+def _base_url(value: Any) -> bool:
+    if not isinstance(value, (str, dict)):
+        raise ValidationError("Expected a URL string, or a template mapping (a $map or $first) that gives one")
+    return True
+
+
 RESERVED_VARIABLES = frozenset({"model", "messages", "stream", "api_key", "api_version", "model_info", "body"})
 
 
@@ -276,7 +282,7 @@ class ProviderSchema(_Strict):
     extends = fields.Str()
     description = fields.Str(load_default="")
     docs = fields.Str(load_default=None)
-    base_url = fields.Str(allow_none=True, load_default=None)
+    base_url = fields.Raw(allow_none=True, load_default=None, validate=_base_url)
     base_url_env = StrList(load_default=list)
     variables = fields.Dict(
         keys=fields.Str(validate=_variable_name), values=fields.Nested(VariableSchema), load_default=dict

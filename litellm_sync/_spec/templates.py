@@ -99,7 +99,7 @@ def template_problems(entry: Mapping[str, Any], names: Names) -> list[tuple[str,
     for key in ("body", "stream_body"):
         add(key, entry.get(key), request)
     base_url = entry.get("base_url")
-    if isinstance(base_url, str) and "${" in base_url:
+    if isinstance(base_url, dict) or (isinstance(base_url, str) and "${" in base_url):
         add("base_url", base_url, frozenset({"api_version"}) | names.variables)
     auth = entry.get("auth")
     add("auth.value", auth.get("value") if isinstance(auth, Mapping) else None, request)
