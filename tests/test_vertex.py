@@ -103,3 +103,61 @@ def test_vertex_errors_use_the_gemini_table(client: Any, rsps: responses.Request
     with pytest.raises(RateLimitError, match="Resource exhausted"):
         client.completion("vertex_ai/gemini-2.5-flash", MESSAGES, api_key="ya29.t", vertex_project="my-project",
                           vertex_location="europe-west4")
+
+
+# -- Anthropic Claude on Vertex AI: vertex_ai/claude-... routes to the Messages dialect -----------------------
+
+CLAUDE = ("https://us-east5-aiplatform.googleapis.com/v1/projects/my-project/locations/us-east5/publishers/anthropic/"
+          "models/claude-sonnet-4-5@20250929")
+CLAUDE_ANSWER = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                 "content": [{"type": "text", "text": "Hello"}], "stop_reason": "end_turn",
+                 "usage": {"input_tokens": 4, "output_tokens": 1}}
+
+
+def test_claude_on_vertex_uses_raw_predict_and_the_version_in_the_body(
+    client: Any, rsps: responses.RequestsMock
+) -> None:
+    rsps.add("POST", CLAUDE + ":rawPredict", json=CLAUDE_ANSWER)
+    fake = FakeCredentials()
+    answer = client.completion("vertex_ai/claude-sonnet-4-5@20250929", MESSAGES, vertex_project="my-project",
+                               vertex_credentials=fake, max_tokens=64)
+    assert (answer.content, answer.usage.total_tokens) == ("Hello", 5)
+    sent = rsps.calls[0].request
+    assert sent.headers["authorization"] == "Bearer ya29.fresh-1"
+    assert "anthropic-version" not in sent.headers
+    assert json.loads(sent.body) == {
+        "anthropic_version": "vertex-2023-10-16",
+        "system": [{"type": "text", "text": "Be brief."}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+        "max_tokens": 64,
+    }
+
+
+def test_claude_on_vertex_streams_with_stream_raw_predict(client: Any, rsps: responses.RequestsMock) -> None:
+    events = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1", "role": "assistant",
+                                                                "usage": {"input_tokens": 4, "output_tokens": 0}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "Hel"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "lo"}}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                           "usage": {"output_tokens": 2}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    body = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
+    rsps.add("POST", CLAUDE + ":streamRawPredict", body=body, content_type="text/event-stream")
+    stream = client.completion("vertex_ai/claude-sonnet-4-5@20250929", MESSAGES, api_key="ya29.t", stream=True,
+                               vertex_project="my-project", max_tokens=64)
+    response = stream.response()
+    assert (response.content, response.choices[0].finish_reason) == ("Hello", "stop")
+    assert json.loads(rsps.calls[0].request.body)["stream"] is True
+
+
+def test_a_route_to_an_unknown_provider_is_a_spec_error() -> None:
+    spec = {"providers": {"a": {"extends": "openai_chat", "base_url": "https://a.test",
+                                "routes": [{"prefix": "x-", "provider": "nowhere"}]}}}
+    with pytest.raises(litellm_sync.SpecError, match=r"providers.a.routes\[0\].provider: no provider named 'nowhere'"):
+        litellm_sync.Client(providers=spec)

@@ -254,6 +254,7 @@ def _api_version(loaded: Any) -> ApiVersionModel:
 # How each loaded key of a provider entry becomes its part of the model (keys not listed are used as loaded).
 _PARTS: dict[str, Any] = {
     "base_url_env": tuple,
+    "routes": lambda loaded: tuple((route["prefix"], route["provider"]) for route in loaded),
     "variables": lambda loaded: {
         name: VariableModel(tuple(v["args"]), tuple(v["env"]), v["default"], v["required"])
         for name, v in loaded.items()

@@ -139,6 +139,11 @@ def compile_spec(
             continue
         for model_name, entry in model.models.items():
             infos.append(model_info_from_spec(name, model_name, entry, model.pricing_source))
+    for name, model in models.items():
+        for index, (_prefix, target) in enumerate(model.routes):
+            if target not in models:
+                where = origin_prefix(origins, f"providers.{name}")
+                problems.append(f"{where}.routes[{index}].provider: no provider named '{target}'")
     if problems and not collect:
         raise SpecError(problems)
     bare = [name for name, spec in providers.items() if spec.bare_names]

@@ -278,4 +278,5 @@ class ProviderModel:
     params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
     response: ReaderModel | None
     variables: Mapping[str, VariableModel] = field(default_factory=dict)
+    routes: tuple[tuple[str, str], ...] = ()  # (model-name prefix, provider that serves those models)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it

@@ -278,6 +278,11 @@ class VariableSchema(_Strict):
     required = fields.Bool(load_default=False)
 
 
+class RouteSchema(_Strict):
+    prefix = fields.Str(required=True, validate=validate.Length(min=1))
+    provider = fields.Str(required=True)
+
+
 class ProviderSchema(_Strict):
     extends = fields.Str()
     description = fields.Str(load_default="")
@@ -303,6 +308,7 @@ class ProviderSchema(_Strict):
     pricing_source = fields.Nested(PricingSourceSchema, load_default=dict)
     health = fields.Nested(HealthSchema, load_default=dict)
     bare_names = fields.Bool(load_default=True)
+    routes = fields.List(fields.Nested(RouteSchema), load_default=list)
 
 
 class SpecFileSchema(_Strict):
