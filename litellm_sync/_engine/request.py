@@ -172,6 +172,7 @@ class ProviderConnection:
         if not self.base_url:
             where = " or ".join(self.base_url_env) or "the provider's base_url in YAML"
             raise ConfigurationError(f"Provider '{self.name}' needs a base URL: set {where} or pass api_base=.")
+        self.variables.check_required(context)
         return self.base_template.render(context)
 
     def version(self, given: str | None) -> str | None:

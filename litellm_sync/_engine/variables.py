@@ -8,7 +8,9 @@ the environment or a default (`variables:` in providers.yaml), e.g. an AWS regio
 Each variable is the first of: the call's keyword arguments named in `args` (taken out of the parameters, so
 they never reach the body; a mechanism's call argument such as `aws_region_name` is read too), the first set
 environment variable of `env`, then `default`. Absent and `required: true` raises ConfigurationError before
-anything is sent. Variables are template variables (`$region`, `${region}`) for the whole request.
+anything is sent, when the base URL comes from the spec (a call with `api_base=` or a base-URL environment
+variable names the address itself). Variables are template variables (`$region`, `${region}`) for the whole
+request.
 
 A `base_url` holding `${...}` (or a template mapping such as `{$map: $location, cases: ..., default: ...}`) is
 a template of `api_version` and the variables; every value interpolated
@@ -59,17 +61,20 @@ class Variables:
             )
             if value is None:
                 value = next((os.environ[e] for e in spec.env if os.environ.get(e)), spec.default)
-            if value is None and spec.required:
-                raise ConfigurationError(self._missing(name, spec))
             if value is not None:
                 values[name] = value if isinstance(value, str) else str(value)
         if any(arg in params for arg in self.args):
             params = {k: v for k, v in params.items() if k not in self.args}
         return values, params
 
-    def _missing(self, name: str, spec: VariableModel) -> str:
-        ways = [f"pass {arg}=" for arg in spec.args] + [f"set {env}" for env in spec.env]
-        return f"Provider '{self.provider}' needs its {name}: {' or '.join(ways) or 'set it in YAML'}."
+    def check_required(self, values: Mapping[str, Any]) -> None:
+        """ConfigurationError naming how to give the first `required` variable that has no value."""
+        for name, spec in self.specs:
+            if spec.required and name not in values:
+                ways = [f"pass {arg}=" for arg in spec.args] + [f"set {env}" for env in spec.env]
+                raise ConfigurationError(
+                    f"Provider '{self.provider}' needs its {name}: {' or '.join(ways) or 'set it in YAML'}."
+                )
 
 
 class BaseUrl:
