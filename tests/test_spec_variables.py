@@ -227,3 +227,29 @@ def test_map_matches_scalars_by_json_text_and_is_missing_without_a_default() -> 
     assert [template({"v": v, "w": "W"}) for v in (True, 3, "a", "b", None)] == ["yes", "three", "W", MISSING, MISSING]
     with pytest.raises(TemplateError, match="needs 'cases'"):
         compile_template({"$map": "$v"})
+
+
+def test_the_each_slice_example_reshapes_history_and_tool_parameters(rsps: responses.RequestsMock) -> None:
+    rsps.add("POST", "https://legacy.example/chat/completions", json=OK)
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
+                {"role": "user", "content": "Weather?"}]
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}
+    with litellm_sync.Client(providers=doc_example("each-slice"), max_retries=0) as client:
+        client.completion("legacy/m", messages, api_key="k", tools=[tool])
+    body = json.loads(rsps.calls[0].request.body)
+    assert body["history"] == messages[:2] and body["message"] == "Weather?"
+    assert body["tools"] == [{"name": "get_weather", "parameter_definitions": [
+        {"name": "city", "type": "string"}, {"name": "days", "type": "integer"}]}]
+
+
+def test_slice_bounds_and_each_over_a_mapping() -> None:
+    assert compile_template({"$slice": "$v", "from": 1})({"v": [1, 2, 3]}) == [2, 3]
+    assert compile_template({"$slice": "$v", "from": -1})({"v": [1, 2, 3]}) == [3]
+    assert compile_template({"$slice": "$v", "to": -1})({"v": [1]}) is MISSING
+    with pytest.raises(TemplateError, match="integer 'from' and 'to'"):
+        compile_template({"$slice": "$v", "from": "1"})
+    each = compile_template({"$each": "$v", "do": "${key}=${item}#${index}"})
+    assert each({"v": {"a": "x", "b": "y"}}) == ["a=x#0", "b=y#1"]
+    assert each({"v": "s"}) is MISSING  # a scalar is one item with no $key, so the interpolation is missing
+    assert compile_template({"$each": "$v", "do": "$item"})({"v": "s"}) == ["s"]
