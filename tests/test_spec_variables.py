@@ -253,3 +253,25 @@ def test_slice_bounds_and_each_over_a_mapping() -> None:
     assert each({"v": {"a": "x", "b": "y"}}) == ["a=x#0", "b=y#1"]
     assert each({"v": "s"}) is MISSING  # a scalar is one item with no $key, so the interpolation is missing
     assert compile_template({"$each": "$v", "do": "$item"})({"v": "s"}) == ["s"]
+
+
+def test_a_tool_result_can_send_the_arguments_of_the_call_it_answers(rsps: responses.RequestsMock) -> None:
+    spec = {"providers": {"v1": {
+        "extends": "openai_chat", "base_url": "https://v1.example",
+        "messages": {"mode": "render", "parts": {
+            "text": {"text": "$text"},
+            "tool_call": {"call": {"name": "$name", "parameters": "$arguments_obj"}},
+            "tool_result": {"call": {"name": "$name", "parameters": "$arguments_obj"}, "outputs": ["$content_obj"]},
+        }, "message": {"role": "$role", "content": "$content"}},
+    }}}
+    messages = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+            "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "{\"temp_c\": 21}"},
+    ]
+    rsps.add("POST", "https://v1.example/chat/completions", json=OK)
+    with litellm_sync.Client(providers=spec, max_retries=0) as client:
+        client.completion("v1/m", messages, api_key="k")
+    assert json.loads(rsps.calls[0].request.body)["messages"][2] == {"role": "tool", "content": [
+        {"call": {"name": "get_weather", "parameters": {"city": "Paris"}}, "outputs": [{"temp_c": 21}]}]}
