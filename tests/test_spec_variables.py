@@ -275,3 +275,13 @@ def test_a_tool_result_can_send_the_arguments_of_the_call_it_answers(rsps: respo
         client.completion("v1/m", messages, api_key="k")
     assert json.loads(rsps.calls[0].request.body)["messages"][2] == {"role": "tool", "content": [
         {"call": {"name": "get_weather", "parameters": {"city": "Paris"}}, "outputs": [{"temp_c": 21}]}]}
+
+
+def test_a_provider_that_cannot_stream_answers_a_stream_call_with_one_chunk(rsps: responses.RequestsMock) -> None:
+    spec = {"providers": {"plain": {"extends": "openai_chat", "base_url": "https://plain.example",
+                                    "stream": {"supported": False}}}}
+    rsps.add("POST", "https://plain.example/chat/completions", json=OK)
+    with litellm_sync.Client(providers=spec, max_retries=0) as client:
+        chunks = list(client.completion("plain/m", MESSAGES, api_key="k", stream=True))
+    assert [c.choices[0].delta.content for c in chunks] == ["ok"]
+    assert json.loads(rsps.calls[0].request.body) == {"model": "m", "messages": MESSAGES}  # no stream fields

@@ -219,6 +219,7 @@ class RequestBuilder:
         self.stream_body = entry.stream_body.fn if entry.stream_body is not None else None
         self.render_messages = compile_renderer(entry.messages, name)
         self.params = ParamRules(entry.params, entry.unknown_params == "forward")
+        self.streams = entry.stream.supported  # False: a stream call sends the plain request (`stream.supported`)
 
     def build(
         self,
@@ -264,6 +265,7 @@ class RequestBuilder:
         info: ModelInfo | None,
     ) -> PreparedRequest:
         connection = self.connection
+        stream = stream and self.streams
         auth_args, params = split_call_args(connection.mechanism, params)
         variables, params = connection.variables.resolve(params, auth_args)
         key = connection.api_key(api_key)

@@ -86,6 +86,7 @@ def _stream(loaded: Mapping[str, Any]) -> StreamModel:
         ignore=tuple(loaded["ignore"]),
         error=StreamErrorModel(types=tuple(error["types"]), has=error["has"], when=error["when"]),
         events={name: _reader(spec) for name, spec in loaded["events"].items()},
+        supported=loaded["supported"],
     )
 
 

@@ -148,6 +148,7 @@ class StreamModel:
     ignore: tuple[str, ...]
     error: StreamErrorModel
     events: Mapping[str, ReaderModel]  # event type -> reader ("*": the rest; default: the response reader)
+    supported: bool = True  # False: stream=True sends a plain request and streams its answer as one chunk
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class StreamErrorSchema(_Strict):
 
 class StreamSchema(_Strict):
     format = fields.Str(validate=validate.OneOf(sorted(FRAMINGS)), load_default="sse")
+    supported = fields.Bool(load_default=True)
     done = fields.Str(allow_none=True, load_default=None)
     type = fields.Str(allow_none=True, load_default=None)
     end_types = StrList(load_default=list)
