@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import litellm_sync
+from litellm_sync._engine.framing import FRAMINGS
+from litellm_sync._engine.framing.eventstream import encode_message
 from litellm_sync.testing import FakeProviderServer, Reply
 
 ARGS = {"city": "Paris"}
@@ -54,6 +56,14 @@ WHOLE = {  # keyed like transcripts.CASES; one whole (non-stream) answer in each
         "message": {"role": "assistant", "content": "Hi", "thinking": "Think",
                     "tool_calls": [{"function": {"name": "get_weather", "arguments": ARGS}}]},
         "prompt_eval_count": 12, "eval_count": 30,
+    },
+    "bedrock": {
+        "output": {"message": {"role": "assistant", "content": [
+            {"reasoningContent": {"reasoningText": {"text": "Think", "signature": "c2ln"}}}, {"text": "Hi"},
+            {"toolUse": {"toolUseId": "tooluse_a", "name": "get_weather", "input": ARGS}}]}},
+        "stopReason": "tool_use", "usage": {"inputTokens": 8, "outputTokens": 30, "totalTokens": 42,
+                                           "cacheReadInputTokens": 4},
+        "metrics": {"latencyMs": 321},
     },
 }
 RUNS = [(provider, transcript) for provider, transcript in shape.TRANSCRIPT_RUNS if transcript in WHOLE]
@@ -135,8 +145,15 @@ def test_any_odd_whole_answer_fails_cleanly_or_has_the_shape(
     shape.assert_valid_response(response)
 
 
+def _binary(transcript: bytes) -> bool:
+    """An AWS event stream (its first bytes are a big-endian length), not text."""
+    return transcript[:1] == b"\x00"
+
+
 def _events(transcript: bytes) -> list[tuple[str | None, Any]]:
     """A transcript as (event name, payload) pairs; NDJSON lines have no name."""
+    if _binary(transcript):
+        return [(e.event, json.loads(e.data)) for e in FRAMINGS["eventstream"]([transcript])]
     text = transcript.decode().replace("\r\n", "\n")
     if text.startswith("{"):
         return [(None, json.loads(line)) for line in text.splitlines() if line]
@@ -150,7 +167,10 @@ def _events(transcript: bytes) -> list[tuple[str | None, Any]]:
     return events
 
 
-def _encode(events: list[tuple[str | None, Any]], ndjson: bool) -> str:
+def _encode(events: list[tuple[str | None, Any]], ndjson: bool, binary: bool = False) -> str | bytes:
+    if binary:
+        return b"".join(encode_message({":event-type": name or "", ":message-type": "event"},
+                                       json.dumps(payload).encode()) for name, payload in events)
     if ndjson:
         return "".join(json.dumps(payload) + "\n" for _, payload in events)
     return "".join(
@@ -169,7 +189,8 @@ def test_any_odd_stream_event_fails_cleanly_or_has_the_shape(
     events = _events(transcript)
     position = data.draw(st.sampled_from([i for i, (_, payload) in enumerate(events) if payload != "[DONE]"]))
     events[position] = (events[position][0], _mutated(data, events[position][1]))
-    shared_server.enqueue(Reply(events=[_encode(events, transcript.startswith(b"{"))]))
+    encoded = _encode(events, transcript.startswith(b"{"), _binary(transcript))
+    shared_server.enqueue(Reply(events=[encoded]))  # type: ignore[list-item]  # bytes: binary framings too
     try:
         with client.completion(model, shape.MESSAGES, stream=True, api_base=shared_server.url, api_key="k") as s:
             chunks = list(s)
@@ -184,4 +205,5 @@ def test_the_event_reader_round_trips_every_transcript() -> None:
     for dialect, (_model_name, transcript, *_rest) in transcripts.CASES.items():
         events = _events(transcript)
         assert len(events) > 4, dialect
-        assert _events(_encode(events, transcript.startswith(b"{")).encode()) == events
+        encoded = _encode(events, transcript.startswith(b"{"), _binary(transcript))
+        assert _events(encoded if isinstance(encoded, bytes) else encoded.encode()) == events
