@@ -106,6 +106,10 @@ class Client:
         """The provider, the model as the provider spells it, and the registry's info (None if unlisted)."""
         provider_name, model_name = self.spec.registry.resolve(model)
         provider = self.spec.provider(provider_name)
+        for prefix, target in provider.model.routes:  # `routes:` in YAML: another entry serves these models
+            if model_name.startswith(prefix):
+                provider_name, provider = target, self.spec.provider(target)
+                break
         return provider, model_name, self.spec.registry.get(provider_name, model_name)
 
     # -- chat ---------------------------------------------------------------------------------------

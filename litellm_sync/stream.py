@@ -164,7 +164,7 @@ class ChatStream:
                     if end != len(data):
                         payload = self._loads(data)
                     if error_when is not None and error_when(payload):
-                        self._in_band_error(data)
+                        self._in_band_error(data, None)
                     read = read_event(payload, state)
                     last = end_when is not None and end_when(payload)
                 else:
@@ -343,9 +343,9 @@ class ChatStream:
             model=self._assembler.model,
         ).redact_secrets(self._secrets)
 
-    def _in_band_error(self, data: str) -> None:
+    def _in_band_error(self, data: str, event_type: str | None) -> None:
         """Raise the mapped error of an error event, unless the answer had already finished."""
-        error = self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
+        error = self._errors.from_response(None, {}, data, self._assembler.model, self._secrets, event_type)
         if not self._answer_complete:
             raise error
         # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
@@ -367,7 +367,7 @@ class ChatStream:
         if (event_type is not None and event_type in rules.error_types) or (
             rules.error_when is not None and rules.error_when(body)
         ):
-            self._in_band_error(data)
+            self._in_band_error(data, event_type)
         reader = rules.readers.get(event_type, rules.default) if event_type is not None else rules.default
         self._last_event = (event_type is not None and event_type in rules.end_types) or (
             rules.end_when is not None and rules.end_when(body)

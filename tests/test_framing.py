@@ -39,7 +39,7 @@ def _pieces(raw: bytes) -> Iterator[list[bytes]]:
 
 
 def test_registry_names_the_two_framings_and_each_takes_the_limits_as_keywords() -> None:
-    assert set(FRAMINGS) == {"sse", "ndjson"}
+    assert set(FRAMINGS) == {"sse", "ndjson", "eventstream"}
     body = [b'data: {"a": 1}\n\n']
     assert [e.data for e in FRAMINGS["sse"](body)] == ['{"a": 1}']
     assert [e.data for e in FRAMINGS["sse"](body, max_line_bytes=100, max_event_bytes=100)] == ['{"a": 1}']

@@ -20,7 +20,7 @@ from litellm_sync import exceptions
 
 CASES_DIR = Path(__file__).parent / "cases" / "golden"
 CASE_FILES = sorted(CASES_DIR.glob("*/*.json"))
-DIALECTS = ("openai", "azure", "anthropic", "gemini", "cohere", "ollama", "openai_responses")
+DIALECTS = ("openai", "azure", "anthropic", "gemini", "cohere", "ollama", "openai_responses", "bedrock")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,9 @@ def client() -> litellm_sync.Client:
 def _no_base_url_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # The expected URLs are the spec's defaults: environment overrides must not leak in.
     for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL", "GEMINI_API_BASE",
-                 "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_VERSION", "OPENAI_API_VERSION", "DEEPSEEK_API_BASE"):
+                 "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_VERSION", "OPENAI_API_VERSION", "DEEPSEEK_API_BASE",
+                 "AWS_REGION", "AWS_DEFAULT_REGION", "BEDROCK_API_BASE", "VERTEXAI_API_BASE", "VERTEXAI_LOCATION",
+                 "VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import litellm_sync
+from litellm_sync._engine.framing import FRAMINGS
+from litellm_sync._engine.framing.eventstream import encode_message
 from litellm_sync.testing import FakeProviderServer, Reply
 
 ARGS = {"city": "Paris"}
@@ -68,6 +70,14 @@ WHOLE = {  # keyed like transcripts.CASES; one whole (non-stream) answer in each
         ],
         "usage": {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 30,
                   "total_tokens": 42},
+    },
+    "bedrock": {
+        "output": {"message": {"role": "assistant", "content": [
+            {"reasoningContent": {"reasoningText": {"text": "Think", "signature": "c2ln"}}}, {"text": "Hi"},
+            {"toolUse": {"toolUseId": "tooluse_a", "name": "get_weather", "input": ARGS}}]}},
+        "stopReason": "tool_use", "usage": {"inputTokens": 8, "outputTokens": 30, "totalTokens": 42,
+                                           "cacheReadInputTokens": 4},
+        "metrics": {"latencyMs": 321},
     },
 }
 RUNS = [(provider, transcript) for provider, transcript in shape.TRANSCRIPT_RUNS if transcript in WHOLE]
@@ -149,8 +159,15 @@ def test_any_odd_whole_answer_fails_cleanly_or_has_the_shape(
     shape.assert_valid_response(response)
 
 
+def _binary(transcript: bytes) -> bool:
+    """An AWS event stream (its first bytes are a big-endian length), not text."""
+    return transcript[:1] == b"\x00"
+
+
 def _events(transcript: bytes) -> list[tuple[str | None, Any]]:
     """A transcript as (event name, payload) pairs; NDJSON lines have no name."""
+    if _binary(transcript):
+        return [(e.event, json.loads(e.data)) for e in FRAMINGS["eventstream"]([transcript])]
     text = transcript.decode().replace("\r\n", "\n")
     if text.startswith("{"):
         return [(None, json.loads(line)) for line in text.splitlines() if line]
@@ -164,7 +181,10 @@ def _events(transcript: bytes) -> list[tuple[str | None, Any]]:
     return events
 
 
-def _encode(events: list[tuple[str | None, Any]], ndjson: bool) -> str:
+def _encode(events: list[tuple[str | None, Any]], ndjson: bool, binary: bool = False) -> str | bytes:
+    if binary:
+        return b"".join(encode_message({":event-type": name or "", ":message-type": "event"},
+                                       json.dumps(payload).encode()) for name, payload in events)
     if ndjson:
         return "".join(json.dumps(payload) + "\n" for _, payload in events)
     return "".join(
@@ -183,7 +203,8 @@ def test_any_odd_stream_event_fails_cleanly_or_has_the_shape(
     events = _events(transcript)
     position = data.draw(st.sampled_from([i for i, (_, payload) in enumerate(events) if payload != "[DONE]"]))
     events[position] = (events[position][0], _mutated(data, events[position][1]))
-    shared_server.enqueue(Reply(events=[_encode(events, transcript.startswith(b"{"))]))
+    encoded = _encode(events, transcript.startswith(b"{"), _binary(transcript))
+    shared_server.enqueue(Reply(events=[encoded]))  # type: ignore[list-item]  # bytes: binary framings too
     try:
         with client.completion(model, shape.MESSAGES, stream=True, api_base=shared_server.url, api_key="k") as s:
             chunks = list(s)
@@ -198,4 +219,5 @@ def test_the_event_reader_round_trips_every_transcript() -> None:
     for dialect, (_model_name, transcript, *_rest) in transcripts.CASES.items():
         events = _events(transcript)
         assert len(events) > 4, dialect
-        assert _events(_encode(events, transcript.startswith(b"{")).encode()) == events
+        encoded = _encode(events, transcript.startswith(b"{"), _binary(transcript))
+        assert _events(encoded if isinstance(encoded, bytes) else encoded.encode()) == events

@@ -25,7 +25,9 @@ MESSAGES = [{"role": "user", "content": "Hello"}]
 @pytest.fixture(autouse=True)
 def _no_base_url_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL", "GEMINI_API_BASE",
-                 "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_VERSION", "OPENAI_API_VERSION"):
+                 "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_VERSION", "OPENAI_API_VERSION", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "BEDROCK_API_BASE", "VERTEXAI_API_BASE", "VERTEXAI_LOCATION",
+                 "VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"):
         monkeypatch.delenv(name, raising=False)
 
 

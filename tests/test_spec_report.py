@@ -160,7 +160,7 @@ def test_usage_sum_still_adds_up(tmp_path: Path) -> None:
 # One broken entry per phase: (YAML of the entry, the start of its one problem after the file name).
 PHASE_PROBLEMS = {
     "schema": ("{extends: openai_chat, base_url: https://x.test, stream: {format: smoke}}",
-               "providers.{name}.stream.format: Must be one of: ndjson, sse."),
+               "providers.{name}.stream.format: Must be one of: eventstream, ndjson, sse."),
     "template": ('{extends: openai_chat, base_url: https://x.test, headers: {x-v: "${api_versoin}"}}',
                  "providers.{name}.headers.x-v: '${{api_versoin}}': unknown variable 'api_versoin'"),
     "extends": ("{extends: openai_chatt, base_url: https://x.test}",

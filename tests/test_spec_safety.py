@@ -116,7 +116,8 @@ def test_the_size_limit_can_be_raised_and_lowered(tmp_path: Path, monkeypatch: p
         ('headers: {x-model: "${modle}"}', "headers.x-model",
          "'${modle}': unknown variable 'modle' (did you mean 'model'?)"),
         ('endpoints: {models: {path: "/models/${model}"}}', "endpoints.models.path",
-         "'/models/${model}': unknown variable 'model'; known here: api_key, api_version"),
+         "'/models/${model}': unknown variable 'model'; known here: account_id, api_key, api_version, location, "
+         "project, region"),
         ("params: {seed: {template: $vale}}", "params.seed.template",
          "'$vale': unknown variable 'vale' (did you mean 'value'?)"),
         ("params: {seed: {default: $value}}", "params.seed.default", "'$value': unknown variable 'value'"),

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import litellm_sync
+from litellm_sync._engine.framing.eventstream import encode_message
 from litellm_sync.testing import FakeProviderServer, Reply
 
 MESSAGES = [{"role": "user", "content": "Weather in Paris?"}]
@@ -212,6 +213,36 @@ def _ollama() -> bytes:
     ]).encode()
 
 
+def _bedrock() -> bytes:
+    """ConverseStream in AWS's binary event-stream framing (a `p` padding field, as Bedrock sends)."""
+    def ev(kind: str, payload: dict[str, Any]) -> bytes:
+        return encode_message({":event-type": kind, ":content-type": "application/json", ":message-type": "event"},
+                              json.dumps({**payload, "p": "abcdef"}, ensure_ascii=False).encode())
+
+    return b"".join([
+        ev("messageStart", {"role": "assistant"}),
+        ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "Think "}}}),
+        ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "first."}}}),
+        ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"reasoningContent": {"signature": "c2ln"}}}),
+        ev("contentBlockStop", {"contentBlockIndex": 0}),
+        ev("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"text": "Héllo "}}),
+        ev("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"text": "wörld 🌍"}}),
+        ev("contentBlockStop", {"contentBlockIndex": 1}),
+        ev("contentBlockStart", {"contentBlockIndex": 2, "start": {"toolUse": {"toolUseId": "tooluse_a",
+                                                                               "name": "get_weather"}}}),
+        ev("contentBlockDelta", {"contentBlockIndex": 2, "delta": {"toolUse": {"input": ARGS[0]}}}),
+        ev("contentBlockDelta", {"contentBlockIndex": 2, "delta": {"toolUse": {"input": ARGS[1]}}}),
+        ev("contentBlockStop", {"contentBlockIndex": 2}),
+        ev("contentBlockStart", {"contentBlockIndex": 3, "start": {"toolUse": {"toolUseId": "tooluse_b",
+                                                                               "name": "get_time"}}}),
+        ev("contentBlockDelta", {"contentBlockIndex": 3, "delta": {"toolUse": {"input": "{}"}}}),
+        ev("contentBlockStop", {"contentBlockIndex": 3}),
+        ev("messageStop", {"stopReason": "tool_use"}),
+        ev("metadata", {"usage": {"inputTokens": 8, "outputTokens": 30, "totalTokens": 42,
+                                  "cacheReadInputTokens": 4}, "metrics": {"latencyMs": 321}}),
+    ])
+
+
 # What every transcript must accumulate to (Gemini and Ollama send no call ids: checked separately).
 EXPECTED = {
     "content": "Héllo wörld 🌍",
@@ -227,6 +258,8 @@ CASES = {
     "cohere": ("cohere/command-a-03-2025", _cohere(), ["call_a", "call_b"], (12, 30, 42, 4)),
     "ollama": ("ollama/qwen3", _ollama(), None, (12, 30, 42, None)),
     "openai_responses": ("openai_responses/gpt-5", _responses(), ["call_a", "call_b"], (12, 30, 42, 4)),
+    "bedrock": ("bedrock/global.anthropic.claude-sonnet-4-5-20250929-v1:0", _bedrock(), ["tooluse_a", "tooluse_b"],
+                (12, 30, 42, 4)),
 }
 
 # Dialects whose finish reason ("STOP", "stop") only says tool calls through tool_calls_finish_reason.

@@ -138,22 +138,23 @@ def check_base(url: Any, source: str) -> str:
     return path.rstrip("/") + mark + query
 
 
-def encode_segment(value: str) -> str:
+def encode_segment(value: str, safe: str = ":@") -> str:
     """A value percent-encoded to stay inside one path segment: '/', '?', '#', '%' and the like are escaped,
-    and a value of only dots (a '..' segment) too."""
-    if _PLAIN_SEGMENT.match(value) and value.strip("."):
+    and a value of only dots (a '..' segment) too. `safe=""` escapes ':' and '@' as well (RFC 3986's
+    unreserved characters only, as AWS's SDKs encode a path label)."""
+    if _PLAIN_SEGMENT.match(value) and value.strip(".") and (safe or not (":" in value or "@" in value)):
         return value
-    encoded = quote(value, safe=":@", errors="strict")
+    encoded = quote(value, safe=safe, errors="strict")
     return encoded.replace(".", "%2E") if encoded and not encoded.strip(".") else encoded
 
 
-def _encoded(value: Any) -> Any:
+def _encoded(value: Any, safe: str) -> Any:
     if isinstance(value, str):
-        return encode_segment(value)
+        return encode_segment(value, safe)
     if isinstance(value, dict):
-        return {_encoded(k): _encoded(v) for k, v in value.items()}
+        return {_encoded(k, safe): _encoded(v, safe) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_encoded(v) for v in value]
+        return [_encoded(v, safe) for v in value]
     return value
 
 
@@ -161,17 +162,18 @@ class SegmentContext(Mapping[str, Any]):
     """A read-only view of a call's context whose values come out path-segment encoded (lazily: only what a
     path template reads is encoded)."""
 
-    __slots__ = ("_context",)
+    __slots__ = ("_context", "_safe")
 
-    def __init__(self, context: Mapping[str, Any]) -> None:
+    def __init__(self, context: Mapping[str, Any], safe: str = ":@") -> None:
         self._context = context
+        self._safe = safe
 
     def __getitem__(self, name: str) -> Any:
-        return _encoded(self._context[name])
+        return _encoded(self._context[name], self._safe)
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self._context.get(name, MISSING)
-        return default if value is MISSING else _encoded(value)
+        return default if value is MISSING else _encoded(value, self._safe)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._context)

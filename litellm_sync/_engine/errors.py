@@ -40,18 +40,34 @@ class _Rule:
         self.status = _status_test(spec.status)
         self.condition = compile_condition(spec.match, spec.has)
         self.contains = list(spec.contains)  # lower-cased by the spec model
+        self.headers = spec.headers  # (lower-cased name, values)
+        self.event_types = spec.event_types
         self.cls = ERROR_CLASSES[spec.class_name]
         self.retryable: bool | None = spec.retryable
 
-    def matches(self, status: int | None, body: Any, text: str) -> bool:
+    def matches(
+        self, status: int | None, body: Any, text: str, headers: Mapping[str, str], event_type: str | None
+    ) -> bool:
         if not self.status(status):
             return False
+        if self.event_types and event_type not in self.event_types:
+            return False
+        for name, values in self.headers:
+            value = headers.get(name)
+            if value is None or (value not in values and header_token(value) not in values):
+                return False
         if self.condition is not None and not self.condition(body):
             return False
         if self.contains:
             lowered = text.lower()
             return any(c in lowered for c in self.contains)
         return True
+
+
+def header_token(value: str) -> str:
+    """A header value's first token: its part before the first `:` or `;`, stripped (AWS's
+    `x-amzn-ErrorType: ThrottlingException:http://...`, a media type's parameters)."""
+    return value.split(":", 1)[0].split(";", 1)[0].strip()
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -112,8 +128,10 @@ class ErrorMapper:
         raw: bytes | str,
         model: str | None,
         secrets: Sequence[str | None] = (),
+        event_type: str | None = None,
     ) -> APIError:
-        """The exception for an error response (or an in-band error event when status is None)."""
+        """The exception for an error response (or an in-band error event, of type `event_type`, when status
+        is None). `headers` must look names up case-insensitively (requests' headers do)."""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         try:
             body: Any = json.loads(text) if text.strip() else None
@@ -125,7 +143,7 @@ class ErrorMapper:
         cls: type[APIError] = APIStatusError
         retryable: bool | None = None
         for rule in self.rules:
-            if rule.matches(status, body, text):
+            if rule.matches(status, body, text, headers, event_type):
                 cls, retryable = rule.cls, rule.retryable
                 break
         else:

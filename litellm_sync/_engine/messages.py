@@ -9,7 +9,8 @@ Part types, and the fields each offers its template:
 - ``audio``: data, format; ``file``: file_data, file_id, filename, media_type, data
 - ``tool_call`` (from an assistant's tool_calls): id, name, arguments (JSON text), arguments_obj (parsed),
   extra (the call's provider_specific_fields, as a response gave them)
-- ``tool_result`` (a tool message): tool_call_id, name (looked up from the assistant call with that id),
+- ``tool_result`` (a tool message): tool_call_id, name and arguments_obj (looked up from the assistant call
+  with that id),
   text, content_obj (the content parsed as a JSON object, or ``{content: text}``)
 - ``reasoning`` (an assistant's reasoning_content, when it has no thinking_blocks): text
 - ``reasoning_block`` (each of an assistant's thinking_blocks, placed first): block (the dict, as a response
@@ -39,7 +40,7 @@ PART_FIELDS: dict[str, tuple[str, ...]] = {
     "audio": ("data", "format"),
     "file": ("file_data", "file_id", "filename", "media_type", "data"),
     "tool_call": ("id", "name", "arguments", "arguments_obj", "extra"),
-    "tool_result": ("tool_call_id", "name", "text", "content_obj"),
+    "tool_result": ("tool_call_id", "name", "text", "content_obj", "arguments_obj"),
     "reasoning": ("text",),
     "reasoning_block": ("block",),
 }
@@ -130,6 +131,7 @@ def normalize(messages: Sequence[Any], tool_result_sep: str = "\n") -> list[tupl
     if not isinstance(messages, (list, tuple)) or not messages:
         raise BadRequestError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
     names_by_id: dict[Any, Any] = {}  # tool call id -> function name
+    arguments_by_id: dict[Any, Any] = {}  # tool call id -> its arguments, parsed
     out = []
     for position, raw in enumerate(messages):
         message = _as_dict(raw, position)
@@ -143,6 +145,7 @@ def normalize(messages: Sequence[Any], tool_result_sep: str = "\n") -> list[tupl
                 function = call.get("function") or {}
                 arguments = function.get("arguments")
                 names_by_id[call.get("id")] = function.get("name")
+                arguments_by_id[call.get("id")] = _parse_arguments(arguments)
                 parts.append(
                     {
                         "type": "tool_call",
@@ -155,6 +158,7 @@ def normalize(messages: Sequence[Any], tool_result_sep: str = "\n") -> list[tupl
                 )
         elif role == "tool":
             parts = [_tool_result(message, parts, names_by_id, tool_result_sep)]
+            parts[0]["arguments_obj"] = arguments_by_id.get(message.get("tool_call_id"))
         out.append((role, parts))
     return out
 

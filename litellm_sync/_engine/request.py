@@ -24,6 +24,7 @@ from .messages import compile_renderer
 from .model_params import ModelParamRules
 from .params import RequestDraft
 from .paths import MISSING
+from .variables import BaseUrl, Variables
 
 if TYPE_CHECKING:
     from .._spec.model import EndpointModel, ProviderModel
@@ -109,11 +110,12 @@ class Endpoint:
         self.list_path = spec.list
         self.id_path = spec.id
         self.strip_prefix: str = spec.strip_prefix
+        self.safe = "" if spec.path_encoding == "strict" else ":@"
 
     def url(self, base: str, context: Mapping[str, Any], stream: bool, extra_query: Sequence[tuple[str, str]]) -> str:
         """The URL: the base (validated by `check_base`), the path with every value percent-encoded as one
         segment, then the base's own query followed by the endpoint's (urlencoded)."""
-        path = (self.stream_path if stream else self.path)(SegmentContext(context))
+        path = (self.stream_path if stream else self.path)(SegmentContext(context, self.safe))
         query = [(k, v) for k, t in self.query if (v := t(context)) is not MISSING]
         if stream:
             query.extend((k, v) for k, t in self.stream_query if (v := t(context)) is not MISSING)
@@ -131,8 +133,10 @@ class ProviderConnection:
 
     def __init__(self, name: str, entry: ProviderModel) -> None:
         self.name = name
-        self.base_url: str | None = entry.base_url
+        self.base_url = entry.base_url
+        self.base_template = BaseUrl(name, entry.base_url)
         self.base_url_env = entry.base_url_env
+        self.variables = Variables(name, entry.variables)
         auth = entry.auth
         self.key_env = auth.env
         self.mechanism = compile_auth(name, auth)  # auth: {mechanism: ...} (see auth.py), else None
@@ -157,8 +161,9 @@ class ProviderConnection:
             return None
         raise MissingAPIKeyError(self.name, self.key_env)
 
-    def base(self, given: Any) -> str:
-        """The base URL: api_base=, else the first set environment variable, else the spec's; validated."""
+    def base(self, given: Any, context: Mapping[str, Any]) -> str:
+        """The base URL: api_base=, else the first set environment variable, else the spec's (a template of
+        the call's `context`, see variables.py); validated."""
         if given:
             return check_base(given, "api_base=")
         for variable in self.base_url_env:
@@ -168,7 +173,8 @@ class ProviderConnection:
         if not self.base_url:
             where = " or ".join(self.base_url_env) or "the provider's base_url in YAML"
             raise ConfigurationError(f"Provider '{self.name}' needs a base URL: set {where} or pass api_base=.")
-        return check_base(self.base_url, f"the base_url of provider '{self.name}'")
+        self.variables.check_required(context)
+        return self.base_template.render(context)
 
     def version(self, given: str | None) -> str | None:
         """The API version: api_version=, else the environment, else the spec's default."""
@@ -216,6 +222,7 @@ class RequestBuilder:
         self.params = ModelParamRules(
             entry.params, entry.model_params, entry.unknown_params == "forward", entry.models
         )
+        self.streams = entry.stream.supported  # False: a stream call sends the plain request (`stream.supported`)
 
     def build(
         self,
@@ -261,7 +268,9 @@ class RequestBuilder:
         info: ModelInfo | None,
     ) -> PreparedRequest:
         connection = self.connection
+        stream = stream and self.streams
         auth_args, params = split_call_args(connection.mechanism, params)
+        variables, params = connection.variables.resolve(params, auth_args)
         key = connection.api_key(api_key)
         wire_messages, lifted = self.render_messages(messages)
         context: dict[str, Any] = {
@@ -272,6 +281,7 @@ class RequestBuilder:
             "api_version": connection.version(api_version),
             "model_info": _model_context(info),
             **public_context(connection.mechanism, auth_args),
+            **variables,
             **lifted,
         }
         body = self.body(context)
@@ -303,7 +313,7 @@ class RequestBuilder:
                 if CREDENTIAL_HEADER.search(name) and len(text) >= 4:
                     secrets = (*secrets, text)
         check_headers(headers)
-        url = self.chat.url(connection.base(api_base), context, stream, query)
+        url = self.chat.url(connection.base(api_base, context), context, stream, query)
         try:
             text = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
@@ -319,12 +329,12 @@ class RequestBuilder:
             )
         connection = self.connection
         key = connection.api_key(api_key)
-        context = {"api_key": key, "api_version": connection.version(None)}
+        context = {"api_key": key, "api_version": connection.version(None), **connection.variables.resolve({}, {})[0]}
         headers = {"accept": "application/json"}
         connection.add_headers(context, headers)
         query = connection.auth(key, context, headers)
         check_headers(headers)
-        url = self.models_endpoint.url(connection.base(api_base), context, False, query)
+        url = self.models_endpoint.url(connection.base(api_base, context), context, False, query)
         signer = connection.signer(key, context, {})
         return PreparedRequest(self.models_endpoint.method, url, headers, None, key, (), connection.key_env, signer)
 

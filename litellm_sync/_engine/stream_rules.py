@@ -40,4 +40,5 @@ class StreamRules:
         self.tool_calls_finish_reason: str | None = default.tool_calls_finish_reason
         # An SSE endpoint that answers a stream request with one JSON body (a server that ignores `stream`,
         # or an error in a 200) is read whole with the response reader instead.
-        self.whole_body_reader: Reader | None = default if spec.format == "sse" else None
+        # A provider that cannot stream (`supported: false`) is always read that way.
+        self.whole_body_reader: Reader | None = default if spec.format == "sse" or not spec.supported else None

@@ -9,9 +9,12 @@ A template is any YAML value. At call time it is evaluated against a context (a 
   in the template but ends up empty is itself missing (so optional objects vanish as a whole).
 - directives, mappings whose first key starts with ``$``:
   ``{$first: [t1, t2]}`` the first non-missing value; ``{$each: t, do: t}`` maps ``do`` over a list with
-  ``$item`` (and ``$index``) bound; ``{$json: t}`` JSON text of a value; ``{$parse_json: t}`` JSON text
-  parsed (other values pass through); ``{$if: t, then: t, else: t}``; ``{$join: t, sep: ""}`` joins a list
-  of strings; ``{$concat: [t1, t2]}`` joins lists.
+  ``$item`` (and ``$index``) bound, or over a mapping's entries with ``$key`` and ``$item`` (the value);
+  ``{$slice: t, from: 0, to: -1}`` a list's slice (Python's rules; empty is missing); ``{$json: t}`` JSON
+  text of a value; ``{$parse_json: t}`` JSON text parsed (other values pass through);
+  ``{$if: t, then: t, else: t}``; ``{$join: t, sep: ""}`` joins a list of strings; ``{$concat: [t1, t2]}``
+  joins lists; ``{$map: t, cases: {value: t}, default: t}`` picks a template by a value (``image/png`` ->
+  ``png``).
 
 Anything else is a literal. Literal mappings and lists are copied per evaluation, so the engine may write
 into what a template returns.
@@ -36,7 +39,9 @@ Template = Callable[[Context], Any]
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 _NAME = re.compile(r"[A-Za-z_]\w*\Z")
 Scope = Optional[Collection[str]]
-_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat")
+_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat", "$map", "$slice")
+_OPTIONS = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}, "$map": {"cases", "default"},
+            "$slice": {"from", "to"}}
 
 
 class TemplateError(ValueError):
@@ -165,7 +170,7 @@ def _compile_list(raw: list[Any], scope: Scope) -> Template:
 def _compile_directive(raw: dict[str, Any], scope: Scope) -> Template:
     name = next(iter(raw))
     options = {k: v for k, v in raw.items() if k != name}
-    allowed = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}}.get(name, set())
+    allowed = _OPTIONS.get(name, set())
     if name not in _DIRECTIVES:
         raise TemplateError(f"unknown directive {name!r}; known: {', '.join(_DIRECTIVES)}")
     extra = set(options) - allowed
@@ -184,18 +189,46 @@ def _compile_directive(raw: dict[str, Any], scope: Scope) -> Template:
     if name == "$each":
         if "do" not in options:
             raise TemplateError("$each needs a 'do' template")
-        inside = None if scope is None else {*scope, "item", "index"}
+        inside = None if scope is None else {*scope, "item", "index", "key"}
         return _each(inner, compile_template(options["do"], inside))
     if name == "$json":
         return lambda ctx: _apply(inner(ctx), lambda v: json.dumps(v, separators=(",", ":")))
     if name == "$parse_json":
         return lambda ctx: _apply(inner(ctx), _parse_json)
+    if name == "$slice":
+        start, stop = options.get("from"), options.get("to")
+        bounds = [bound for bound in (start, stop) if bound is not None]
+        if any(not isinstance(bound, int) or isinstance(bound, bool) for bound in bounds):
+            raise TemplateError("$slice takes integer 'from' and 'to' (negative counts from the end)")
+        return lambda ctx: _apply(inner(ctx), lambda v: (v[start:stop] or MISSING) if isinstance(v, list) else v)
+    if name == "$map":
+        return _map(inner, options.get("cases"), compile_template(options.get("default", "$omit"), scope), scope)
     if name == "$join":
         sep = str(options.get("sep", ""))
         return lambda ctx: _apply(inner(ctx), lambda v: sep.join(v) if isinstance(v, list) else str(v))
     then = compile_template(options.get("then", "$omit"), scope)
     otherwise = compile_template(options.get("else", "$omit"), scope)
     return lambda ctx: then(ctx) if inner(ctx) not in (MISSING, False) else otherwise(ctx)
+
+
+def _map(source: Template, cases: Any, default: Template, scope: Scope) -> Template:
+    """`{$map: t, cases: {value: template}, default: t}`: the case named by the value (a string, or a scalar's
+    JSON text: `true`, `3`), else `default` (missing if none)."""
+    if not isinstance(cases, dict) or not cases:
+        raise TemplateError("$map needs 'cases': a mapping from values to templates")
+    table = {str(k) if isinstance(k, str) else json.dumps(k): compile_template(v, scope) for k, v in cases.items()}
+
+    def lookup(ctx: Context) -> Any:
+        value = source(ctx)
+        if value is MISSING:
+            return MISSING
+        if isinstance(value, str):
+            chosen = table.get(value)
+        else:
+            chosen = table.get(json.dumps(value)) if isinstance(value, (bool, int, float)) else None
+        return (chosen or default)(ctx)
+
+    return lookup
 
 
 def _apply(value: Any, function: Callable[[Any], Any]) -> Any:
@@ -243,11 +276,13 @@ def _each(source: Template, body: Template) -> Template:
         items = source(ctx)
         if items is MISSING:
             return MISSING
-        if not isinstance(items, list):
-            items = [items]
+        if isinstance(items, dict):  # a mapping: $key and $item (the value) per entry, in order
+            pairs = list(items.items())
+        else:
+            pairs = [(None, item) for item in (items if isinstance(items, list) else [items])]
         out = []
-        for index, item in enumerate(items):
-            value = body({**ctx, "item": item, "index": index})
+        for index, (key, item) in enumerate(pairs):
+            value = body({**ctx, "item": item, "index": index, "key": key})
             if value is not MISSING:
                 out.append(value)
         return out if out else MISSING

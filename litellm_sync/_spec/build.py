@@ -41,6 +41,7 @@ from .model import (
     StreamModel,
     ToolCallsModel,
     Tpl,
+    VariableModel,
 )
 
 
@@ -71,6 +72,7 @@ def _endpoint(loaded: Mapping[str, Any] | None) -> EndpointModel | None:
         list=loaded["list"],
         id=loaded["id"],
         strip_prefix=loaded["strip_prefix"],
+        path_encoding=loaded["path_encoding"],
     )
 
 
@@ -85,6 +87,7 @@ def _stream(loaded: Mapping[str, Any]) -> StreamModel:
         ignore=tuple(loaded["ignore"]),
         error=StreamErrorModel(types=tuple(error["types"]), has=error["has"], when=error["when"]),
         events={name: _reader(spec) for name, spec in loaded["events"].items()},
+        supported=loaded["supported"],
     )
 
 
@@ -101,6 +104,8 @@ def _errors(loaded: Mapping[str, Any]) -> ErrorsModel:
                 match=rule["match"],
                 has=rule["has"],
                 contains=tuple(c.lower() for c in rule["contains"]),
+                headers=tuple((k.lower(), frozenset(v)) for k, v in (rule["headers"] or {}).items()),
+                event_types=frozenset(rule["event_types"]),
                 class_name=rule["class_"],
                 retryable=rule["retryable"],
             )
@@ -267,6 +272,11 @@ def _api_version(loaded: Any) -> ApiVersionModel:
 # How each loaded key of a provider entry becomes its part of the model (keys not listed are used as loaded).
 _PARTS: dict[str, Any] = {
     "base_url_env": tuple,
+    "routes": lambda loaded: tuple((route["prefix"], route["provider"]) for route in loaded),
+    "variables": lambda loaded: {
+        name: VariableModel(tuple(v["args"]), tuple(v["env"]), v["default"], v["required"])
+        for name, v in loaded.items()
+    },
     "auth": _auth,
     "headers": lambda loaded: tuple((k.lower(), Tpl(v)) for k, v in loaded.items() if v),  # "" sends none
     "api_version": _api_version,

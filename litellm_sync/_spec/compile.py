@@ -152,6 +152,11 @@ def compile_spec(
         for model_name, entry in source.models.items():
             if model_name not in model.models:
                 infos.append(model_info_from_spec(name, model_name, entry, source.pricing_source))
+    for name, model in models.items():
+        for index, (_prefix, target) in enumerate(model.routes):
+            if target not in models:
+                where = origin_prefix(origins, f"providers.{name}")
+                problems.append(f"{where}.routes[{index}].provider: no provider named '{target}'")
     if problems and not collect:
         raise SpecError(problems)
     bare = [name for name, spec in providers.items() if spec.bare_names]

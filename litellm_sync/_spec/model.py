@@ -63,6 +63,7 @@ class EndpointModel:
     list: PathSpec
     id: PathSpec
     strip_prefix: str
+    path_encoding: str = "segment"  # "strict": ':' and '@' in path values are percent-encoded too
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class StreamModel:
     ignore: tuple[str, ...]
     error: StreamErrorModel
     events: Mapping[str, ReaderModel]  # event type -> reader ("*": the rest; default: the response reader)
+    supported: bool = True  # False: stream=True sends a plain request and streams its answer as one chunk
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class ErrorRuleModel:
     match: Mapping[str, Any] | None
     has: str | None
     contains: tuple[str, ...]
+    headers: tuple[tuple[str, frozenset[str]], ...]  # (lower-cased header name, values any of which matches)
+    event_types: frozenset[str]
     class_name: str
     retryable: bool | None
 
@@ -255,12 +259,23 @@ class MessagesModel:
 
 
 @dataclass(frozen=True)
+class VariableModel:
+    """A provider variable (`variables: {name: ...}`): the first of a call argument, an environment variable
+    and a default; `required` makes its absence a ConfigurationError before sending."""
+
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    default: str | None
+    required: bool
+
+
+@dataclass(frozen=True)
 class ProviderModel:
     """One provider entry after `extends` and the schema: every key typed, every default filled."""
 
     description: str
     docs: str | None
-    base_url: str | None
+    base_url: str | Mapping[str, Any] | None  # a URL, a URL template, or a template mapping ($map...)
     base_url_env: tuple[str, ...]
     auth: AuthModel
     headers: tuple[tuple[str, Tpl], ...]
@@ -279,6 +294,8 @@ class ProviderModel:
     params: Mapping[str, ParamRuleModel]  # in spec order: rules run in that order
     response: ReaderModel | None
     model_params: Mapping[str, ModelParamsModel] = field(default_factory=dict)  # in spec order
+    variables: Mapping[str, VariableModel] = field(default_factory=dict)
+    routes: tuple[tuple[str, str], ...] = ()  # (model-name prefix, provider that serves those models)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it
     models_from: str | None = None  # another provider whose `models:` this one's registry also lists
     responses_via: str | None = None  # the provider `litellm_sync.responses()` sends this one's models to

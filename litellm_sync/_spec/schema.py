@@ -84,6 +84,7 @@ class EndpointSchema(_Strict):
     list = PathField(load_default=None)
     id = PathField(load_default=None)
     strip_prefix = fields.Str(load_default="")
+    path_encoding = fields.Str(validate=validate.OneOf(["segment", "strict"]), load_default="segment")
 
 
 class EndpointsSchema(_Strict):
@@ -215,6 +216,7 @@ class StreamErrorSchema(_Strict):
 
 class StreamSchema(_Strict):
     format = fields.Str(validate=validate.OneOf(sorted(FRAMINGS)), load_default="sse")
+    supported = fields.Bool(load_default=True)
     done = fields.Str(allow_none=True, load_default=None)
     type = fields.Str(allow_none=True, load_default=None)
     end_types = StrList(load_default=list)
@@ -229,6 +231,8 @@ class ErrorRuleSchema(_Strict):
     match = fields.Dict(keys=fields.Str(), load_default=None)
     has = fields.Str(load_default=None)
     contains = StrList(load_default=list)
+    headers = fields.Dict(keys=fields.Str(), values=StrList(), load_default=None)
+    event_types = StrList(load_default=list)
     class_ = fields.Str(data_key="class", required=True, validate=validate.OneOf(sorted(ERROR_CLASSES)))
     retryable = fields.Bool(load_default=None)
 
@@ -277,12 +281,42 @@ class HealthSchema(_Strict):
     model = fields.Str(load_default=None)
 
 
+def _base_url(value: Any) -> bool:
+    if not isinstance(value, (str, dict)):
+        raise ValidationError("Expected a URL string, or a template mapping (a $map or $first) that gives one")
+    return True
+
+
+RESERVED_VARIABLES = frozenset({"model", "messages", "stream", "api_key", "api_version", "model_info", "body"})
+
+
+def _variable_name(name: str) -> bool:
+    if not name.isidentifier() or name in RESERVED_VARIABLES:
+        raise ValidationError(f"{name!r} is not a free variable name (an identifier, not one of the request's own)")
+    return True
+
+
+class VariableSchema(_Strict):
+    args = StrList(load_default=list)
+    env = StrList(load_default=list)
+    default = fields.Str(allow_none=True, load_default=None)
+    required = fields.Bool(load_default=False)
+
+
+class RouteSchema(_Strict):
+    prefix = fields.Str(required=True, validate=validate.Length(min=1))
+    provider = fields.Str(required=True)
+
+
 class ProviderSchema(_Strict):
     extends = fields.Str()
     description = fields.Str(load_default="")
     docs = fields.Str(load_default=None)
-    base_url = fields.Str(allow_none=True, load_default=None)
+    base_url = fields.Raw(allow_none=True, load_default=None, validate=_base_url)
     base_url_env = StrList(load_default=list)
+    variables = fields.Dict(
+        keys=fields.Str(validate=_variable_name), values=fields.Nested(VariableSchema), load_default=dict
+    )
     auth = AuthField(load_default=dict)
     headers = fields.Dict(keys=fields.Str(), values=fields.Str(allow_none=True), load_default=dict)
     api_version = fields.Nested(ApiVersionSchema, load_default=dict)
@@ -304,6 +338,7 @@ class ProviderSchema(_Strict):
     bare_names = fields.Bool(load_default=True)
     models_from = fields.Str(allow_none=True, load_default=None)  # share another provider's registry
     responses_via = fields.Str(allow_none=True, load_default=None)  # the provider responses() sends to
+    routes = fields.List(fields.Nested(RouteSchema), load_default=list)
 
 
 class SpecFileSchema(_Strict):

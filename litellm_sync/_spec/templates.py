@@ -4,9 +4,10 @@ What a template may read depends on where it is (see docs/providers-yaml.md, Tem
 
 - request templates (`body`, `stream_body`, `headers`, `auth.value`, the chat endpoint's path and queries):
   REQUEST_VARIABLES plus the names that `messages.lift` rules lift into, and the public call arguments of
-  the auth mechanism the entry names (e.g. `aws_region_name`);
+  the auth mechanism the entry names (e.g. `aws_region_name`), and the provider's `variables`;
 - parameter rules: the same plus `value` (the parameter's value; not in `default`);
-- the models endpoint: `api_key` and `api_version`;
+- the models endpoint: `api_key`, `api_version` and the `variables`; a templated `base_url`: `api_version`
+  and the `variables`;
 - `messages.parts.<type>`: that part type's fields (and `type`); `messages.message`: `role`, `content` and
   every slot the part rules name;
 - inside `$each ... do:`, also `item` and `index`.
@@ -31,19 +32,24 @@ MODELS_VARIABLES = frozenset({"api_key", "api_version"})
 class Names:
     """Names declared across the files of a load: lifted variables and message slots."""
 
-    def __init__(self, lifted: Iterable[str] = (), slots: Iterable[str] = ()) -> None:
+    def __init__(self, lifted: Iterable[str] = (), slots: Iterable[str] = (), variables: Iterable[str] = ()) -> None:
         self.lifted = frozenset(lifted)
         self.slots = frozenset(slots)
+        self.variables = frozenset(variables)
 
     @classmethod
     def declared_in(cls, files: Iterable[Mapping[str, Any]]) -> Names:
-        """Collect the `lift.into` and part-rule `slot` names of every entry of every file."""
+        """Collect the `lift.into`, part-rule `slot` and `variables` names of every entry of every file."""
         lifted: set[str] = set()
+        variables: set[str] = set()
         slots: set[str] = {"content"}
         for data in files:
             for section in ("dialects", "providers"):
                 entries = data.get(section)
                 for entry in entries.values() if isinstance(entries, Mapping) else ():
+                    declared = entry.get("variables") if isinstance(entry, Mapping) else None
+                    if isinstance(declared, Mapping):
+                        variables.update(k for k in declared if isinstance(k, str))
                     messages = entry.get("messages") if isinstance(entry, Mapping) else None
                     if not isinstance(messages, Mapping):
                         continue
@@ -55,7 +61,7 @@ class Names:
                         for item in _as_list(rule):
                             if isinstance(item, Mapping) and isinstance(item.get("slot"), str):
                                 slots.add(item["slot"])
-        return cls(lifted, slots)
+        return cls(lifted, slots, variables)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -64,7 +70,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def template_problems(entry: Mapping[str, Any], names: Names) -> list[tuple[str, str]]:
     """Every template in one entry that does not compile in its place, as (dotted path in the entry, message)."""
-    request = REQUEST_VARIABLES | names.lifted | mechanism_variables(entry.get("auth"))
+    request = REQUEST_VARIABLES | names.lifted | names.variables | mechanism_variables(entry.get("auth"))
     found: list[tuple[str, Any, frozenset[str]]] = []
 
     def add(path: str, value: Any, scope: frozenset[str]) -> None:
@@ -92,13 +98,16 @@ def template_problems(entry: Mapping[str, Any], names: Names) -> list[tuple[str,
 
     for key in ("body", "stream_body"):
         add(key, entry.get(key), request)
+    base_url = entry.get("base_url")
+    if isinstance(base_url, dict) or (isinstance(base_url, str) and "${" in base_url):
+        add("base_url", base_url, frozenset({"api_version"}) | names.variables)
     auth = entry.get("auth")
     add("auth.value", auth.get("value") if isinstance(auth, Mapping) else None, request)
     add_each("headers", entry.get("headers"), request)
     endpoints = entry.get("endpoints")
     for endpoint_name, endpoint in endpoints.items() if isinstance(endpoints, Mapping) else ():
         if isinstance(endpoint, Mapping):
-            scope = MODELS_VARIABLES if endpoint_name == "models" else request
+            scope = MODELS_VARIABLES | names.variables if endpoint_name == "models" else request
             where = f"endpoints.{endpoint_name}"
             for key in ("path", "stream_path"):
                 add(f"{where}.{key}", endpoint.get(key), scope)

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._engine.framing.eventstream import encode_message
 from .._engine.paths import MISSING, compile_path, get_path
 from .._engine.reader import compile_condition
 from ..exceptions import ConfigurationError
@@ -310,6 +311,13 @@ class ReplyWriter:
             records = [(None, body) for body in self.untyped_events(default or self.response, answer)]
         if spec.get("end_when") and records:
             satisfy(records[-1][1], spec["end_when"], None)
+        if spec.get("format") == "eventstream":  # binary: one AWS event-stream message per record
+            headers = {":message-type": "event", ":content-type": "application/json"}
+            return b"".join(
+                encode_message({**headers, ":event-type": name or ""},
+                               json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+                for name, body in records
+            ), "application/vnd.amazon.eventstream"
         ndjson = spec.get("format", "sse") == "ndjson"
         pieces = [self.frame(ndjson, type_source, name, body) for name, body in records]
         if spec.get("done") is not None:

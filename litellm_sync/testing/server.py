@@ -20,9 +20,11 @@ from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
 from .wire import (
+    CONVERSE_PATH,
     DEFAULT_MODELS,
     GENERATE_CONTENT_PATH,
     JSON_TYPE,
+    RAW_PREDICT_PATH,
     SERVER_HEADERS,
     SSE_TYPE,
     Completion,
@@ -30,6 +32,7 @@ from .wire import (
     Reply,
     chat_completions_reply,
     contents_texts,
+    converse_reply,
     dumps,
     error,
     fixed_chunks,
@@ -355,12 +358,14 @@ class FakeProviderServer:
             return self._v2_chat
         if path.endswith("/api/chat"):
             return self._native_chat
-        if path.endswith("/messages"):
+        if path.endswith("/messages") or RAW_PREDICT_PATH.search(path):  # Anthropic, also on Vertex AI
             return self._messages
         if path.endswith("/responses"):
             return lambda request, body: responses_reply(
                 self._completion(request, input_texts(body), request_model(body)), stream=body.get("stream") is True
             )
+        if CONVERSE_PATH.search(path):
+            return self._converse
         return None
 
     def _completion(self, request: RecordedRequest, texts: tuple[str, list[str]], model: str) -> Completion:
@@ -387,6 +392,12 @@ class FakeProviderServer:
     def _messages(self, request: RecordedRequest, body: dict[str, object]) -> Reply:
         completion = self._completion(request, messages_texts(body), request_model(body))
         return messages_reply(completion, stream=body.get("stream") is True)
+
+    def _converse(self, request: RecordedRequest, body: dict[str, object]) -> Reply:
+        match = CONVERSE_PATH.search(request.path)
+        assert match is not None  # routed here only on a match
+        completion = self._completion(request, messages_texts(body), match["model"])
+        return converse_reply(completion, stream=match["method"] == "converse-stream")
 
     def _generate_content(self, request: RecordedRequest, body: dict[str, object]) -> Reply:
         match = GENERATE_CONTENT_PATH.search(request.path)

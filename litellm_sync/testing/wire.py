@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .._engine.framing.eventstream import encode_message
+
 DEFAULT_MODELS: tuple[str, ...] = ("fake-model", "fake-model-2")
 
 JSON_TYPE = "application/json"
@@ -18,6 +20,9 @@ NDJSON_TYPE = "application/x-ndjson"
 GENERATE_CONTENT_PATH = re.compile(
     r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$"
 )
+CONVERSE_PATH = re.compile(r"/model/(?P<model>[^/]+)/(?P<method>converse|converse-stream)$")
+RAW_PREDICT_PATH = re.compile(r"/models/[^/:]+:(?:rawPredict|streamRawPredict)$")
+EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
 # The server computes these itself; scripted values would corrupt the framing.
 SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "content-type"})
 
@@ -307,6 +312,23 @@ def native_chat_reply(c: Completion, stream: bool) -> Reply:
         for token in c.tokens
     ]
     return Reply(events=[*lines, dumps(final) + "\n"], content_type=NDJSON_TYPE)
+
+
+def converse_reply(c: Completion, stream: bool) -> Reply:
+    """Bedrock Converse: a JSON answer, or ConverseStream events in AWS's binary event-stream framing."""
+    usage = {"inputTokens": c.prompt_tokens, "outputTokens": c.completion_tokens,
+             "totalTokens": c.prompt_tokens + c.completion_tokens}
+    if not stream:
+        return Reply(json={"output": {"message": {"role": "assistant", "content": [{"text": c.text}]}},
+                           "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 1}})
+    events: list[tuple[str, dict[str, object]]] = [("messageStart", {"role": "assistant"})]
+    events += [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in c.tokens]
+    events += [("contentBlockStop", {"contentBlockIndex": 0}), ("messageStop", {"stopReason": "end_turn"}),
+               ("metadata", {"usage": usage, "metrics": {"latencyMs": 1}})]
+    headers = {":message-type": "event", ":content-type": JSON_TYPE}
+    body = b"".join(encode_message({**headers, ":event-type": kind}, dumps(payload).encode("utf-8"))
+                    for kind, payload in events)
+    return Reply(body=body, content_type=EVENTSTREAM_TYPE)
 
 
 def request_model(body: dict[str, object]) -> str:

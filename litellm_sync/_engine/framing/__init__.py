@@ -27,10 +27,19 @@ Adding a framing (a text one, or a binary one such as AWS's `application/vnd.ama
 from __future__ import annotations
 
 from .base import Framing, ServerSentEvent, too_large
+from .eventstream import decode_eventstream
 from .ndjson import decode_ndjson
 from .sse import decode_sse
 
 #: Framing name (`stream.format` in providers.yaml) -> decoder from body bytes to events.
-FRAMINGS: dict[str, Framing] = {"sse": decode_sse, "ndjson": decode_ndjson}
+FRAMINGS: dict[str, Framing] = {"sse": decode_sse, "ndjson": decode_ndjson, "eventstream": decode_eventstream}
 
-__all__ = ["FRAMINGS", "Framing", "ServerSentEvent", "decode_ndjson", "decode_sse", "too_large"]
+__all__ = [
+    "FRAMINGS",
+    "Framing",
+    "ServerSentEvent",
+    "decode_eventstream",
+    "decode_ndjson",
+    "decode_sse",
+    "too_large",
+]
