@@ -283,7 +283,7 @@ def _cache(params: dict[str, Any], drop_params: bool, has_cache: bool, model: st
         if caching and not has_cache:
             raise ConfigurationError(
                 "caching=True, but this Client has no cache: build one with "
-                "litellm_sync.Client(cache=litellm_sync.cache.MemoryCache()) and call client.completion(...) "
+                "litellm_sync.Client(cache=MemoryCache()) (from litellm_sync.cache) and call client.completion(...) "
                 "(there is no global litellm.cache to set)"
             )
         if not caching:
