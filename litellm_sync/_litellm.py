@@ -222,19 +222,24 @@ class TokenCost(Decimal):
     """USD for some tokens: a Decimal (the total, as `cost_per_token` has always returned) that also unpacks as
     LiteLLM's `(prompt_cost, completion_cost)` pair of floats."""
 
-    prompt: float
-    completion: float
+    parts: tuple[Decimal, Decimal]
 
     def __new__(cls, prompt: Decimal, completion: Decimal) -> TokenCost:
         total = super().__new__(cls, prompt + completion)
-        total.prompt, total.completion = float(prompt), float(completion)
+        total.parts = (prompt, completion)
         return total
 
     def __iter__(self) -> Iterator[float]:
-        return iter((self.prompt, self.completion))
+        return iter((float(self.parts[0]), float(self.parts[1])))
 
-    def __len__(self) -> int:
-        return 2
+    def __reduce__(self) -> tuple[Any, ...]:
+        return TokenCost, self.parts
+
+    def __copy__(self) -> TokenCost:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> TokenCost:
+        return self
 
 
 def token_cost(info: ModelInfo, prompt: int, completion: int, cached: int, written: int, reasoning: int) -> Any:

@@ -14,6 +14,7 @@ import pytest
 import responses
 
 import litellm_sync as litellm
+from litellm_sync import api
 from litellm_sync._engine.keywords import ALIAS, CALL, KEYWORDS, PIPELINE, TABLE, UNSUPPORTED
 from litellm_sync.cache import MemoryCache
 from litellm_sync.testing import mock_completion
@@ -149,10 +150,13 @@ def test_doc_lists_the_keyword_table_as_it_is() -> None:
     assert documented == {k.name: (k.kind, k.does) for k in TABLE}
 
 
-def test_doc_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_doc_examples_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
     assert len(blocks) >= 6
-    namespace: dict[str, object] = {}
-    for block in blocks:
-        exec(compile(block, str(DOC), "exec"), namespace)
+    with litellm.Client() as default:  # the page registers a model on the default Client: not on the suite's
+        monkeypatch.setattr(api, "_default_client", default)
+        namespace: dict[str, object] = {}
+        for block in blocks:
+            exec(compile(block, str(DOC), "exec"), namespace)
     assert capsys.readouterr().out.startswith("$0.0000")
+    assert api.get_default_client() is default and default.get_model_info("my-gpt").max_output_tokens == 4096
