@@ -103,6 +103,15 @@ def test_retries_run_before_falling_back(server: FakeProviderServer) -> None:
     assert _models(server) == ["gpt-4o-mini", "gpt-4o-mini", "gpt-4o"]
 
 
+def test_per_call_prices_apply_to_the_fallback_too(server: FakeProviderServer) -> None:
+    server.enqueue(_error(503))
+    response = _call(server, num_retries=0, fallbacks=["openai/gpt-4o"], input_cost_per_token=0.001,
+                     output_cost_per_token=0.002)  # fmt: skip
+    usage = response.usage
+    assert response.model == "gpt-4o"
+    assert response.cost == Decimal("0.001") * usage.prompt_tokens + Decimal("0.002") * usage.completion_tokens
+
+
 def test_an_unknown_fallback_fails_before_anything_is_sent(server: FakeProviderServer) -> None:
     with pytest.raises(litellm.UnknownModelError):
         _call(server, fallbacks=["nosuchprovider/model-x"])

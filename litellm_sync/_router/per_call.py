@@ -51,6 +51,8 @@ def complete_with_fallbacks(
     for name in ("timeout", "extra_headers", "drop_params", "mock_response"):
         if options.get(name) is not None:
             params[name] = options[name]
+    if call.prices is not None:  # this call's prices (per million here) go to every model it tries, per token
+        params["input_cost_per_token"], params["output_cost_per_token"] = (p / 1_000_000 for p in call.prices)
     primary = {"model": call.model, **{k: options[k] for k in _CREDENTIALS if options.get(k) is not None}}
     entries = [primary] + [_entry(item, position, call.model) for position, item in enumerate(call.fallbacks or ())]
     targets = dict(call.context_window or {})
