@@ -223,6 +223,14 @@ class ChatResponse(_Record):
         """The first choice's text, the most common thing to want."""
         return self.choices[0].message.content if self.choices else None
 
+    @property
+    def _hidden_params(self) -> dict[str, Any]:
+        """LiteLLM's `response._hidden_params`: response_cost (USD, a float; None when unpriced) and the provider;
+        model_id and api_base are None here (the Router's deployment ids are in its RouterEvents)."""
+        cost = None if self.cost is None else float(self.cost)
+        return {"response_cost": cost, "custom_llm_provider": self.provider, "model_id": None, "api_base": None,
+                "cache_hit": self.cache_hit}  # fmt: skip
+
 
 class Delta(_Record):
     """What one stream chunk adds to a choice; `thinking_blocks` holds block fragments, each with an index."""
