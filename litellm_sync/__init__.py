@@ -58,6 +58,7 @@ from .native import ResponsesObject, ResponsesStream
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
+from .tokens import decode, encode, token_counter
 from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
 
 __version__ = "0.1.0"
@@ -130,7 +131,9 @@ __all__ = [
     "completion",
     "completion_cost",
     "cost_per_token",
+    "decode",
     "discover_models",
+    "encode",
     "get_default_client",
     "get_max_tokens",
     "get_model_info",
@@ -146,6 +149,7 @@ __all__ = [
     "supports_response_schema",
     "supports_vision",
     "system_message",
+    "token_counter",
     "tool_message",
     "user_message",
 ]
