@@ -62,7 +62,9 @@ def required_features(messages: Sequence[Any], params: Mapping[str, Any]) -> fro
     if params.get("tools") or params.get("functions"):
         needed.add("tools")
     response_format = params.get("response_format")
-    if isinstance(response_format, Mapping) and response_format.get("type") == "json_schema":
+    if response_format is not None and (
+        not isinstance(response_format, Mapping) or response_format.get("type") not in ("text", "json_object")
+    ):  # json_schema, a bare JSON Schema, or a marshmallow Schema / pydantic model (docs/structured-output.md)
         needed.add("json_schema")
     for message in messages:
         content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", None)
