@@ -199,7 +199,7 @@ class Client:
                     error.redact_secrets(request.secrets)
                 call.end(None, error, False)
                 raise
-            return call.stream(chat_stream if structured is None else structured.attach(chat_stream))
+            return call.stream(chat_stream if structured is None else structured.attach(chat_stream, request.secrets))
         try:
             def attempt() -> bytes:
                 http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
@@ -213,7 +213,7 @@ class Client:
             call.end(None, error, False)
             raise
         call.end(response, None, True)
-        return response if structured is None else structured.attach(response)
+        return response if structured is None else structured.attach(response, request.secrets)
 
     def spend(self, **key: Any) -> Any:
         """What has been spent this period under the Client's budgets: `spend(user="alice", period="month")`,

@@ -10,10 +10,11 @@ validation messages. `{"type": "json_schema" | "json_object" | "text", ...}` pas
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 from marshmallow import Schema, ValidationError
@@ -34,8 +35,15 @@ class Structured:
         self._load = load
         self._unwrap = unwrap
 
-    def parse(self, response: Any) -> Any:
-        """The first choice's text loaded into the type; StructuredOutputError when it is not JSON or invalid."""
+    def parse(self, response: Any, secrets: Sequence[str] = ()) -> Any:
+        """The first choice's text loaded into the type; StructuredOutputError (the call's secrets masked in
+        it) when it is not JSON or does not validate."""
+        try:
+            return self._parse(response)
+        except StructuredOutputError as error:
+            raise error.redact_secrets(secrets) from None
+
+    def _parse(self, response: Any) -> Any:
         provider, model = getattr(response, "provider", None), getattr(response, "model", None)
         text = response.content if response is not None else None
         if not isinstance(text, str) or not text.strip():
@@ -71,12 +79,12 @@ class Structured:
                 raw=text, errors=errors, provider=provider, model=model, response=response,
             ) from None
 
-    def attach(self, answer: Any) -> Any:
+    def attach(self, answer: Any, secrets: Sequence[str] = ()) -> Any:
         """A response with `parsed` set, or a stream whose `response()` will set it; returns the answer."""
         if hasattr(answer, "choices"):
-            answer.parsed = self.parse(answer)
+            answer.parsed = self.parse(answer, secrets)
         else:
-            answer.parse_as = self.parse
+            answer.parse_as = functools.partial(self.parse, secrets=tuple(secrets))
         return answer
 
 
