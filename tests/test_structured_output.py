@@ -241,3 +241,14 @@ def test_a_router_needs_json_schema_for_a_schema_type() -> None:
     assert "json_schema" in required_features(MESSAGES, {"response_format": Person})
     assert "json_schema" in required_features(MESSAGES, {"response_format": PersonModel})
     assert "json_schema" not in required_features(MESSAGES, {"response_format": {"type": "json_object"}})
+
+
+def test_a_router_call_is_parsed() -> None:
+    router = litellm_sync.Router(
+        model_list=[{"model_name": "people", "litellm_params": {"model": OPENAI, "api_key": "sk-test"}}]
+    )
+    with router, responses.RequestsMock() as rsps:
+        mocked = mock_completion(rsps, OPENAI, '{"name": "Ada", "age": null}')
+        answer = router.completion("people", MESSAGES, response_format=Person)
+        sent = json.loads(mocked.calls[0].request.body)["response_format"]["json_schema"]["schema"]
+    assert sent == PERSON_SCHEMA and answer.parsed == {"name": "Ada"}
