@@ -8,7 +8,8 @@ from typing import Optional
 import pydantic
 from marshmallow import Schema, fields, validate
 
-from litellm_sync._engine.jsonschema import drop_keywords, marshmallow_schema, strictify
+from litellm_sync._engine.from_marshmallow import marshmallow_schema
+from litellm_sync._engine.jsonschema import drop_keywords, strictify
 from litellm_sync._engine.template import compile_template
 
 

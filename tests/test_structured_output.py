@@ -5,6 +5,7 @@ StructuredOutputError with the raw text."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any, Optional
@@ -233,6 +234,21 @@ def test_pydantic_is_imported_only_for_a_pydantic_argument() -> None:
         "assert 'pydantic' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_marshmallow_is_imported_only_for_a_marshmallow_argument(tmp_path: Any) -> None:
+    code = (
+        "import sys, litellm_sync, pydantic\n"
+        "class M(pydantic.BaseModel):\n    n: int\n"
+        "r = litellm_sync.completion('anthropic/claude-haiku-4-5', [{'role': 'user', 'content': 'x'}],\n"
+        "                            response_format=M, mock_response='{\"n\": 2}')\n"
+        "assert r.parsed == M(n=2), r.parsed\n"
+        "print('marshmallow' in sys.modules)\n"
+    )
+    env = {**os.environ, "LITELLM_SYNC_CACHE_DIR": str(tmp_path)}  # the first run loads the spec (marshmallow)
+    runs = [subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env=env, capture_output=True,
+                           text=True).stdout.strip() for _ in range(2)]
+    assert runs == ["True", "False"]  # from the cached spec: structured output and templates need no marshmallow
 
 
 def test_a_router_needs_json_schema_for_a_schema_type() -> None:

@@ -17,10 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
-from marshmallow import Schema, ValidationError
-
 from ..exceptions import ConfigurationError, StructuredOutputError
-from .jsonschema import marshmallow_schema, optional_nulls, strictify
+from .jsonschema import strictify
 
 _OPENAI_TYPES = ("json_schema", "json_object", "text")
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
@@ -90,11 +88,15 @@ class Structured:
 
 def prepare(response_format: Any) -> tuple[Any, Structured | None]:
     """The response_format to send and how to load the reply (None: nothing to load, sent as given)."""
-    if isinstance(response_format, type) and issubclass(response_format, Schema):
-        response_format = response_format()
-    if isinstance(response_format, Schema):
-        return _from_marshmallow(response_format)
-    pydantic = sys.modules.get("pydantic")  # a pydantic model exists only if pydantic is imported
+    # A marshmallow Schema or a pydantic model exists only if its library is imported: neither is imported here.
+    marshmallow = sys.modules.get("marshmallow")
+    if marshmallow is not None:
+        schema_class = marshmallow.Schema
+        if isinstance(response_format, type) and issubclass(response_format, schema_class):
+            response_format = response_format()
+        if isinstance(response_format, schema_class):
+            return _from_marshmallow(response_format)
+    pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(response_format, type) and issubclass(response_format, pydantic.BaseModel):
         return _from_pydantic(response_format, pydantic)
     if (
@@ -106,7 +108,9 @@ def prepare(response_format: Any) -> tuple[Any, Structured | None]:
     return response_format, None
 
 
-def _from_marshmallow(schema: Schema) -> tuple[dict[str, Any], Structured]:
+def _from_marshmallow(schema: Any) -> tuple[dict[str, Any], Structured]:
+    from .from_marshmallow import marshmallow_schema, optional_nulls
+
     try:
         body, strict = marshmallow_schema(schema)
     except Exception as exc:  # a field this converter cannot read: say which schema
@@ -180,7 +184,8 @@ def _refusal(response: Any) -> str | None:
 
 def _errors(exc: Exception) -> Any:
     """The validation messages of a marshmallow or pydantic error (JSON-ready), or None for another error."""
-    if isinstance(exc, ValidationError):
+    marshmallow = sys.modules.get("marshmallow")
+    if marshmallow is not None and isinstance(exc, marshmallow.ValidationError):
         return exc.normalized_messages()
     pydantic_core = sys.modules.get("pydantic_core")
     if pydantic_core is not None and isinstance(exc, pydantic_core.ValidationError):
