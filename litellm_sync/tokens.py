@@ -16,7 +16,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
@@ -58,6 +57,8 @@ def tiktoken_cache_dir() -> str | None:
     for variable in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
         if variable in os.environ:
             return os.environ[variable] or None  # "" turns tiktoken's cache off: every use would download
+    import tempfile  # here: `import litellm_sync` does not pay for it
+
     return os.path.join(tempfile.gettempdir(), "data-gym-cache")
 
 

@@ -93,6 +93,26 @@ def test_marshmallow_round_trip(model: str) -> None:
     assert answer.content == '{"name": "Ada Lovelace", "age": 36}'
 
 
+@pytest.mark.parametrize(
+    ("model", "sent"),
+    [
+        (OPENAI, {"type": "string", "minLength": 2, "maxLength": 8, "pattern": "^[a-z]+$"}),
+        (ANTHROPIC, {"type": "string", "pattern": "^[a-z]+$", "description": "(minLength: 2, maxLength: 8)"}),
+        (GEMINI, {"type": "string", "description": '(minLength: 2, maxLength: 8, pattern: "^[a-z]+$")'}),
+    ],
+)
+def test_constraints_a_dialect_cannot_take_move_into_the_description(model: str, sent: dict[str, Any]) -> None:
+    class Handle(Schema):
+        handle = fields.String(required=True, validate=[validate.Length(2, 8), validate.Regexp("^[a-z]+$")])
+
+    answer, body = _call(model, '{"handle": "ada"}', Handle)
+    assert _sent_schema(model, body)["properties"]["handle"] == sent
+    assert answer.parsed == {"handle": "ada"}
+    with pytest.raises(StructuredOutputError) as caught:  # still checked when the reply is loaded
+        _call(model, '{"handle": "Ada Lovelace"}', Handle)
+    assert set(caught.value.errors) == {"handle"}
+
+
 @pytest.mark.parametrize("model", [OPENAI, ANTHROPIC, GEMINI])
 def test_pydantic_round_trip(model: str) -> None:
     answer, body = _call(model, '{"name": "Ada Lovelace", "age": null}', PersonModel)
