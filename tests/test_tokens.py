@@ -9,6 +9,7 @@ import struct
 import sys
 import types
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,20 @@ def test_an_intact_local_file_is_used(
     assert litellm_sync.decode("openai/gpt-4o", [104, 105]) == "hi"
     with pytest.raises(LiteLLMSyncError, match="names no tokenizer"):
         litellm_sync.encode("anthropic/claude-haiku-4-5", "hi")
+
+
+def test_threads_load_an_encoding_once(
+    no_tiktoken_cache: Path, fake_tiktoken: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"stand-in encoding file"
+    url = "https://example.invalid/o200k_base.tiktoken"
+    monkeypatch.setattr(tokens, "TIKTOKEN_FILES", {"o200k_base": (url, hashlib.sha256(data).hexdigest())})
+    (no_tiktoken_cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
+    litellm_sync.get_default_client()  # built before the threads start
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda i: token_counter("openai/gpt-4o", text="x" * i), range(64)))
+    assert counts == list(range(64))  # one token per byte: every thread got the exact count
+    assert fake_tiktoken == ["o200k_base"]
 
 
 def test_the_tokenizer_is_data_in_the_spec() -> None:
