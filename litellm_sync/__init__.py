@@ -57,6 +57,7 @@ from .exceptions import (
     ServiceUnavailableError,
     SpecError,
     StreamUsageError,
+    StructuredOutputError,
     Timeout,
     UnknownModelError,
     UnprocessableEntityError,
@@ -70,6 +71,7 @@ from .native import ResponsesObject, ResponsesStream
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
+from .tokens import decode, encode, token_counter
 from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
 
 __version__ = "0.1.0"
@@ -144,6 +146,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SpecError",
     "StreamUsageError",
+    "StructuredOutputError",
     "Timeout",
     "ToolCall",
     "UnknownModelError",
@@ -156,7 +159,9 @@ __all__ = [
     "completion",
     "completion_cost",
     "cost_per_token",
+    "decode",
     "discover_models",
+    "encode",
     "get_default_client",
     "get_max_tokens",
     "get_model_info",
@@ -182,6 +187,7 @@ __all__ = [
     "supports_vision",
     "supports_web_search",
     "system_message",
+    "token_counter",
     "tool_message",
     "user_message",
     "validate_environment",

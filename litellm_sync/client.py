@@ -19,6 +19,7 @@ from ._engine.paths import make_getter
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, parse_json_body, read_response
+from ._engine.structured import prepare as prepare_structured
 from ._engine.transport import Reply, Transport
 from ._observe.pipeline import Pipeline
 from ._spec import CompiledSpec, ProviderSpec, load_spec
@@ -162,10 +163,13 @@ class Client:
             timeout, max_retries, extra_headers = options["timeout"], options["max_retries"], options["extra_headers"]
         wait = self.timeout if timeout is None else check_timeout(timeout)
         total = self.total_timeout if total_timeout is None else _check_total(total_timeout)
+        structured = None  # response_format as a schema or model: sent as json_schema, loaded into .parsed
+        if params.get("response_format") is not None:
+            params["response_format"], structured = prepare_structured(params["response_format"])
         provider, model_name, info = self.resolve(model)
         call = self.pipeline.begin(provider.name, model_name, info, messages, params, stream)
         if call.hit is not None:
-            return call.hit
+            return call.hit if structured is None else structured.attach(call.hit)
         mock = None
         if mock_response is not None:  # nothing is sent, so no key is needed
             from .testing.mock import mock_http_reply
@@ -217,7 +221,7 @@ class Client:
                     error.redact_secrets(request.secrets)
                 call.end(None, error, False)
                 raise
-            return call.stream(chat_stream)
+            return call.stream(chat_stream if structured is None else structured.attach(chat_stream, request.secrets))
         try:
             def attempt() -> bytes:
                 http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
@@ -231,7 +235,7 @@ class Client:
             call.end(None, error, False)
             raise
         call.end(response, None, True)
-        return response
+        return response if structured is None else structured.attach(response, request.secrets)
 
     def spend(self, **key: Any) -> Any:
         """What has been spent this period under the Client's budgets: `spend(user="alice", period="month")`,

@@ -37,6 +37,8 @@ class ModelInfo:
     pricing_url: str | None = None
     #: The provider that serves this model when it is called through this one (`route:` in the spec).
     route: str | None = None
+    #: The tiktoken encoding that counts this model's tokens exactly (`tokenizer:` in the spec), or None.
+    tokenizer: str | None = None
 
     @property
     def max_input_tokens(self) -> int | None:
@@ -136,6 +138,7 @@ def model_info_from_spec(provider: str, name: str, entry: ModelEntry, source: Pr
         pricing_checked=source.checked,
         pricing_url=source.url,
         route=entry.route,
+        tokenizer=entry.tokenizer,
     )
 
 

@@ -193,7 +193,13 @@ class Usage(_Record):
         return out
 
 
-class ChatResponse(_Record):
+class _Parsed(_Record):
+    """Holds `parsed` in a slot of its own, outside the record's fields: never dumped, cached or compared."""
+
+    __slots__ = ("_parsed",)
+
+
+class ChatResponse(_Parsed):
     """A chat completion in OpenAI's shape, plus the provider that served it and its cost in USD."""
 
     __slots__ = ("choices", "cost", "created", "id", "model", "object", "provider", "usage")
@@ -230,6 +236,16 @@ class ChatResponse(_Record):
         cost = None if self.cost is None else float(self.cost)
         return {"response_cost": cost, "custom_llm_provider": self.provider, "model_id": None, "api_base": None,
                 "cache_hit": self.cache_hit}  # fmt: skip
+
+    @property
+    def parsed(self) -> Any:
+        """With `response_format=` a marshmallow Schema, a pydantic model or a JSON Schema: the reply loaded into
+        it (docs/structured-output.md); otherwise None."""
+        return getattr(self, "_parsed", None)
+
+    @parsed.setter
+    def parsed(self, value: Any) -> None:
+        self._parsed = value
 
 
 class Delta(_Record):

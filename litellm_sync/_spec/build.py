@@ -125,6 +125,7 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         deprecation_date=loaded["deprecation_date"],
         description=loaded["description"],
         route=loaded["route"],
+        tokenizer=loaded["tokenizer"],
     )
 
 

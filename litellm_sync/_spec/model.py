@@ -193,6 +193,7 @@ class ModelEntry:
     deprecation_date: str | None
     description: str | None
     route: str | None = None  # calls to this model go through this provider (its dialect, URL and key)
+    tokenizer: str | None = None  # the tiktoken encoding token_counter uses for it (tokens.py); None: estimate
 
 
 @dataclass(frozen=True)
@@ -299,3 +300,4 @@ class ProviderModel:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it
     models_from: str | None = None  # another provider whose `models:` this one's registry also lists
     responses_via: str | None = None  # the provider `litellm_sync.responses()` sends this one's models to
+    tokenizer: str | None = None  # the default tokenizer of its models (a model's own `tokenizer:` wins)

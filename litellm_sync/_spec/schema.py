@@ -263,6 +263,7 @@ class ModelSchema(_Strict):
     deprecation_date = fields.Str(allow_none=True, load_default=None)
     description = fields.Str(load_default=None)
     route = fields.Str(allow_none=True, load_default=None)  # a provider that serves this model instead
+    tokenizer = fields.Str(allow_none=True, load_default=None)  # a tiktoken encoding for token_counter (tokens.py)
 
 
 class PricingSourceSchema(_Strict):
@@ -338,6 +339,7 @@ class ProviderSchema(_Strict):
     bare_names = fields.Bool(load_default=True)
     models_from = fields.Str(allow_none=True, load_default=None)  # share another provider's registry
     responses_via = fields.Str(allow_none=True, load_default=None)  # the provider responses() sends to
+    tokenizer = fields.Str(allow_none=True, load_default=None)  # its models' default tokenizer (tokens.py)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
 
 
