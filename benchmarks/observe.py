@@ -14,6 +14,7 @@ Measured, interleaved in one run (blocks alternate, so machine noise hits every 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -63,9 +64,13 @@ def observed_hooks() -> list[Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--url", help="a benchmarks/server.py already running (to compare two checkouts on one server)")
+    parser.add_argument("--rounds", type=int, help="blocks per variant (default 15, --quick 5)")
+    parser.add_argument("--json", action="store_true", help="print the medians as one JSON object")
     args = parser.parse_args(argv)
     rounds, block = (5, 100) if args.quick else (15, 200)
-    server = Server()
+    rounds = args.rounds or rounds
+    server: Any = Server() if args.url is None else argparse.Namespace(url=args.url, stop=lambda: None)
     try:
         plain = litellm_sync.Client()
         otel, prom, count = observed_hooks()
@@ -100,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
 
     median = {name: statistics.median(values) for name, values in figures.items()}
+    if args.json:
+        print(json.dumps({**median, "seam": seam_us}))
+        return 0
     base = median["plain"]
     print(f"{'measure':34} | {'per call':>10} | {'vs plain':>8} | target")
     print("-" * 34 + "-|-" + "-" * 10 + "-|-" + "-" * 8 + "-|-------")

@@ -94,6 +94,38 @@ def test_a_stream_reports_in_the_context_it_started_in(
     assert ttft is not None and ttft >= 0
 
 
+def test_log_lines_written_while_a_stream_is_read_carry_its_id(
+    server: FakeProviderServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An in-band error after the finish reason is logged (not raised) while the stream is being read: that line
+    # is written inside ChatStream.__next__, long after completion() returned.
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+             "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}
+    server.enqueue(Reply(events=[f"data: {json.dumps(chunk)}\n\n",
+                                 'data: {"error": {"message": "token limit reached"}}\n\n', "data: [DONE]\n\n"]))
+    with litellm_sync.Client(max_retries=0) as client:  # no hooks: the id is there all the same
+        stream = client.completion(MODEL, HI, stream=True, api_key=KEY, api_base=server.url,
+                                   metadata={"request_id": "stream-log-1"})
+        assert current_correlation_id() is None
+        with caplog.at_level(logging.WARNING, logger="litellm_sync"), stream:
+            texts = [c.choices[0].delta.content for c in stream]
+            assert current_correlation_id() is None  # set only while a chunk is read, not between chunks
+    assert texts == ["hi"]
+    (line,) = [r for r in records_of(caplog) if "in-band error" in r.getMessage()]
+    assert line.correlation_id == "stream-log-1"  # type: ignore[attr-defined]
+
+
+def test_closing_a_stream_runs_in_its_context(server: FakeProviderServer) -> None:
+    seen: list[str | None] = []
+    with litellm_sync.Client(max_retries=0, hooks=[lambda event: seen.append(current_correlation_id())]) as client:
+        stream = client.completion(MODEL, HI, stream=True, api_key=KEY, api_base=server.url,
+                                   metadata={"request_id": "closing-1"})
+        next(stream)
+        stream.close()  # stopped early: the end is reported from close()
+    assert seen == ["closing-1"]
+    assert current_correlation_id() is None
+
+
 def test_payload_logging_is_opt_in_and_redacted(
     client: litellm_sync.Client, server: FakeProviderServer, caplog: pytest.LogCaptureFixture
 ) -> None:

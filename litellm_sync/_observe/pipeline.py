@@ -122,8 +122,9 @@ class Call:
         self.token: contextvars.Token[Any] | None = CURRENT.set(self)
         self.started = time.perf_counter()
         self.started_at = time.time() if pipeline.hooks else None
-        # A stream ends wherever it is consumed: its hooks run in a copy of the context it started in.
-        self.context = contextvars.copy_context() if stream and pipeline.hooks else None
+        # A stream is read wherever it is consumed: it is read, and its hooks run, in a copy of the context it
+        # started in (the call current, for log lines; the caller's span, for tracing hooks).
+        self.context = contextvars.copy_context() if stream else None
         self.hit: Any = None
         self.key: str | None = None
         self.reservation: Reservation | None = None
@@ -229,6 +230,7 @@ class Call:
     def stream(self, opened: Any) -> Any:
         """A stream opened (its first chunk read): it reports when it ends; returns it for the caller."""
         self.ttft = (time.perf_counter() - self.started) * 1000
+        opened.context = self.context  # read in the call's context: its log lines carry the correlation id
         if self.pipeline.active:
             self.stream_ref = weakref.ref(opened)
             opened.notify_end(self.end)
