@@ -245,10 +245,32 @@ def test_a_router_with_a_cache_serves_hits_and_streams_report_once(server: FakeP
     calls = [e for e in events if isinstance(e, litellm_sync.CallEvent)]
     assert [(e.stream, e.cache_hit) for e in calls] == [(True, False), (True, True), (False, False), (False, True)]
     assert all(e.metadata["model_group"] == "chat" for e in calls)
+    assert all(e.metadata["deployment"] == "only" for e in calls)
     routes = [e for e in events if not isinstance(e, litellm_sync.CallEvent) and e.kind == "route"]
-    assert [e.correlation_id for e in calls] == [r.call_id for r in routes]  # the Router's call id throughout
+    # a hit is looked up before any deployment is picked: it makes no routing decision
+    assert [e.correlation_id for e in calls if not e.cache_hit] == [r.call_id for r in routes]
+    assert len({e.correlation_id for e in calls}) == 4  # each Router call has its own id
     with pytest.raises(litellm_sync.router.RouterConfigError):
         Router(deployments, client=litellm_sync.Client(), cache=MemoryCache())
+
+
+def test_a_router_cache_hit_takes_no_rate_limit_capacity(server: FakeProviderServer) -> None:
+    from litellm_sync.router import Router, RouterRateLimitError
+
+    deployments = [{"model_name": "chat", "model_info": {"id": "one-a-minute"},
+                    "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url, "rpm": 1}}]
+    server.clear()
+    with Router(deployments, cache=MemoryCache(), clock=lambda: 1_000_020.0) as router:
+        first = router.completion("chat", HI)
+        assert router.stats("one-a-minute")["rpm"] == 1
+        for _ in range(5):  # the limit is reached, yet every hit is served and none is counted
+            assert router.completion("chat", HI).content == first.content
+        assert router.stats("one-a-minute")["rpm"] == 1
+        with pytest.raises(RouterRateLimitError):  # a miss still needs capacity
+            router.completion("chat", [{"role": "user", "content": "something else"}])
+        with pytest.raises(RouterRateLimitError):  # and so does a call that looks past the cache
+            router.completion("chat", HI, cache={"no-cache": True})
+    assert len(server.requests) == 1
 
 
 def test_a_failing_backend_never_fails_the_call(server: FakeProviderServer, caplog: pytest.LogCaptureFixture) -> None:

@@ -101,6 +101,30 @@ class Pipeline:
         return call
 
 
+    def cached(
+        self, provider: str, model: str, messages: Sequence[Any], params: Mapping[str, Any], stream: bool,
+        tried: set[str],
+    ) -> Any:
+        """The cache alone, before anything is reserved (the Router looks here before it picks a deployment, so a
+        hit takes no rate-limit capacity): the hit, its hooks told as for `begin`, or None. Keys already in
+        `tried` are not looked up again; nothing else (budgets, logs) happens on a miss."""
+        if self.cache is None:
+            return None
+        params = dict(params)
+        metadata = params.pop("metadata", None) or _EMPTY
+        try:
+            options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
+        except ConfigurationError:
+            return None  # the call itself raises it
+        if not isinstance(metadata, Mapping) or options.get("no-cache"):
+            return None
+        call = Call(self, provider, model, stream, metadata, messages, params, options)
+        call.lookup(tried)
+        if call.hit is None:
+            call._leave()
+        return call.hit
+
+
 class Call:
     """One call seen by the pipeline, from `begin` to its end."""
 
@@ -145,8 +169,8 @@ class Call:
             except ValueError:  # ended in another context: nothing to undo there
                 pass
 
-    def lookup(self) -> None:
-        """Serve the call from the cache when an entry for it can be read back."""
+    def lookup(self, tried: set[str] | None = None) -> None:
+        """Serve the call from the cache when an entry for it can be read back (unless its key is in `tried`)."""
         cache, cache_module = self.pipeline.cache, self.pipeline.cache_module
         assert cache is not None
         if self.native and self.streaming:
@@ -155,6 +179,10 @@ class Call:
                                           native=self.native)
         if self.key is None or self.options.get("no-cache"):
             return
+        if tried is not None:
+            if self.key in tried:
+                return
+            tried.add(self.key)
         try:
             data = cache.get(self.key)
         except Exception as exc:  # any backend's failure is a miss: the call still goes out

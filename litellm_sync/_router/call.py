@@ -15,6 +15,7 @@ from ..exceptions import (
     APIError,
     AuthenticationError,
     ContextWindowExceededError,
+    LiteLLMSyncError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -88,6 +89,9 @@ class Call:
                 f"The router has no model group '{name}'; its groups: {', '.join(sorted(self.config.groups))}."
             )
         deployments = self._servable(name, deployments)
+        hit = self._cached(name, deployments)
+        if hit is not None:
+            return hit
         attempt = 0
         while True:
             deployment, grant = self._pick(name, deployments)
@@ -104,6 +108,31 @@ class Call:
                                                f"attempt {attempt + 1}, waiting {wait:.2f}s", error))
                 if wait > 0:
                     self.router.sleep(wait)
+
+    def _cached(self, name: str, deployments: tuple[Deployment, ...]) -> Any:
+        """An answer from the Client's cache, looked up before any deployment is picked: a hit reserves no rate
+        limit capacity, records no latency and makes no routing decision (its CallEvent says cache_hit)."""
+        client = self.router.client
+        if client.pipeline.cache is None:
+            return None
+        tried: set[str] = set()  # deployments of one model share their entries: each key is looked up once
+        for deployment in deployments:
+            try:
+                provider, model, _info = client.resolve(deployment.model)
+            except LiteLLMSyncError:
+                continue  # the call itself says why
+            hit = client.pipeline.cached(provider.name, model, self.messages, self._params(name, deployment),
+                                         self.stream, tried)
+            if hit is not None:
+                return hit
+        return None
+
+    def _params(self, name: str, deployment: Deployment) -> dict[str, Any]:
+        params = {**deployment.params, **self.params} if deployment.params else dict(self.params)
+        # Every attempt of this Router call shares its correlation id; budgets can count by model group.
+        params["metadata"] = {"request_id": self.call_id, **(params.get("metadata") or {}), "model_group": name,
+                              "deployment": deployment.id}
+        return params
 
     def _retries(self, error: APIError) -> int:
         policy = self.settings.retry_policy
@@ -180,9 +209,7 @@ class Call:
 
     def _send(self, name: str, deployment: Deployment, grant: Grant) -> Any:
         router, settings = self.router, self.settings
-        params = {**deployment.params, **self.params} if deployment.params else dict(self.params)
-        # Every attempt of this Router call shares its correlation id; budgets can count by model group.
-        params["metadata"] = {"request_id": self.call_id, **(params.get("metadata") or {}), "model_group": name}
+        params = self._params(name, deployment)
         timeout = self.timeout or (deployment.stream_timeout if self.stream else None)
         timeout = timeout or deployment.timeout or settings.timeout
         started = time.perf_counter()
