@@ -162,7 +162,8 @@ def test_stream_errors_are_typed_and_told_to_hooks(
 def test_correlation_ids_budgets_and_hooks_apply_as_to_completion(server: FakeProviderServer) -> None:
     events: list[Any] = []
     server.clear()
-    server.enqueue(Reply(json=BODY), Reply(status=400, json={"error": {"message": "bad", "type": "invalid_request_error"}}))
+    server.enqueue(Reply(json=BODY),
+                   Reply(status=400, json={"error": {"message": "bad", "type": "invalid_request_error"}}))
     budgets = Budgets([Budget("0.00004", per="user")])  # ~one call of gpt-5-mini (0.000105)
     with _client(hooks=[events.append], budgets=budgets) as client:
         first = litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
