@@ -495,3 +495,36 @@ def test_stream_calls_reach_hooks_once_when_they_end(fakes: Fakes, clock: FakeCl
         assert calls[0].response is not None and calls[0].response.usage.total_tokens == 5
         stats = router.stats(router.model_groups["chat"][0].id)
     assert (stats["inflight"], stats["tpm"]) == (0, 5)
+
+
+def test_the_hook_contract_one_call_event_per_attempt_one_router_event_per_decision(
+    fakes: Fakes, clock: FakeClock
+) -> None:
+    from litellm_sync.cache import MemoryCache
+
+    a, b, _ = fakes
+    a.enqueue(fail(500))
+    events: list[Any] = []
+    model_list = [deployment("chat", "openai/gpt-4o-mini", a, order=1, model_info={"id": "first"}),
+                  deployment("chat", "openai/gpt-4o-mini", b, order=2, model_info={"id": "second"})]
+    with make_router(clock, model_list, num_retries=1, hooks=[events.append], cache=MemoryCache()) as router:
+        router.completion("chat", HI)  # fails on "first", retried on "second"
+        router.completion("chat", HI)  # a cache hit: no decision, one CallEvent
+        with router.completion("chat", [{"role": "user", "content": "stream"}], stream=True) as stream:
+            opened = len(events)
+            list(stream)
+    described = [
+        (e.kind, e.deployment) if isinstance(e, RouterEvent)
+        else ("call", e.metadata["deployment"], e.outcome) for e in events
+    ]
+    assert described == [
+        ("route", "first"), ("call", "first", "error"), ("retry", "first"), ("route", "second"),
+        ("call", "second", "success"),
+        ("call", "first", "cache_hit"),
+        ("route", "first"), ("call", "first", "success"),
+    ]
+    assert isinstance(events[opened - 1], RouterEvent)  # a stream's route comes when it opens, its call when it ends
+    ids = [e.correlation_id for e in events]
+    assert len(set(ids[:5])) == 1 and len(set(ids)) == 3  # one id per Router call, on both kinds of event
+    assert all(e.call_id == e.correlation_id for e in events if isinstance(e, RouterEvent))
+    assert (hits(a), hits(b)) == (2, 1)

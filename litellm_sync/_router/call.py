@@ -41,9 +41,11 @@ class RouterRateLimitError(RateLimitError):
 
 @dataclass(frozen=True)
 class RouterEvent:
-    """One routing decision, given to the Router's hooks (beside each call's `CallEvent`) and logged.
+    """One routing decision, given to the Router's hooks (beside each attempt's `CallEvent`) and logged.
 
-    kind: "route" (deployment chosen), "retry", "fallback", "cooldown", "rate_limit_wait" or "reload".
+    kind: "route" (deployment chosen, capacity reserved), "retry", "fallback", "cooldown", "rate_limit_wait" or
+    "reload". The contract (docs/router.md): a CallEvent per attempt (a request sent or a cache hit), a RouterEvent
+    per decision, in the order they happen, both with the Router call's correlation id; count calls with CallEvents.
     """
 
     kind: str
@@ -53,6 +55,11 @@ class RouterEvent:
     model: str | None = None
     detail: str = ""
     error: Exception | None = None
+
+    @property
+    def correlation_id(self) -> str:
+        """The Router call's id: the `correlation_id` of the CallEvents of its attempts ("-" for a reload)."""
+        return self.call_id
 
 
 class Call:
