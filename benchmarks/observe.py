@@ -8,7 +8,11 @@ Measured, interleaved in one run (blocks alternate, so machine noise hits every 
 - per-call overhead of hooks + tracing + metrics: a plain Client against one with an OpenTelemetry hook (SDK
   TracerProvider, spans to a no-op exporter through a SimpleSpanProcessor), a Prometheus hook (own registry) and a
   plain counting hook (target <= 10% of the plain call); and a Client with budgets (memory ledger);
+- the same three hooks wrapped in `in_background(...)` (run by a worker thread; each block ends with `flush()`,
+  so the figure includes draining what the worker had left);
 - the seam with nothing configured: Pipeline.begin + Call.end alone, in microseconds (the "0 when not enabled").
+
+    python benchmarks/observe.py --url http://127.0.0.1:PORT --json   # against a server already running
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import litellm_sync  # noqa: E402
 from litellm_sync._observe.pipeline import Pipeline  # noqa: E402
 from litellm_sync.budgets import Budget, Budgets  # noqa: E402
 from litellm_sync.cache import MemoryCache  # noqa: E402
+from litellm_sync.observability import in_background  # noqa: E402
 
 
 def per_call_us(call: Callable[[], Any], count: int) -> float:
@@ -75,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         plain = litellm_sync.Client()
         otel, prom, count = observed_hooks()
         observed = litellm_sync.Client(hooks=[otel, prom, count])
+        background = in_background(otel, prom, count)
+        off_thread = litellm_sync.Client(hooks=[background])
         metrics_only = litellm_sync.Client(hooks=[prom, count])
         tracing_only = litellm_sync.Client(hooks=[otel])
         budgeted = litellm_sync.Client(budgets=Budgets([Budget(1_000_000), Budget(1_000_000, per="user")]))
@@ -83,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         def call(client: litellm_sync.Client) -> Callable[[], Any]:
             return lambda: client.completion(MODEL, MESSAGES, api_base=server.url, api_key=KEY, user="bench")
 
+        def drained(run: Callable[[], Any], count: int) -> float:
+            started = time.perf_counter()
+            for _ in range(count):
+                run()
+            background.flush()
+            return (time.perf_counter() - started) / count * 1e6
+
         variants = {"plain": call(plain), "hooks+otel+prometheus": call(observed),
+                    "  same, in_background(...)": call(off_thread),
                     "  prometheus + a hook only": call(metrics_only), "  otel only (SDK span)": call(tracing_only),
                     "budgets (2 limits, memory)": call(budgeted), "memory cache hit": call(cached)}  # fmt: skip
         for run in variants.values():  # warm up: pools, spec, the cache entry
@@ -91,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         figures: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(rounds):
             for name, run in variants.items():
+                if name == "  same, in_background(...)":
+                    figures[name].append(drained(run, block))
+                    continue
                 figures[name].append(per_call_us(run, block * (10 if name == "memory cache hit" else 1)))
         pipeline = Pipeline()
 
@@ -99,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.begin("openai", "gpt-4o-mini", None, MESSAGES, params, False).end(None, None, True)
 
         seam_us = statistics.median(per_call_us(seam, 20000) for _ in range(5))
-        for client in (plain, observed, metrics_only, tracing_only, budgeted, cached):
+        for client in (plain, observed, off_thread, metrics_only, tracing_only, budgeted, cached):
             client.close()
     finally:
         server.stop()

@@ -55,9 +55,15 @@ def opentelemetry_hook(tracer_provider: Any = None, *, capture_content: bool = F
                 "gen_ai.operation.name": "chat", "gen_ai.provider.name": event.provider,
                 "gen_ai.request.model": event.model,
             })  # fmt: skip
-        end = time.time_ns()
-        started_at = event.started_at
-        start = int(started_at * 1e9) if started_at is not None else end - int(event.latency_ms * 1e6)
+        # Start and end from the event, not the clock now: the same span whether the hook runs at once or later
+        # (in_background).
+        started_at, latency_ns = event.started_at, int(event.latency_ms * 1e6)
+        if started_at is not None:
+            start = int(started_at * 1e9)
+            end = start + latency_ns
+        else:
+            end = time.time_ns()
+            start = end - latency_ns
         # The context is read once and handed over: left to itself the SDK looks it up three times per span.
         span = start_span(found[0], current(), client_kind, _attributes(event, found[1]), start_time=start)
         if event.time_to_first_token_ms is not None:
