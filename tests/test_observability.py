@@ -4,6 +4,7 @@ log formatter."""
 from __future__ import annotations
 
 import json
+import os
 import logging
 from typing import Any
 
@@ -172,3 +173,43 @@ def test_json_formatter(client: litellm_sync.Client, server: FakeProviderServer)
 def test_old_style_call_events_still_work() -> None:
     event = litellm_sync.CallEvent("p", "m", False, 1.0, None, None, True)
     assert (event.correlation_id, event.cache_hit, event.outcome, dict(event.metadata)) == (None, False, "success", {})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_in_background_in_a_forked_child_tells_only_the_childs_events() -> None:
+    import threading
+
+    from litellm_sync.observability import in_background
+
+    release = threading.Event()
+    told: list[str] = []
+
+    def hook(event: litellm_sync.CallEvent) -> None:
+        release.wait(10)
+        told.append(event.correlation_id or "")
+
+    background = in_background(hook)
+
+    def event(name: str) -> litellm_sync.CallEvent:
+        return litellm_sync.CallEvent("p", "m", False, 1.0, None, None, True, correlation_id=name)
+
+    background(event("parent-1"))
+    background(event("parent-2"))  # pending in the parent when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own worker, none of the parent's events
+        try:
+            release.set()
+            background(event("child"))
+            ok = background.flush(10)
+            os.write(write, json.dumps([ok, told]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    release.set()
+    assert background.flush(10)
+    assert child == [True, ["child"]]
+    assert told == ["parent-1", "parent-2"]
