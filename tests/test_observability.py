@@ -4,8 +4,8 @@ log formatter."""
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 from typing import Any
 
 import pytest
