@@ -528,3 +528,26 @@ def test_the_hook_contract_one_call_event_per_attempt_one_router_event_per_decis
     assert len(set(ids[:5])) == 1 and len(set(ids)) == 3  # one id per Router call, on both kinds of event
     assert all(e.call_id == e.correlation_id for e in events if isinstance(e, RouterEvent))
     assert (hits(a), hits(b)) == (2, 1)
+
+
+def test_a_given_request_id_is_the_router_calls_id_in_events_and_log_records(
+    fakes: Fakes, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b, _ = fakes
+    a.enqueue(fail(500))
+    events: list[Any] = []
+    router = make_router(clock, [deployment("chat", "openai/gpt-4o-mini", a),
+                                 deployment("backup", "anthropic/claude-haiku-4-5", b)],
+                         fallbacks=[{"chat": ["backup"]}], num_retries=0, hooks=[events.append])
+    with caplog.at_level("DEBUG", logger="litellm_sync"), router:
+        router.completion("chat", HI, metadata={"request_id": "web-req-42", "user": "ann"})
+        router.completion("chat", HI)
+    first = [e for e in events if e.correlation_id == "web-req-42"]
+    assert [e.kind if isinstance(e, RouterEvent) else "call" for e in first] == [
+        "route", "call", "fallback", "route", "call"]
+    assert all(e.metadata["user"] == "ann" for e in first if isinstance(e, litellm_sync.CallEvent))
+    generated = {e.correlation_id for e in events} - {"web-req-42"}
+    assert len(generated) == 1  # the second call: one generated id on all its events
+    routed = [r for r in caplog.records if r.getMessage().startswith("router[")]
+    assert {r.correlation_id for r in routed} == {"web-req-42", *generated}  # type: ignore[attr-defined]
+    assert all(f"router[{r.correlation_id}]" in r.getMessage() for r in routed)  # type: ignore[attr-defined]
