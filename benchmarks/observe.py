@@ -9,7 +9,8 @@ Measured, interleaved in one run (blocks alternate, so machine noise hits every 
   TracerProvider, spans to a no-op exporter through a SimpleSpanProcessor), a Prometheus hook (own registry) and a
   plain counting hook (target <= 10% of the plain call); and a Client with budgets (memory ledger);
 - the same three hooks wrapped in `in_background(...)` (run by a worker thread; each block ends with `flush()`,
-  so the figure includes draining what the worker had left);
+  so the figure includes draining what the worker had left): it shows that CPU-bound hooks gain nothing off the
+  calling thread on CPython (GIL handoffs make them dearer); in_background is for hooks that wait on I/O;
 - the seam with nothing configured: Pipeline.begin + Call.end alone, in microseconds (the "0 when not enabled").
 
     python benchmarks/observe.py --url http://127.0.0.1:PORT --json   # against a server already running
