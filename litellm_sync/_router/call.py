@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,7 @@ class Call:
         self.tokens = estimate_tokens(messages, params)
         self.needed = required_features(messages, params) if self.settings.enable_pre_call_checks else frozenset()
         self.failed: set[str] = set()
+        self.looked = False  # the cache was looked up (and missed) for this group: the attempts skip the lookup
 
     def group(self, name: str) -> Any:
         """Call one model group, retrying within it."""
@@ -96,9 +97,11 @@ class Call:
                 f"The router has no model group '{name}'; its groups: {', '.join(sorted(self.config.groups))}."
             )
         deployments = self._servable(name, deployments)
+        self.looked = False  # a fallback group's keys are its own: looked up afresh
         hit = self._cached(name, deployments)
         if hit is not None:
             return hit
+        self.looked = self.router.client.pipeline.cache is not None  # every key of the group has been looked up
         attempt = 0
         while True:
             deployment, grant = self._pick(name, deployments)
@@ -139,6 +142,10 @@ class Call:
         # Every attempt of this Router call shares its correlation id; budgets can count by model group.
         params["metadata"] = {"request_id": self.call_id, **(params.get("metadata") or {}), "model_group": name,
                               "deployment": deployment.id}
+        options = params.get("cache")
+        if self.looked and (options is None or isinstance(options, Mapping)):
+            # A miss already: the attempt does not look again (a second round trip to a Redis cache), but stores.
+            params["cache"] = {**(options or {}), "no-cache": True}
         return params
 
     def _retries(self, error: APIError) -> int:
