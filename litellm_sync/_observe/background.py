@@ -24,7 +24,7 @@ class BackgroundHooks:
     The work is the same, only off the call's path: per call the caller pays for a context copy and a queue put
     (about 1 us) instead of waiting for the hooks. That pays for hooks that wait on I/O; CPU-bound hooks (the
     OpenTelemetry and Prometheus ones) cost more this way on CPython (GIL handoffs): benchmarks/observe.py measures
-    +30% per loopback call against +12% inline. Events are told in the
+    +30% per loopback call against +12% inline in one run. Events are told in the
     order calls ended; `flush()` waits until every event queued so far has been told (tests, before exporting);
     at interpreter exit pending events are told (for up to 2 s). A forked child starts its own worker and drops
     the parent's pending events (they are the parent's to tell). When `max_queue` events are waiting (hooks slower
