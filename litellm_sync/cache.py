@@ -285,13 +285,16 @@ def _plain(value: Any) -> Any:
 
 
 def cache_key(
-    provider: str, model: str, messages: Sequence[Any], params: Mapping[str, Any], stream: bool
+    provider: str, model: str, messages: Sequence[Any], params: Mapping[str, Any], stream: bool, *,
+    native: bool = False,
 ) -> str | None:
-    """The entry's key, or None when the request holds something that cannot be written as JSON (not cached)."""
+    """The entry's key, or None when the request holds something that cannot be written as JSON (not cached).
+    native: a call that wants the provider's own body back (`responses()`), keyed apart from chat calls."""
     request = {k: v for k, v in params.items() if k not in NOT_IN_KEY}
+    head: list[Any] = [FORMAT, provider, model, bool(stream)] + (["native"] if native else [])
     try:
         text = json.dumps(
-            [FORMAT, provider, model, bool(stream), messages, request],
+            [*head, messages, request],
             sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain,
         )  # fmt: skip
     except (TypeError, ValueError, RecursionError):
@@ -311,10 +314,13 @@ def check_options(options: Any) -> Mapping[str, Any]:
     return options
 
 
-def encode(key: str, answer: ChatResponse | Sequence[ChatChunk]) -> bytes:
-    """An entry: format version, key, and the response (or the stream's chunks) with every field."""
+def encode(key: str, answer: ChatResponse | Sequence[ChatChunk], native: Mapping[str, Any] | None = None) -> bytes:
+    """An entry: format version, key, and the response (or the stream's chunks) with every field; `native`, the
+    provider's own body, beside the response when given."""
     if isinstance(answer, ChatResponse):
         body: Any = {"response": dump(answer)}
+        if native is not None:
+            body["native"] = dict(native)
     else:
         body = {"chunks": [dump(chunk) for chunk in answer]}
     return json.dumps({"v": FORMAT, "key": key, **body}, separators=(",", ":")).encode()
@@ -330,8 +336,12 @@ def decode(key: str, data: bytes) -> ChatResponse | list[ChatChunk]:
     if not isinstance(entry, dict) or entry.get("v") != FORMAT or entry.get("key") != key:
         raise BadEntry("another format version or key")
     if "response" in entry:
-        response: ChatResponse = load(CachedChatResponse, entry["response"])
+        response: CachedChatResponse = load(CachedChatResponse, entry["response"])
         response.cost = Decimal(0) if response.cost is not None else None
+        if "native" in entry:
+            if not isinstance(entry["native"], dict):
+                raise BadEntry("native body is not an object")
+            response.native = entry["native"]
         return response
     chunks = entry.get("chunks")
     if not isinstance(chunks, list) or not chunks:

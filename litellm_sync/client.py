@@ -24,7 +24,7 @@ from ._engine.transport import Reply, Transport
 from ._observe.pipeline import Pipeline
 from ._spec import CompiledSpec, ProviderSpec, load_spec
 from .exceptions import APIError, APIStatusError, ConfigurationError, Timeout, UnknownModelError
-from .hooks import CallEvent, Hook, notify
+from .hooks import Hook
 from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
@@ -243,21 +243,6 @@ class Client:
         if self.pipeline.budgets is None:
             raise ConfigurationError("this Client counts no spend: build it with budgets=Budgets(...)")
         return self.pipeline.budgets.spend(**key)
-
-    def _notify(
-        self,
-        provider: str,
-        model: str,
-        stream: bool,
-        started: float,
-        response: Any,
-        error: Exception | None,
-        complete: bool,
-    ) -> None:
-        """Tell the hooks about a call made outside `completion()` (the native Responses API in native.py)."""
-        if self.hooks:
-            latency = (time.perf_counter() - started) * 1000
-            notify(self.hooks, CallEvent(provider, model, stream, latency, response, error, complete))
 
     def _send(
         self,

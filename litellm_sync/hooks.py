@@ -32,7 +32,7 @@ class RetryNote(NamedTuple):
     wait: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CallEvent:
     """One finished call: where it went, how long it took, and what came back (a response or an error).
 
@@ -54,6 +54,22 @@ class CallEvent:
     messages: Sequence[Any] | None = None  # the messages sent (for hooks that opt in to content)
     params: Mapping[str, Any] | None = None  # the call's parameters (temperature, max_tokens, ...)
     retries: tuple[RetryNote, ...] = ()  # the Client's retries inside this call, in order
+
+    def __init__(
+        self, provider: str, model: str, stream: bool, latency_ms: float, response: ChatResponse | None,
+        error: Exception | None, complete: bool, *, correlation_id: str | None = None, cache_hit: bool = False,
+        metadata: Mapping[str, Any] | None = None, started_at: float | None = None,
+        time_to_first_token_ms: float | None = None, messages: Sequence[Any] | None = None,
+        params: Mapping[str, Any] | None = None, retries: tuple[RetryNote, ...] = (),
+    ) -> None:
+        # One dict update instead of the frozen dataclass's fifteen object.__setattr__ calls: an event is built per
+        # call whenever a hook is set (2.7 -> 1.1 us on a warm loop; about 7 -> 3 us inside a real call).
+        self.__dict__.update(
+            provider=provider, model=model, stream=stream, latency_ms=latency_ms, response=response, error=error,
+            complete=complete, correlation_id=correlation_id, cache_hit=cache_hit,
+            metadata={} if metadata is None else metadata, started_at=started_at,
+            time_to_first_token_ms=time_to_first_token_ms, messages=messages, params=params, retries=retries,
+        )  # fmt: skip
 
     @property
     def usage(self) -> Usage | None:

@@ -1,5 +1,6 @@
 """`responses()`: OpenAI's Responses API called natively (your `input`, its Responses object back), through
-the same request building, transport, errors, retries, hooks and costs as `completion()`.
+the same request building, transport, errors, retries, costs and pipeline (cache, budgets, hooks, correlation ids)
+as `completion()`.
 
 The model names a provider whose dialect takes a list of items as its body's `$messages` (the
 `openai_responses` provider), or a provider whose spec entry names one with `responses_via:` (`openai`
@@ -10,11 +11,12 @@ translated; native fields such as `text`, `reasoning` or `previous_response_id` 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from collections.abc import Generator, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from ._engine.checks import check_timeout
 from ._engine.redact import excerpt
@@ -36,6 +38,7 @@ class ResponsesObject(dict):  # type: ignore[type-arg]
     provider: str
     cost: Decimal | None
     chat: ChatResponse
+    cache_hit = False  # True when served from the Client's cache (nothing sent, cost 0)
 
     @property
     def output_text(self) -> str:
@@ -87,36 +90,48 @@ def create_response(
     extra_headers: Mapping[str, str] | None = None,
     **params: Any,
 ) -> ResponsesObject | ResponsesStream:
-    """POST the Responses API with `input` (a string or a list of input items) as given; see the module."""
+    """POST the Responses API with `input` (a string or a list of input items) as given; see the module.
+
+    The call goes through the Client's pipeline as `completion()` does: `metadata=` (correlation id), budgets,
+    hooks, logs and the cache (`cache=`: an entry keyed apart from chat calls, holding the native body; a
+    streamed call is never served from the cache)."""
     stream = bool(params.pop("stream", False))
     if not isinstance(input, (str, list)) or not input:
         raise BadRequestError("input must be a non-empty string or a non-empty list of Responses input items")
     provider, name, info = _resolve(client, model)
-    request = provider.builder.build(
-        name, _PLACEHOLDER, params, stream=stream, api_key=api_key, api_base=api_base, api_version=api_version,
-        extra_headers=extra_headers, drop_params=client.drop_params if drop_params is None else drop_params,
-        info=info,
-    )
-    body = json.loads(request.body or b"{}")
-    body[INPUT_KEY] = input
-    request.body = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    wait = client.timeout if timeout is None else check_timeout(timeout)
+    messages = [{"role": "user", "content": input}] if isinstance(input, str) else input  # for estimates and hooks
+    call = client.pipeline.begin(provider.name, name, info, messages, params, stream, native=True)
+    if call.hit is not None:
+        return _from_cache(call.hit)
+    try:
+        request = provider.builder.build(
+            name, _PLACEHOLDER, params, stream=stream, api_key=api_key, api_base=api_base, api_version=api_version,
+            extra_headers=extra_headers, drop_params=client.drop_params if drop_params is None else drop_params,
+            info=info,
+        )
+        body = json.loads(request.body or b"{}")
+        body[INPUT_KEY] = input
+        request.body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        wait = client.timeout if timeout is None else check_timeout(timeout)
+    except BaseException as error:
+        call.refused(error)
+        raise
     total = client.total_timeout
     cost = _cost_function(info)
-    started = time.perf_counter()
     deadline = time.monotonic() + total
     if stream:
         def open_stream() -> ResponsesStream:
             http = client._send(provider, request, name, wait, None, deadline, total)
-            return ResponsesStream(client, provider, name, http, request.secrets, cost, started)
+            return ResponsesStream(client, provider, name, http, request.secrets, cost)
 
         try:
-            return client.retry.call(open_stream, max_retries)  # type: ignore[return-value]
+            opened = client.retry.call(open_stream, max_retries)
         except Exception as error:
             if isinstance(error, APIError):
                 error.redact_secrets(request.secrets)
-            client._notify(provider.name, name, True, started, None, error, False)
+            call.end(None, error, False)
             raise
+        return call.stream(opened)  # type: ignore[no-any-return]
     try:
         def attempt() -> bytes:
             return client._send(provider, request, name, wait, None, deadline, total).read(client.limits)
@@ -127,11 +142,18 @@ def create_response(
     except Exception as error:
         if isinstance(error, APIError):
             error.redact_secrets(request.secrets)
-        client._notify(provider.name, name, False, started, None, error, False)
+        call.end(None, error, False)
         raise
-    client._notify(provider.name, name, False, started, chat, None, True)
+    call.end(chat, None, True, native=native)
     result = ResponsesObject(native)
     result.provider, result.cost, result.chat = provider.name, chat.cost, chat
+    return result
+
+
+def _from_cache(hit: Any) -> ResponsesObject:
+    """A Responses object rebuilt from a cache entry: the native body as stored, its chat reading, cost 0."""
+    result = ResponsesObject(hit.native)
+    result.provider, result.cost, result.chat, result.cache_hit = hit.provider, hit.cost, hit, True
     return result
 
 
@@ -141,20 +163,24 @@ class ResponsesStream:
     events raise the mapped exception; the stream ends after `response.completed` / `response.incomplete`,
     whose `response` is then `final` (a ResponsesObject with `output_text` and `cost`), and hooks are told."""
 
-    def __init__(
-        self, client: Client, provider: ProviderSpec, model: str, http: Any, secrets: Any, cost: Any, started: float
-    ) -> None:
+    cache_hit = False
+    context: contextvars.Context | None = None  # the call's context: the stream is read and closed inside it
+
+    def __init__(self, client: Client, provider: ProviderSpec, model: str, http: Any, secrets: Any, cost: Any) -> None:
         self._client, self._provider, self._model, self._http = client, provider, model, http
-        self._secrets, self._cost, self._started = secrets, cost, started
+        self._secrets, self._cost = secrets, cost
         self._closed = False
         self.final: ResponsesObject | None = None
+        self._on_end: Callable[[ChatResponse | None, Exception | None, bool], None] | None = None
+        self._ended: tuple[ChatResponse | None, Exception | None, bool] | None = None
         self._events = self._generate()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return self._events
+        return self
 
     def __next__(self) -> dict[str, Any]:
-        return next(self._events)
+        context = self.context
+        return next(self._events) if context is None else context.run(next, self._events)
 
     def __enter__(self) -> ResponsesStream:
         return self
@@ -166,8 +192,35 @@ class ResponsesStream:
         """Stop reading and release the connection; safe to call more than once."""
         if not self._closed:
             self._closed = True
-            self._events.close()
+            context = self.context
+            try:
+                if context is None:
+                    raise RuntimeError
+                context.run(self._events.close)
+            except RuntimeError:  # no call context, or entered already
+                self._events.close()
             self._http.close(reuse=False)
+            self._end(None, None, False)  # closed before it was ever read: it ends all the same
+
+    @property
+    def chunks(self) -> list[Any]:
+        """Nothing is kept for the cache: a native stream is not stored."""
+        return []
+
+    def notify_end(self, on_end: Callable[[ChatResponse | None, Exception | None, bool], None]) -> None:
+        """Have on_end told (once) how the stream ends: the final answer read as a ChatResponse, the error, and
+        whether it completed; at once if it already has."""
+        if self._ended is not None:
+            on_end(*self._ended)
+        else:
+            self._on_end = on_end
+
+    def _end(self, chat: ChatResponse | None, error: Exception | None, complete: bool) -> None:
+        if self._ended is None:
+            self._ended = (chat, error, complete)
+            on_end, self._on_end = self._on_end, None
+            if on_end is not None:
+                on_end(chat, error, complete)
 
     def _generate(self) -> Generator[dict[str, Any], None, None]:
         rules, provider, model = self._provider.stream, self._provider.name, self._model
@@ -211,8 +264,7 @@ class ResponsesStream:
             if not self._closed:
                 self._closed = True
                 self._http.close(reuse=finished)
-            chat = self.final.chat if self.final is not None else None
-            self._client._notify(provider, model, True, self._started, chat, error, finished)
+            self._end(self.final.chat if self.final is not None else None, error, finished)
 
     def _drain(self, body: Iterator[bytes]) -> None:
         """After the last event: read the little left so the connection can go back to the pool (a tail that

@@ -20,6 +20,10 @@ _request_duration_seconds{outcome}, _time_to_first_token_seconds, _tokens_total{
 _retries_total{error}, _unpriced_requests_total. Hooks built for the same registry share the metrics. Under
 gunicorn or any multi-process server, use prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR;
 docs/observability.md).
+
+`in_background(*hooks)`: for hooks that do I/O, run in one worker thread, each event in a copy of the context its
+call ended in, so a call does not wait for them (`Client(hooks=[in_background(audit_hook)])`); `.flush()` waits
+for the events queued so far. CPU-bound hooks (the two above) are cheaper inline.
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ import logging
 import time
 from typing import Any
 
+from ._observe.background import BackgroundHooks, in_background
 from ._observe.context import PAYLOAD_LOGGER, CorrelationFilter, current_id
 from ._observe.otel import opentelemetry_hook
 from ._observe.prom import prometheus_hook
 
-__all__ = ["PAYLOAD_LOGGER", "CorrelationFilter", "JsonFormatter", "current_correlation_id", "opentelemetry_hook",
-           "prometheus_hook"]  # fmt: skip
+__all__ = ["PAYLOAD_LOGGER", "BackgroundHooks", "CorrelationFilter", "JsonFormatter", "current_correlation_id",
+           "in_background", "opentelemetry_hook", "prometheus_hook"]  # fmt: skip
 
 
 def current_correlation_id() -> str | None:

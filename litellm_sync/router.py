@@ -13,7 +13,6 @@ deployment that has not failed this call when there is one. See docs/router.md.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import random
@@ -23,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._engine.redact import get_logger
+from ._observe.context import new_id
 from ._router.call import Call, RouterEvent, RouterRateLimitError
 from ._router.config import Config, Deployment, RouterConfigError, Settings, load_config, read_yaml
 from ._router.watch import Watcher
@@ -83,7 +83,6 @@ class Router:
         self._seed = seed
         self._rng = random.Random(seed)
         self._pid = os.getpid()
-        self._ids = itertools.count(1)
         self._reload_lock = threading.Lock()
         self._watcher: Watcher | None = None
 
@@ -177,7 +176,11 @@ class Router:
         config = self._config
         if os.getpid() != self._pid:  # a forked child must not replay its parent's random choices
             self._pid, self._rng = os.getpid(), random.Random(None if self._seed is None else self._seed + self._pid)
-        call_id = f"{self._pid:x}-{next(self._ids):x}"
+        # The call's correlation id, on its RouterEvents, its log lines and every attempt's CallEvent: the caller's
+        # metadata={"request_id": ...} when given, else a generated one (unique across processes, as a Client's).
+        metadata = params.get("metadata")
+        given = metadata.get("request_id") if isinstance(metadata, Mapping) else None
+        call_id = given if isinstance(given, str) and given else new_id()
         call = Call(self, config, call_id, messages, stream, num_retries, params)
         try:
             return call.group(model)
@@ -215,7 +218,7 @@ class Router:
         if log.isEnabledFor(level):
             log.log(level, "router[%s] %s %s%s%s", event.call_id, event.kind, event.model_group,
                     f" deployment={event.deployment} ({event.model})" if event.deployment else "",
-                    f": {event.detail}" if event.detail else "")
+                    f": {event.detail}" if event.detail else "", extra={"correlation_id": event.call_id})
         for hook in self.hooks:
             try:
                 hook(event)

@@ -16,7 +16,7 @@ import pytest
 import litellm_sync
 from litellm_sync.cache import DiskCache, MemoryCache, cache_key
 from litellm_sync.exceptions import ConfigurationError
-from litellm_sync.testing import FakeProviderServer
+from litellm_sync.testing import FakeProviderServer, Reply
 
 MODEL = "openai/gpt-4o-mini"
 HI = [{"role": "user", "content": "what is cached"}]
@@ -245,10 +245,66 @@ def test_a_router_with_a_cache_serves_hits_and_streams_report_once(server: FakeP
     calls = [e for e in events if isinstance(e, litellm_sync.CallEvent)]
     assert [(e.stream, e.cache_hit) for e in calls] == [(True, False), (True, True), (False, False), (False, True)]
     assert all(e.metadata["model_group"] == "chat" for e in calls)
+    assert all(e.metadata["deployment"] == "only" for e in calls)
     routes = [e for e in events if not isinstance(e, litellm_sync.CallEvent) and e.kind == "route"]
-    assert [e.correlation_id for e in calls] == [r.call_id for r in routes]  # the Router's call id throughout
+    # a hit is looked up before any deployment is picked: it makes no routing decision
+    assert [e.correlation_id for e in calls if not e.cache_hit] == [r.call_id for r in routes]
+    assert len({e.correlation_id for e in calls}) == 4  # each Router call has its own id
     with pytest.raises(litellm_sync.router.RouterConfigError):
         Router(deployments, client=litellm_sync.Client(), cache=MemoryCache())
+
+
+def test_a_router_cache_hit_takes_no_rate_limit_capacity(server: FakeProviderServer) -> None:
+    from litellm_sync.router import Router, RouterRateLimitError
+
+    deployments = [{"model_name": "chat", "model_info": {"id": "one-a-minute"},
+                    "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url, "rpm": 1}}]
+    server.clear()
+    with Router(deployments, cache=MemoryCache(), clock=lambda: 1_000_020.0) as router:
+        first = router.completion("chat", HI)
+        assert router.stats("one-a-minute")["rpm"] == 1
+        for _ in range(5):  # the limit is reached, yet every hit is served and none is counted
+            assert router.completion("chat", HI).content == first.content
+        assert router.stats("one-a-minute")["rpm"] == 1
+        with pytest.raises(RouterRateLimitError):  # a miss still needs capacity
+            router.completion("chat", [{"role": "user", "content": "something else"}])
+        with pytest.raises(RouterRateLimitError):  # and so does a call that looks past the cache
+            router.completion("chat", HI, cache={"no-cache": True})
+    assert len(server.requests) == 1
+
+
+def test_a_router_miss_is_looked_up_once(server: FakeProviderServer) -> None:
+    from litellm_sync.router import Router
+
+    class Counting(MemoryCache):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gets: list[str] = []
+            self.sets: list[str] = []
+
+        def get(self, key: str) -> bytes | None:
+            self.gets.append(key)
+            return super().get(key)
+
+        def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+            self.sets.append(key)
+            super().set(key, value, ttl)
+
+    cache = Counting()
+    same_model = [{"model_name": "chat", "model_info": {"id": name},
+                   "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url}} for name in ("a", "b")]
+    with Router(same_model, cache=cache) as router:
+        router.completion("chat", HI, cache={"ttl": 30})
+        assert len(cache.gets) == 1  # two deployments of one model share the key: one lookup, none in the attempt
+        assert cache.sets == cache.gets  # the answer is still stored (with the caller's ttl)
+        assert router.completion("chat", HI).cache_hit and len(cache.gets) == 2
+    backup = [{"model_name": "main", "model_info": {"id": "down"},
+               "litellm_params": {"model": "openai/gpt-4o", "api_key": KEY, "api_base": server.url}},
+              {"model_name": "backup", "model_info": {"id": "up"},
+               "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url}}]
+    server.enqueue(Reply(status=500, json={"error": {"message": "down"}}))
+    with Router(backup, cache=cache, fallbacks=[{"main": ["backup"]}], num_retries=0) as router:
+        assert router.completion("main", HI).cache_hit  # the fallback group's own entry (stored above) answers
 
 
 def test_a_failing_backend_never_fails_the_call(server: FakeProviderServer, caplog: pytest.LogCaptureFixture) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
 import pytest
@@ -94,6 +95,38 @@ def test_a_stream_reports_in_the_context_it_started_in(
     assert ttft is not None and ttft >= 0
 
 
+def test_log_lines_written_while_a_stream_is_read_carry_its_id(
+    server: FakeProviderServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An in-band error after the finish reason is logged (not raised) while the stream is being read: that line
+    # is written inside ChatStream.__next__, long after completion() returned.
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+             "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}
+    server.enqueue(Reply(events=[f"data: {json.dumps(chunk)}\n\n",
+                                 'data: {"error": {"message": "token limit reached"}}\n\n', "data: [DONE]\n\n"]))
+    with litellm_sync.Client(max_retries=0) as client:  # no hooks: the id is there all the same
+        stream = client.completion(MODEL, HI, stream=True, api_key=KEY, api_base=server.url,
+                                   metadata={"request_id": "stream-log-1"})
+        assert current_correlation_id() is None
+        with caplog.at_level(logging.WARNING, logger="litellm_sync"), stream:
+            texts = [c.choices[0].delta.content for c in stream]
+            assert current_correlation_id() is None  # set only while a chunk is read, not between chunks
+    assert texts == ["hi"]
+    (line,) = [r for r in records_of(caplog) if "in-band error" in r.getMessage()]
+    assert line.correlation_id == "stream-log-1"  # type: ignore[attr-defined]
+
+
+def test_closing_a_stream_runs_in_its_context(server: FakeProviderServer) -> None:
+    seen: list[str | None] = []
+    with litellm_sync.Client(max_retries=0, hooks=[lambda event: seen.append(current_correlation_id())]) as client:
+        stream = client.completion(MODEL, HI, stream=True, api_key=KEY, api_base=server.url,
+                                   metadata={"request_id": "closing-1"})
+        next(stream)
+        stream.close()  # stopped early: the end is reported from close()
+    assert seen == ["closing-1"]
+    assert current_correlation_id() is None
+
+
 def test_payload_logging_is_opt_in_and_redacted(
     client: litellm_sync.Client, server: FakeProviderServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -140,3 +173,43 @@ def test_json_formatter(client: litellm_sync.Client, server: FakeProviderServer)
 def test_old_style_call_events_still_work() -> None:
     event = litellm_sync.CallEvent("p", "m", False, 1.0, None, None, True)
     assert (event.correlation_id, event.cache_hit, event.outcome, dict(event.metadata)) == (None, False, "success", {})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_in_background_in_a_forked_child_tells_only_the_childs_events() -> None:
+    import threading
+
+    from litellm_sync.observability import in_background
+
+    release = threading.Event()
+    told: list[str] = []
+
+    def hook(event: litellm_sync.CallEvent) -> None:
+        release.wait(10)
+        told.append(event.correlation_id or "")
+
+    background = in_background(hook)
+
+    def event(name: str) -> litellm_sync.CallEvent:
+        return litellm_sync.CallEvent("p", "m", False, 1.0, None, None, True, correlation_id=name)
+
+    background(event("parent-1"))
+    background(event("parent-2"))  # pending in the parent when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own worker, none of the parent's events
+        try:
+            release.set()
+            background(event("child"))
+            ok = background.flush(10)
+            os.write(write, json.dumps([ok, told]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    release.set()
+    assert background.flush(10)
+    assert child == [True, ["child"]]
+    assert told == ["parent-1", "parent-2"]

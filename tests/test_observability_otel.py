@@ -169,3 +169,63 @@ def test_retries_inside_a_call_are_span_events(
     assert [(r.attempt, r.error) for r in events[0].retries] == [(2, "ServiceUnavailableError"),
                                                                   (3, "ServiceUnavailableError")]
     assert span.status.status_code == StatusCode.UNSET
+
+
+def test_in_background_builds_the_same_spans_off_the_calling_thread(
+    server: FakeProviderServer, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    import threading
+
+    from litellm_sync.observability import current_correlation_id, in_background
+
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    def where(event: Any) -> None:
+        seen.append((threading.current_thread().name, event.correlation_id, current_correlation_id()))
+
+    background = in_background(opentelemetry_hook(provider), where)
+    with litellm_sync.Client(max_retries=0, hooks=[background]) as client:
+        with provider.get_tracer("app").start_as_current_span("GET /ask") as parent:
+            for number in range(3):
+                client.completion(MODEL, HI, api_key=KEY, api_base=server.url, metadata={"request_id": f"bg-{number}"})
+        with client.completion(MODEL, HI, stream=True, api_key=KEY, api_base=server.url,
+                               metadata={"request_id": "bg-stream"}) as stream:
+            list(stream)
+        assert background.flush(10)
+    made = spans(exporter)
+    assert [dict(s.attributes)["litellm_sync.correlation_id"] for s in made] == ["bg-0", "bg-1", "bg-2", "bg-stream"]
+    assert all(s.parent.span_id == parent.get_span_context().span_id for s in made[:3])  # the caller's span
+    assert made[3].parent is None  # the stream was opened outside it
+    assert all(s.end_time > s.start_time for s in made)
+    assert {name for name, _, _ in seen} == {"litellm-sync-hooks"}  # not the calling thread
+    assert [(given, current) for _, given, current in seen] == [
+        ("bg-0", "bg-0"), ("bg-1", "bg-1"), ("bg-2", "bg-2"), ("bg-stream", "bg-stream")]
+    assert background.dropped == 0
+
+
+def test_in_background_drops_rather_than_blocks_when_hooks_fall_behind() -> None:
+    import threading
+
+    from litellm_sync.observability import in_background
+
+    entered, release = threading.Event(), threading.Event()
+    told: list[str] = []
+
+    def slow(event: Any) -> None:
+        entered.set()
+        release.wait(10)
+        told.append(event.correlation_id)
+
+    background = in_background(slow, max_queue=2)
+
+    def event(name: str) -> litellm_sync.CallEvent:
+        return litellm_sync.CallEvent("p", "m", False, 1.0, None, None, True, correlation_id=name)
+
+    background(event("first"))
+    assert entered.wait(10)  # the worker holds "first"; two more fit in the queue
+    for name in ("second", "third", "fourth", "fifth"):
+        background(event(name))
+    assert background.dropped == 2
+    release.set()
+    assert background.flush(10)
+    assert told == ["first", "second", "third"]

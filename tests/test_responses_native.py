@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 import litellm_sync
+import litellm_sync.cache
+from litellm_sync.budgets import Budget, Budgets
 from litellm_sync.testing import FakeProviderServer, Reply
 
 BODY = {
@@ -155,3 +157,78 @@ def test_stream_errors_are_typed_and_told_to_hooks(
         with pytest.raises(error_class), stream:
             list(stream)
     assert len(seen) == 1 and isinstance(seen[0].error, error_class) and not seen[0].complete
+
+
+def test_correlation_ids_budgets_and_hooks_apply_as_to_completion(server: FakeProviderServer) -> None:
+    events: list[Any] = []
+    server.clear()
+    server.enqueue(Reply(json=BODY),
+                   Reply(status=400, json={"error": {"message": "bad", "type": "invalid_request_error"}}))
+    budgets = Budgets([Budget("0.00004", per="user")])  # ~one call of gpt-5-mini (0.000105)
+    with _client(hooks=[events.append], budgets=budgets) as client:
+        first = litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                       api_key="sk-test", metadata={"request_id": "resp-req-1", "user": "ann"})
+        assert first.cost is not None and client.spend(user="ann").usd == first.cost  # counted from its usage
+        with pytest.raises(litellm_sync.BudgetExceededError) as refused:  # ann is now over: nothing is sent
+            litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                   api_key="sk-test", metadata={"request_id": "resp-req-2", "user": "ann"})
+        assert refused.value.correlation_id == "resp-req-2" and len(server.requests) == 1
+        with pytest.raises(litellm_sync.BadRequestError) as failed:
+            litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                   api_key="sk-test", metadata={"request_id": "resp-req-3", "user": "bob"})
+    assert failed.value.correlation_id == "resp-req-3"
+    assert all("metadata" not in (r.json or {}) for r in server.requests)  # metadata is never sent
+    # as for completion(), a call refused before sending (the budget) is not a call the hooks hear of
+    assert [(e.correlation_id, e.error is None, e.metadata.get("user")) for e in events] == [
+        ("resp-req-1", True, "ann"), ("resp-req-3", False, "bob")]
+
+
+def test_the_cache_answers_a_repeated_call_and_never_crosses_with_completion(server: FakeProviderServer) -> None:
+    events: list[Any] = []
+    server.clear()
+    server.enqueue(Reply(json=BODY))
+    with _client(hooks=[events.append], cache=litellm_sync.cache.MemoryCache()) as client:
+        def ask() -> Any:
+            return litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                          api_key="sk-test")
+
+        sent = ask()
+        again = ask()
+        assert len(server.requests) == 1  # the second was served from the cache
+        assert not sent.cache_hit and again.cache_hit
+        assert dict(again) == dict(sent) == BODY and again.output_text == "Hello there."
+        assert again.cost == 0 and again.chat.cache_hit and again.provider == "openai_responses"
+        assert [e.cache_hit for e in events] == [False, True]
+        # completion() with the same model and message is another entry: it is sent, and does not feed responses()
+        server.enqueue(Reply(json=BODY))
+        chat = client.completion("openai_responses/gpt-5-mini", [{"role": "user", "content": "Hi"}],
+                                 api_base=server.url, api_key="sk-test")
+        assert not chat.cache_hit and len(server.requests) == 2
+        assert ask().cache_hit and len(server.requests) == 2
+        # a streamed responses() call is always sent
+        server.enqueue(Reply(events=_events({"type": "response.created", "response": START},
+                                            {"type": "response.completed", "response": BODY})))
+        with ask_stream(client, server) as stream:
+            assert [e["type"] for e in stream] == ["response.created", "response.completed"]
+        assert len(server.requests) == 3
+
+
+def ask_stream(client: litellm_sync.Client, server: FakeProviderServer) -> Any:
+    return litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                  api_key="sk-test", stream=True)
+
+
+def test_a_stream_is_read_in_its_call_context(server: FakeProviderServer) -> None:
+    from litellm_sync.observability import current_correlation_id
+
+    seen: list[Any] = []
+    server.clear()
+    server.enqueue(Reply(events=_events({"type": "response.created", "response": START},
+                                        {"type": "response.completed", "response": BODY})))
+    with _client(hooks=[lambda e: seen.append((e.correlation_id, current_correlation_id()))]) as client:
+        stream = litellm_sync.responses("openai_responses/gpt-5-mini", "Hi", client=client, api_base=server.url,
+                                        api_key="sk-test", stream=True, metadata={"request_id": "rs-1"})
+        assert current_correlation_id() is None
+        with stream:
+            list(stream)
+    assert seen == [("rs-1", "rs-1")]

@@ -495,3 +495,59 @@ def test_stream_calls_reach_hooks_once_when_they_end(fakes: Fakes, clock: FakeCl
         assert calls[0].response is not None and calls[0].response.usage.total_tokens == 5
         stats = router.stats(router.model_groups["chat"][0].id)
     assert (stats["inflight"], stats["tpm"]) == (0, 5)
+
+
+def test_the_hook_contract_one_call_event_per_attempt_one_router_event_per_decision(
+    fakes: Fakes, clock: FakeClock
+) -> None:
+    from litellm_sync.cache import MemoryCache
+
+    a, b, _ = fakes
+    a.enqueue(fail(500))
+    events: list[Any] = []
+    model_list = [deployment("chat", "openai/gpt-4o-mini", a, order=1, model_info={"id": "first"}),
+                  deployment("chat", "openai/gpt-4o-mini", b, order=2, model_info={"id": "second"})]
+    with make_router(clock, model_list, num_retries=1, hooks=[events.append], cache=MemoryCache()) as router:
+        router.completion("chat", HI)  # fails on "first", retried on "second"
+        router.completion("chat", HI)  # a cache hit: no decision, one CallEvent
+        with router.completion("chat", [{"role": "user", "content": "stream"}], stream=True) as stream:
+            opened = len(events)
+            list(stream)
+    described = [
+        (e.kind, e.deployment) if isinstance(e, RouterEvent)
+        else ("call", e.metadata["deployment"], e.outcome) for e in events
+    ]
+    assert described == [
+        ("route", "first"), ("call", "first", "error"), ("retry", "first"), ("route", "second"),
+        ("call", "second", "success"),
+        ("call", "first", "cache_hit"),
+        ("route", "first"), ("call", "first", "success"),
+    ]
+    assert isinstance(events[opened - 1], RouterEvent)  # a stream's route comes when it opens, its call when it ends
+    ids = [e.correlation_id for e in events]
+    assert len(set(ids[:5])) == 1 and len(set(ids)) == 3  # one id per Router call, on both kinds of event
+    assert all(e.call_id == e.correlation_id for e in events if isinstance(e, RouterEvent))
+    assert (hits(a), hits(b)) == (2, 1)
+
+
+def test_a_given_request_id_is_the_router_calls_id_in_events_and_log_records(
+    fakes: Fakes, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b, _ = fakes
+    a.enqueue(fail(500))
+    events: list[Any] = []
+    router = make_router(clock, [deployment("chat", "openai/gpt-4o-mini", a),
+                                 deployment("backup", "anthropic/claude-haiku-4-5", b)],
+                         fallbacks=[{"chat": ["backup"]}], num_retries=0, hooks=[events.append])
+    with caplog.at_level("DEBUG", logger="litellm_sync"), router:
+        router.completion("chat", HI, metadata={"request_id": "web-req-42", "user": "ann"})
+        router.completion("chat", HI)
+    first = [e for e in events if e.correlation_id == "web-req-42"]
+    assert [e.kind if isinstance(e, RouterEvent) else "call" for e in first] == [
+        "route", "call", "fallback", "route", "call"]
+    assert all(e.metadata["user"] == "ann" for e in first if isinstance(e, litellm_sync.CallEvent))
+    generated = {e.correlation_id for e in events} - {"web-req-42"}
+    assert len(generated) == 1  # the second call: one generated id on all its events
+    routed = [r for r in caplog.records if r.getMessage().startswith("router[")]
+    assert {r.correlation_id for r in routed} == {"web-req-42", *generated}  # type: ignore[attr-defined]
+    assert all(f"router[{r.correlation_id}]" in r.getMessage() for r in routed)  # type: ignore[attr-defined]

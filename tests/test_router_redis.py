@@ -264,3 +264,65 @@ def test_a_new_process_gets_a_new_connection_pool(
     monkeypatch.undo()
     parent_client.close()
     state.close()
+
+
+class SentCommands:
+    """Counts round trips to Redis from this process: every packed command (or pipeline) written to a socket."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import redis.connection
+
+        self.names: list[str] = []
+        original = redis.connection.AbstractConnection.send_packed_command
+
+        def counted(connection: Any, command: Any, check_health: bool = True) -> None:
+            first = command[0] if isinstance(command, list) else command
+            self.names.append(bytes(first).split(b"\r\n")[2].decode().upper())  # *N, $len, NAME
+            original(connection, command, check_health)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+
+
+def test_a_call_is_one_round_trip(
+    redis_server: RedisServer, provider: FakeProviderServer, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    router = Router(model_list(provider, rpm=1000), state=redis_server.url, namespace=namespace, clock=lambda: NOW)
+    router.state.settle_delay = 3600.0  # type: ignore[attr-defined]  # nothing is sent alone during the test
+    other = redis.Redis.from_url(redis_server.url)
+    other.ping()
+    with router:
+        router.completion("chat", HI)  # connects, loads the script
+        sent = SentCommands(monkeypatch)
+        for _ in range(10):
+            router.completion("chat", HI)
+        # each call: one EVALSHA that settles the previous call and reserves this one
+        assert sent.names == ["EVALSHA"] * 10
+        other.script_flush()  # as a restarted server, it has lost the script
+        router.completion("chat", HI)
+        assert sent.names[10:] == ["SCRIPT", "EVALSHA", "EVAL"]  # NOSCRIPT: EVAL once, EVALSHA works again after
+        router.completion("chat", HI)
+        assert sent.names[13:] == ["EVALSHA"]
+        router.state.flush()  # the last call's settlement, alone
+        assert sent.names[14:] == ["EVALSHA"]
+        stats = router.stats("shared-deployment")
+    assert (stats["rpm"], stats["inflight"], stats["tpm"]) == (13, 0, 13 * 3)  # 3 tokens a call, all settled
+    assert len(provider.requests) == 13
+
+
+def test_settlements_no_call_carries_are_sent_alone(
+    redis_server: RedisServer, provider: FakeProviderServer, namespace: str
+) -> None:
+    import redis
+
+    router = Router(model_list(provider), state=redis_server.url, namespace=namespace, clock=lambda: NOW)
+    router.state.settle_delay = 0.01  # type: ignore[attr-defined]
+    direct = redis.Redis.from_url(redis_server.url)
+    with router:
+        with router.completion("chat", HI, stream=True) as stream:
+            list(stream)
+        deadline = time.monotonic() + 10
+        while direct.get(f"{namespace}:busy:shared-deployment") != b"0" and time.monotonic() < deadline:
+            time.sleep(0.01)  # no other call comes: the background thread settles it
+        assert direct.get(f"{namespace}:busy:shared-deployment") == b"0"

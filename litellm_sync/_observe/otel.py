@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from ..hooks import CallEvent, Hook
@@ -27,7 +26,7 @@ _ROUTER_KINDS = frozenset({"retry", "fallback", "cooldown", "rate_limit_wait"})
 def opentelemetry_hook(tracer_provider: Any = None, *, capture_content: bool = False) -> Hook:
     """A hook that records each call as a span (see litellm_sync.observability for the details)."""
     try:
-        from opentelemetry import trace
+        from opentelemetry import context, trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
     except ImportError:
         from ..exceptions import ConfigurationError
@@ -38,6 +37,9 @@ def opentelemetry_hook(tracer_provider: Any = None, *, capture_content: bool = F
     from .. import __version__
 
     tracer = trace.get_tracer("litellm_sync", __version__, tracer_provider=tracer_provider)
+    start_span, current, client_kind = tracer.start_span, context.get_current, SpanKind.CLIENT
+    # Per (provider, model), once: the span name and the attributes every span of that model carries.
+    constant: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 
     def hook(event: Any) -> None:
         if not isinstance(event, CallEvent):  # a Router's routing decision: an event on the caller's span
@@ -47,13 +49,23 @@ def opentelemetry_hook(tracer_provider: Any = None, *, capture_content: bool = F
                 if span.is_recording():
                     span.add_event(f"litellm_sync.router.{kind}", _router_attributes(event))
             return
-        latency_ns = int(event.latency_ms * 1e6)
-        end = time.time_ns()
-        start = int(event.started_at * 1e9) if event.started_at is not None else end - latency_ns
-        span = tracer.start_span(
-            f"chat {event.model}", kind=SpanKind.CLIENT, start_time=start, attributes=_attributes(event)
-        )
-        response = event.response
+        found = constant.get((event.provider, event.model))
+        if found is None:
+            found = constant[(event.provider, event.model)] = (f"chat {event.model}", {
+                "gen_ai.operation.name": "chat", "gen_ai.provider.name": event.provider,
+                "gen_ai.request.model": event.model,
+            })  # fmt: skip
+        # Start and end from the event, not the clock now: the same span whether the hook runs at once or later
+        # (in_background).
+        started_at, latency_ns = event.started_at, int(event.latency_ms * 1e6)
+        if started_at is not None:
+            start = int(started_at * 1e9)
+            end = start + latency_ns
+        else:
+            end = time.time_ns()
+            start = end - latency_ns
+        # The context is read once and handed over: left to itself the SDK looks it up three times per span.
+        span = start_span(found[0], current(), client_kind, _attributes(event, found[1]), start_time=start)
         if event.time_to_first_token_ms is not None:
             span.add_event("gen_ai.first_token", timestamp=start + int(event.time_to_first_token_ms * 1e6))
         for retry in event.retries:
@@ -62,38 +74,36 @@ def opentelemetry_hook(tracer_provider: Any = None, *, capture_content: bool = F
         if capture_content:
             if event.messages is not None:
                 span.set_attribute("gen_ai.input.messages", _dumps(event.messages))
-            if response is not None:
-                span.set_attribute("gen_ai.output.messages", _dumps(_output(response)))
+            if event.response is not None:
+                span.set_attribute("gen_ai.output.messages", _dumps(_output(event.response)))
         if event.error is not None:
             span.set_attribute("error.type", type(event.error).__name__)
             span.set_status(Status(StatusCode.ERROR, str(event.error)[:500]))
-        span.end(end_time=max(end, start))
+        span.end(end if end > start else start)
 
     return hook
 
 
-def _attributes(event: CallEvent) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": event.provider,
-        "gen_ai.request.model": event.model,
-    }
-    # Each attribute costs the SDK about a microsecond and a half: ours are set only when they say something.
+def _attributes(event: CallEvent, constant: dict[str, Any]) -> dict[str, Any]:
+    out = constant.copy()
+    # Each attribute costs the SDK about a microsecond: ours are set only when they say something.
     if event.stream:
         out["litellm_sync.stream"] = True
     if event.cache_hit:
         out["litellm_sync.cache_hit"] = True
     if event.correlation_id:
         out["litellm_sync.correlation_id"] = event.correlation_id
-    params: Mapping[str, Any] = event.params or {}
-    for name, attribute in _REQUEST_PARAMS.items():
-        value = params.get(name)
-        if isinstance(value, str) and name == "stop":
-            value = [value]
-        if isinstance(value, (bool, int, float, str)) or (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
-            out[attribute] = value
+    if event.params:  # the call's own parameters, usually a handful: looked up there, not all nine each call
+        for name, value in event.params.items():
+            attribute = _REQUEST_PARAMS.get(name)
+            if attribute is None:
+                continue
+            if isinstance(value, str) and name == "stop":
+                value = [value]
+            if isinstance(value, (bool, int, float, str)) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                out[attribute] = value
     response = event.response
     if response is not None:
         if response.model:
@@ -111,9 +121,10 @@ def _attributes(event: CallEvent) -> dict[str, Any]:
                 out["gen_ai.usage.output_tokens"] = usage.completion_tokens
         if response.cost is not None:
             out["litellm_sync.cost_usd"] = float(response.cost)
-    request_id = getattr(event.error, "request_id", None)
-    if isinstance(request_id, str):
-        out["litellm_sync.provider_request_id"] = request_id
+    if event.error is not None:
+        request_id = getattr(event.error, "request_id", None)
+        if isinstance(request_id, str):
+            out["litellm_sync.provider_request_id"] = request_id
     return out
 
 

@@ -67,17 +67,21 @@ class Pipeline:
 
     def begin(
         self, provider: str, model: str, info: ModelInfo | None, messages: Sequence[Any], params: dict[str, Any],
-        stream: bool,
+        stream: bool, native: bool = False,
     ) -> Call:
         """Start a call: take `metadata=` and `cache=` out of params (they are never sent), give it its id, serve
-        it from the cache when it can, and admit it under the budgets (BudgetExceededError when it cannot)."""
+        it from the cache when it can, and admit it under the budgets (BudgetExceededError when it cannot).
+
+        native: the caller wants the provider's own body beside the ChatResponse (`responses()`): its entries are
+        keyed apart from chat ones, store that body (`end(..., native=body)`) and come back as a cached
+        ChatResponse with `.native`; native streams are not cached."""
         metadata = params.pop("metadata", None) or _EMPTY
         options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
         if not isinstance(metadata, Mapping):
             raise ConfigurationError(
                 f"metadata= is a {type(metadata).__name__}: expected a dict, for example {{'request_id': ...}}"
             )
-        call = Call(self, provider, model, stream, metadata, messages, params, options)
+        call = Call(self, provider, model, stream, metadata, messages, params, options, native)
         if payload_log.isEnabledFor(logging.DEBUG):
             payload_log.debug("request %s/%s stream=%s: %s", provider, model, stream,
                               _json({"messages": messages, **params}))
@@ -97,18 +101,43 @@ class Pipeline:
         return call
 
 
+    def cached(
+        self, provider: str, model: str, messages: Sequence[Any], params: Mapping[str, Any], stream: bool,
+        tried: set[str],
+    ) -> Any:
+        """The cache alone, before anything is reserved (the Router looks here before it picks a deployment, so a
+        hit takes no rate-limit capacity): the hit, its hooks told as for `begin`, or None. Keys already in
+        `tried` are not looked up again; nothing else (budgets, logs) happens on a miss."""
+        if self.cache is None:
+            return None
+        params = dict(params)
+        metadata = params.pop("metadata", None) or _EMPTY
+        try:
+            options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
+        except ConfigurationError:
+            return None  # the call itself raises it
+        if not isinstance(metadata, Mapping) or options.get("no-cache"):
+            return None
+        call = Call(self, provider, model, stream, metadata, messages, params, options)
+        call.lookup(tried)
+        if call.hit is None:
+            call._leave()
+        return call.hit
+
+
 class Call:
     """One call seen by the pipeline, from `begin` to its end."""
 
-    __slots__ = ("context", "correlation_id", "finalizer", "hit", "key", "messages", "metadata", "model", "options",
-                 "params", "pipeline", "provider", "reservation", "retries", "started", "started_at", "stream_ref",
-                 "streaming", "token", "ttft")  # fmt: skip
+    __slots__ = ("context", "correlation_id", "finalizer", "hit", "key", "messages", "metadata", "model", "native",
+                 "options", "params", "pipeline", "provider", "reservation", "retries", "started", "started_at",
+                 "stream_ref", "streaming", "token", "ttft")  # fmt: skip
 
     def __init__(
         self, pipeline: Pipeline, provider: str, model: str, stream: bool, metadata: Mapping[str, Any],
-        messages: Sequence[Any], params: dict[str, Any], options: Mapping[str, Any],
+        messages: Sequence[Any], params: dict[str, Any], options: Mapping[str, Any], native: bool = False,
     ) -> None:
         self.pipeline = pipeline
+        self.native = native
         self.provider = provider
         self.model = model
         self.streaming = stream
@@ -122,8 +151,9 @@ class Call:
         self.token: contextvars.Token[Any] | None = CURRENT.set(self)
         self.started = time.perf_counter()
         self.started_at = time.time() if pipeline.hooks else None
-        # A stream ends wherever it is consumed: its hooks run in a copy of the context it started in.
-        self.context = contextvars.copy_context() if stream and pipeline.hooks else None
+        # A stream is read wherever it is consumed: it is read, and its hooks run, in a copy of the context it
+        # started in (the call current, for log lines; the caller's span, for tracing hooks).
+        self.context = contextvars.copy_context() if stream else None
         self.hit: Any = None
         self.key: str | None = None
         self.reservation: Reservation | None = None
@@ -139,13 +169,20 @@ class Call:
             except ValueError:  # ended in another context: nothing to undo there
                 pass
 
-    def lookup(self) -> None:
-        """Serve the call from the cache when an entry for it can be read back."""
+    def lookup(self, tried: set[str] | None = None) -> None:
+        """Serve the call from the cache when an entry for it can be read back (unless its key is in `tried`)."""
         cache, cache_module = self.pipeline.cache, self.pipeline.cache_module
         assert cache is not None
-        self.key = cache_module.cache_key(self.provider, self.model, self.messages, self.params, self.streaming)
+        if self.native and self.streaming:
+            return  # a native stream's events are not stored: it is always sent
+        self.key = cache_module.cache_key(self.provider, self.model, self.messages, self.params, self.streaming,
+                                          native=self.native)
         if self.key is None or self.options.get("no-cache"):
             return
+        if tried is not None:
+            if self.key in tried:
+                return
+            tried.add(self.key)
         try:
             data = cache.get(self.key)
         except Exception as exc:  # any backend's failure is a miss: the call still goes out
@@ -158,7 +195,7 @@ class Call:
         except cache_module.BadEntry as why:
             log.debug("cache entry %s… unreadable (%s): a miss", self.key[:12], why)
             return
-        if isinstance(answer, list) != self.streaming:
+        if isinstance(answer, list) != self.streaming or (getattr(answer, "native", None) is not None) != self.native:
             return
         if isinstance(answer, list):
             from .replay import CachedStream
@@ -183,8 +220,9 @@ class Call:
             budgets.settle(reservation, None, sent=False)
         self._leave()
 
-    def end(self, response: Any, error: BaseException | None, complete: bool) -> None:
-        """The call ended (a plain call, or a stream that failed or finished): settle, store, report."""
+    def end(self, response: Any, error: BaseException | None, complete: bool, native: Any = None) -> None:
+        """The call ended (a plain call, or a stream that failed or finished): settle, store, report. native: the
+        provider's own body, stored beside the response when the call was begun with native=True."""
         if error is not None and isinstance(error, LiteLLMSyncError) and error.correlation_id is None:
             error.correlation_id = self.correlation_id
         pipeline = self.pipeline
@@ -195,7 +233,7 @@ class Call:
                                     sent=response is not None or error is None)
         if pipeline.cache is not None and self.key is not None and error is None and complete:
             try:
-                self._store(response)
+                self._store(response, native)
             except Exception as exc:  # the answer is not lost because it could not be stored
                 log.warning("cache could not store an answer: %s: %s", type(exc).__name__, exc)
         if payload_log.isEnabledFor(logging.DEBUG) and response is not None:
@@ -209,7 +247,7 @@ class Call:
                 self._report(response, error, complete, False)
         self._leave()
 
-    def _store(self, response: Any) -> None:
+    def _store(self, response: Any, native: Any = None) -> None:
         cache, cache_module = self.pipeline.cache, self.pipeline.cache_module
         if cache is None or self.key is None or self.options.get("no-store"):
             return
@@ -221,6 +259,10 @@ class Call:
             entry = cache_module.encode(self.key, chunks)
         elif response is None:
             return
+        elif self.native:
+            if native is None:
+                return
+            entry = cache_module.encode(self.key, response, native)
         else:
             entry = cache_module.encode(self.key, response)
         ttl = self.options.get("ttl")
@@ -229,6 +271,7 @@ class Call:
     def stream(self, opened: Any) -> Any:
         """A stream opened (its first chunk read): it reports when it ends; returns it for the caller."""
         self.ttft = (time.perf_counter() - self.started) * 1000
+        opened.context = self.context  # read in the call's context: its log lines carry the correlation id
         if self.pipeline.active:
             self.stream_ref = weakref.ref(opened)
             opened.notify_end(self.end)

@@ -58,46 +58,43 @@ def prometheus_hook(registry: Any = None, *, namespace: str = "litellm_sync") ->
     requests, errors, latency = metrics["requests"], metrics["errors"], metrics["latency"]
     ttft, tokens, cost, unpriced = metrics["ttft"], metrics["tokens"], metrics["cost"], metrics["unpriced"]
     retries = metrics["retries"]
-    # labels() costs a lock and a lookup per metric: the children of each label set are looked up once.
-    by_outcome: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-    by_model: dict[tuple[str, str], tuple[Any, ...]] = {}
+    # labels() costs a lock and a lookup per metric: the children of each label set are looked up once, and one
+    # dict lookup per call finds them all.
+    children_of: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 
     def hook(event: Any) -> None:
         if not isinstance(event, CallEvent):
             return  # a Router's routing decision: not a call
         provider, model, outcome = event.provider, event.model, event.outcome
-        found = by_outcome.get((provider, model, outcome))
-        if found is None:
-            found = by_outcome[(provider, model, outcome)] = (
-                requests.labels(provider, model, outcome), latency.labels(provider, model, outcome)
-            )
-        found[0].inc()
-        found[1].observe(event.latency_ms / 1000)
-        children = by_model.get((provider, model))
+        children = children_of.get((provider, model, outcome))
         if children is None:
-            children = by_model[(provider, model)] = (
+            children = children_of[(provider, model, outcome)] = (
+                requests.labels(provider, model, outcome), latency.labels(provider, model, outcome),
                 ttft.labels(provider, model), tokens.labels(provider, model, "input"),
                 tokens.labels(provider, model, "output"), cost.labels(provider, model),
                 unpriced.labels(provider, model),
             )  # fmt: skip
+        children[0].inc()
+        children[1].observe(event.latency_ms / 1000)
         if event.error is not None:
             errors.labels(provider, model, type(event.error).__name__).inc()
         for retry in event.retries:
             retries.labels(provider, model, retry.error).inc()
-        if event.time_to_first_token_ms is not None and not event.cache_hit:
-            children[0].observe(event.time_to_first_token_ms / 1000)
+        hit = event.cache_hit
+        if event.time_to_first_token_ms is not None and not hit:
+            children[2].observe(event.time_to_first_token_ms / 1000)
         response = event.response
         if response is None:
             return
         usage = response.usage
-        if usage is not None and not event.cache_hit:
+        if usage is not None and not hit:
             if usage.prompt_tokens:
-                children[1].inc(usage.prompt_tokens)
+                children[3].inc(usage.prompt_tokens)
             if usage.completion_tokens:
-                children[2].inc(usage.completion_tokens)
+                children[4].inc(usage.completion_tokens)
         if response.cost is not None:
-            children[3].inc(float(response.cost))
-        elif not event.cache_hit:
-            children[4].inc()
+            children[5].inc(float(response.cost))
+        elif not hit:
+            children[6].inc()
 
     return hook

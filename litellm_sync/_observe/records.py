@@ -34,6 +34,7 @@ class CachedChatResponse(ChatResponse):
     """A ChatResponse served from the cache: `cache_hit` is True and it cost nothing."""
 
     cache_hit = True
+    native: dict[str, Any] | None = None  # the provider's own body, for an entry stored by responses()
 
 
 class CachedChatChunk(ChatChunk):

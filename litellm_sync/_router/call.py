@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from ..exceptions import (
     APIError,
     AuthenticationError,
     ContextWindowExceededError,
+    LiteLLMSyncError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -40,9 +41,11 @@ class RouterRateLimitError(RateLimitError):
 
 @dataclass(frozen=True)
 class RouterEvent:
-    """One routing decision, given to the Router's hooks (beside each call's `CallEvent`) and logged.
+    """One routing decision, given to the Router's hooks (beside each attempt's `CallEvent`) and logged.
 
-    kind: "route" (deployment chosen), "retry", "fallback", "cooldown", "rate_limit_wait" or "reload".
+    kind: "route" (deployment chosen, capacity reserved), "retry", "fallback", "cooldown", "rate_limit_wait" or
+    "reload". The contract (docs/router.md): a CallEvent per attempt (a request sent or a cache hit), a RouterEvent
+    per decision, in the order they happen, both with the Router call's correlation id; count calls with CallEvents.
     """
 
     kind: str
@@ -52,6 +55,11 @@ class RouterEvent:
     model: str | None = None
     detail: str = ""
     error: Exception | None = None
+
+    @property
+    def correlation_id(self) -> str:
+        """The Router call's id: the `correlation_id` of the CallEvents of its attempts ("-" for a reload)."""
+        return self.call_id
 
 
 class Call:
@@ -79,6 +87,7 @@ class Call:
         self.tokens = estimate_tokens(messages, params)
         self.needed = required_features(messages, params) if self.settings.enable_pre_call_checks else frozenset()
         self.failed: set[str] = set()
+        self.looked = False  # the cache was looked up (and missed) for this group: the attempts skip the lookup
 
     def group(self, name: str) -> Any:
         """Call one model group, retrying within it."""
@@ -88,6 +97,11 @@ class Call:
                 f"The router has no model group '{name}'; its groups: {', '.join(sorted(self.config.groups))}."
             )
         deployments = self._servable(name, deployments)
+        self.looked = False  # a fallback group's keys are its own: looked up afresh
+        hit = self._cached(name, deployments)
+        if hit is not None:
+            return hit
+        self.looked = self.router.client.pipeline.cache is not None  # every key of the group has been looked up
         attempt = 0
         while True:
             deployment, grant = self._pick(name, deployments)
@@ -104,6 +118,35 @@ class Call:
                                                f"attempt {attempt + 1}, waiting {wait:.2f}s", error))
                 if wait > 0:
                     self.router.sleep(wait)
+
+    def _cached(self, name: str, deployments: tuple[Deployment, ...]) -> Any:
+        """An answer from the Client's cache, looked up before any deployment is picked: a hit reserves no rate
+        limit capacity, records no latency and makes no routing decision (its CallEvent says cache_hit)."""
+        client = self.router.client
+        if client.pipeline.cache is None:
+            return None
+        tried: set[str] = set()  # deployments of one model share their entries: each key is looked up once
+        for deployment in deployments:
+            try:
+                provider, model, _info = client.resolve(deployment.model)
+            except LiteLLMSyncError:
+                continue  # the call itself says why
+            hit = client.pipeline.cached(provider.name, model, self.messages, self._params(name, deployment),
+                                         self.stream, tried)
+            if hit is not None:
+                return hit
+        return None
+
+    def _params(self, name: str, deployment: Deployment) -> dict[str, Any]:
+        params = {**deployment.params, **self.params} if deployment.params else dict(self.params)
+        # Every attempt of this Router call shares its correlation id; budgets can count by model group.
+        params["metadata"] = {"request_id": self.call_id, **(params.get("metadata") or {}), "model_group": name,
+                              "deployment": deployment.id}
+        options = params.get("cache")
+        if self.looked and (options is None or isinstance(options, Mapping)):
+            # A miss already: the attempt does not look again (a second round trip to a Redis cache), but stores.
+            params["cache"] = {**(options or {}), "no-cache": True}
+        return params
 
     def _retries(self, error: APIError) -> int:
         policy = self.settings.retry_policy
@@ -180,9 +223,7 @@ class Call:
 
     def _send(self, name: str, deployment: Deployment, grant: Grant) -> Any:
         router, settings = self.router, self.settings
-        params = {**deployment.params, **self.params} if deployment.params else dict(self.params)
-        # Every attempt of this Router call shares its correlation id; budgets can count by model group.
-        params["metadata"] = {"request_id": self.call_id, **(params.get("metadata") or {}), "model_group": name}
+        params = self._params(name, deployment)
         timeout = self.timeout or (deployment.stream_timeout if self.stream else None)
         timeout = timeout or deployment.timeout or settings.timeout
         started = time.perf_counter()

@@ -1,8 +1,11 @@
-"""Router state in Redis, shared by every process: each decision and each settlement is one Lua script (one round
-trip); keys are namespaced and expire."""
+"""Router state in Redis, shared by every process: each decision is one Lua script (one round trip) that first
+applies the successful settlements made since the last one, so a call costs one round trip; a failure settles at
+once (its cooldown must be seen by the retry). Scripts run by EVALSHA, falling back to EVAL on NOSCRIPT (a
+restarted or flushed server). Keys are namespaced and expire."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -26,14 +29,34 @@ from ..state import (
 log = get_logger()
 SOCKET_TIMEOUT = 0.5
 
-# KEYS: per candidate (cooldown, rpm, tpm, inflight, latency), then group rpm, group tpm.
-# ARGV: now, n, tokens, order_by (0 none 1 inflight 2 latency 3 usage), buffer, group rpm, group tpm, window ttl,
-#       then per candidate: tier, rpm limit, tpm limit (0 = none).
+# KEYS: per settlement (inflight, tpm of its window, group tpm of its window, latency); then per candidate
+#       (cooldown, rpm, tpm, inflight, latency); then group rpm, group tpm.
+# ARGV: m settlements, then per settlement: token delta, latency (-1 none); then now, n, tokens, order_by (0 none
+#       1 inflight 2 latency 3 usage), buffer, group rpm, group tpm, window ttl, then per candidate: tier, rpm
+#       limit, tpm limit (0 = none). n = 0 only settles.
 _ACQUIRE = """
-local now, n, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local order_by, buffer = tonumber(ARGV[4]), tonumber(ARGV[5])
-local grpm, gtpm, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local g = 5 * n
+local m = tonumber(ARGV[1])
+for s = 1, m do
+  local k, a = 4 * (s - 1), 1 + 2 * (s - 1)
+  if tonumber(redis.call('GET', KEYS[k + 1]) or '0') > 0 then redis.call('DECR', KEYS[k + 1]) end
+  local delta = tonumber(ARGV[a + 1])
+  if delta ~= 0 then
+    if redis.call('EXISTS', KEYS[k + 2]) == 1 then redis.call('INCRBY', KEYS[k + 2], delta) end
+    if redis.call('EXISTS', KEYS[k + 3]) == 1 then redis.call('INCRBY', KEYS[k + 3], delta) end
+  end
+  local latency = tonumber(ARGV[a + 2])
+  if latency >= 0 then
+    local old = redis.call('GET', KEYS[k + 4])
+    if old then latency = tonumber(old) + LATENCY_WEIGHT * (latency - tonumber(old)) end
+    redis.call('SET', KEYS[k + 4], tostring(latency), 'EX', 86400)
+  end
+end
+local o, ko = 1 + 2 * m, 4 * m
+local now, n, tokens = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+if n == 0 then return {-1, 0, 0, ''} end
+local order_by, buffer = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5])
+local grpm, gtpm, ttl = tonumber(ARGV[o + 6]), tonumber(ARGV[o + 7]), tonumber(ARGV[o + 8])
+local g = ko + 5 * n
 if grpm > 0 or gtpm > 0 then
   local r = tonumber(redis.call('GET', KEYS[g + 1]) or '0')
   local t = tonumber(redis.call('GET', KEYS[g + 2]) or '0')
@@ -41,7 +64,7 @@ if grpm > 0 or gtpm > 0 then
 end
 local ready, cooling, limited, soonest = {}, 0, 0, nil
 for i = 1, n do
-  local k, a = 5 * (i - 1), 8 + 3 * (i - 1)
+  local k, a = ko + 5 * (i - 1), o + 8 + 3 * (i - 1)
   local cd = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
   if cd > now then
     cooling = cooling + 1
@@ -78,7 +101,7 @@ for j = 2, #ready do
     best = c
   end
 end
-local k = 5 * (best[3] - 1)
+local k = ko + 5 * (best[3] - 1)
 redis.call('INCR', KEYS[k + 2]); redis.call('EXPIRE', KEYS[k + 2], ttl)
 redis.call('INCRBY', KEYS[k + 3], tokens); redis.call('EXPIRE', KEYS[k + 3], ttl)
 redis.call('INCR', KEYS[k + 4]); redis.call('EXPIRE', KEYS[k + 4], INFLIGHT_TTL)
@@ -87,7 +110,7 @@ if grpm > 0 or gtpm > 0 then
   redis.call('INCRBY', KEYS[g + 2], tokens); redis.call('EXPIRE', KEYS[g + 2], ttl)
 end
 return {best[3] - 1, 0, 0, ''}
-""".replace("INFLIGHT_TTL", str(INFLIGHT_TTL))
+""".replace("INFLIGHT_TTL", str(INFLIGHT_TTL)).replace("LATENCY_WEIGHT", repr(LATENCY_WEIGHT))
 
 # KEYS: inflight, tpm (reservation's window), group tpm, latency, fails (current window), cooldown.
 # ARGV: now, reserved (1/0), token delta, latency (-1 none), failed (1/0), allowed_fails, cooldown_time,
@@ -137,6 +160,26 @@ def _import_redis() -> Any:
     return redis
 
 
+class _Script:
+    """A Lua script run by EVALSHA, with EVAL when the server does not have it (NOSCRIPT): one round trip either way
+    once the server has it, two the first time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    def __call__(self, client: Any, no_script: type[BaseException], keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except no_script:
+            return client.eval(self.text, len(keys), *keys, *args)
+
+
+_ACQUIRE_SCRIPT, _RELEASE_SCRIPT = _Script(_ACQUIRE), _Script(_RELEASE)
+#: A deferred successful settlement: (deployment key, group, grant, now, tokens used, latency), release's arguments.
+Settlement = tuple[str, GroupLimit, Grant, float, "int | None", "float | None"]
+
+
 class RedisState(State):
     """State in Redis; a new process id gets a fresh connection pool (fork-safe)."""
 
@@ -147,27 +190,23 @@ class RedisState(State):
         self._lock = threading.Lock()
         self._pid = -1
         self._client: Any = None
-        self._scripts: tuple[Any, Any] | None = None
+        self._no_script: type[BaseException] = self._redis.exceptions.NoScriptError
 
     def __repr__(self) -> str:
         return f"RedisState(namespace={self.namespace!r})"  # the URL may carry a password
 
-    def _connect(self) -> tuple[Any, Any]:
+    def _connect(self) -> Any:
         pid = os.getpid()
-        scripts = self._scripts
-        if scripts is not None and self._pid == pid:
-            return scripts
+        client = self._client
+        if client is not None and self._pid == pid:
+            return client
         with self._lock:
-            if self._scripts is None or self._pid != pid:
+            if self._client is None or self._pid != pid:
                 self._client = self._redis.Redis.from_url(
                     self.url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
                 )
-                self._scripts = (
-                    self._client.register_script(_ACQUIRE),
-                    self._client.register_script(_RELEASE),
-                )
                 self._pid = pid
-            return self._scripts
+            return self._client
 
     def _key(self, kind: str, key: str, window: int | None = None) -> str:
         return f"{self.namespace}:{kind}:{key}" if window is None else f"{self.namespace}:{kind}:{key}:{window}"
@@ -180,11 +219,13 @@ class RedisState(State):
         now: float,
         order_by: str = "none",
         buffer: float = 0.0,
+        settle: Sequence[Settlement] = (),
     ) -> Grant:
-        acquire_script, _ = self._connect()
+        """As State.acquire; `settle`: successful settlements applied first, in the same script."""
+        client = self._connect()
         window = window_of(now)
-        keys: list[str] = []
-        args: list[Any] = [
+        keys, args = self._settlements(settle)
+        args += [
             repr(now), len(candidates), tokens, _ORDER_CODES[order_by], repr(buffer),
             group.rpm or 0, group.tpm or 0, int(WINDOW * 2),
         ]  # fmt: skip
@@ -199,11 +240,30 @@ class RedisState(State):
             ]
             args += [candidate.tier, candidate.rpm or 0, candidate.tpm or 0]
         keys += [self._key("grpm", group.key, window), self._key("gtpm", group.key, window)]
-        index, cooling, limited, soonest = acquire_script(keys=keys, args=args)
+        index, cooling, limited, soonest = _ACQUIRE_SCRIPT(client, self._no_script, keys, args)
         if index >= 0:
             return Grant(int(index), window, tokens)
         retry_in = float(soonest) if soonest else window_left(now)
         return Grant(-1, window, tokens, int(cooling), int(limited), min(retry_in, window_left(now)))
+
+    def settle(self, calls: Sequence[Settlement]) -> None:
+        """Successful settlements alone, in one round trip (when no decision comes to carry them)."""
+        if calls:
+            keys, args = self._settlements(calls)
+            _ACQUIRE_SCRIPT(self._connect(), self._no_script, keys, [*args, 0, 0, 0])
+
+    def _settlements(self, calls: Sequence[Settlement]) -> tuple[list[str], list[Any]]:
+        keys: list[str] = []
+        args: list[Any] = [len(calls)]
+        for key, group, grant, _now, tokens_used, latency in calls:
+            keys += [
+                self._key("busy", key),
+                self._key("tpm", key, grant.window),
+                self._key("gtpm", group.key, grant.window),
+                self._key("lat", key),
+            ]
+            args += [0 if tokens_used is None else tokens_used - grant.tokens, -1 if latency is None else repr(latency)]
+        return keys, args
 
     def release(
         self,
@@ -215,29 +275,6 @@ class RedisState(State):
         latency: float | None = None,
         failure: Failure | None = None,
     ) -> bool:
-        _, release_script = self._connect()
-        keys, args = self._release_call(key, group, grant, now, tokens_used, latency, failure)
-        return bool(release_script(keys=keys, args=args))
-
-    def release_many(self, calls: Sequence[tuple[Any, ...]]) -> None:
-        """Several successful settlements (release arguments) in one pipelined round trip."""
-        _, release_script = self._connect()
-        pipe = self._client.pipeline(transaction=False)
-        for call in calls:
-            keys, args = self._release_call(*call)
-            release_script(keys=keys, args=args, client=pipe)
-        pipe.execute()
-
-    def _release_call(
-        self,
-        key: str,
-        group: GroupLimit,
-        grant: Grant,
-        now: float,
-        tokens_used: int | None = None,
-        latency: float | None = None,
-        failure: Failure | None = None,
-    ) -> tuple[list[str], list[Any]]:
         keys = [
             self._key("busy", key),
             self._key("tpm", key, grant.window),
@@ -253,13 +290,13 @@ class RedisState(State):
             "1" if failure is not None else "0", failure.allowed_fails if failure else 0,
             repr(failure.cooldown_time) if failure else 0, repr(force), int(WINDOW * 2),
         ]  # fmt: skip
-        return keys, args
+        return bool(_RELEASE_SCRIPT(self._connect(), self._no_script, keys, args))
 
     def stats(self, key: str, now: float) -> dict[str, float]:
-        self._connect()
+        client = self._connect()
         window = window_of(now)
         names = (("rpm", window), ("tpm", window), ("busy", None), ("lat", None), ("cd", None))
-        values = self._client.mget([self._key(kind, key, w) for kind, w in names])
+        values = client.mget([self._key(kind, key, w) for kind, w in names])
         rpm, tpm, busy, lat, cd = (None if v is None else float(v) for v in values)
         return {
             "rpm": rpm or 0.0,
@@ -273,4 +310,4 @@ class RedisState(State):
         with self._lock:
             if self._client is not None and self._pid == os.getpid():
                 self._client.close()
-            self._client, self._scripts = None, None
+            self._client = None
