@@ -36,7 +36,7 @@ def _token(value: str = "iam-token-1", expires_in: int = 3600) -> dict[str, Any]
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WATSONX_APIKEY", "WATSONX_API_KEY", "WATSONX_URL", "WATSONX_API_BASE", "WATSONX_REGION",
-                 "WATSONX_PROJECT_ID", "WATSONX_PROJECT", "WATSONX_SPACE_ID", "WATSONX_API_VERSION"):
+                 "WATSONX_PROJECT_ID", "WATSONX_PROJECT", "WATSONX_API_VERSION"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -162,3 +162,13 @@ def test_a_json_exchange_with_custom_token_path_and_header(rsps: responses.Reque
     assert json.loads(rsps.calls[0].request.body) == {"client_secret": "secret-1"}
     sent = rsps.calls[1].request
     assert sent.headers["X-Session"] == "jwt-1" and "Authorization" not in sent.headers
+
+
+def test_an_error_event_in_a_stream_is_a_typed_error(rsps: responses.RequestsMock) -> None:
+    body = ('event: message\ndata: {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\n'
+            'event: error\ndata: {"errors": [{"code": "token_quota_reached", "message": "Quota exceeded"}], '
+            '"trace": "t-1", "status_code": 429}\n\n')
+    rsps.add("POST", IAM, json=_token())
+    rsps.add("POST", CHAT.replace("/chat?", "/chat_stream?"), body=body, content_type="text/event-stream")
+    with _client() as client, pytest.raises(litellm_sync.RateLimitError, match="Quota exceeded"):
+        list(client.completion(f"watsonx/{MODEL}", MESSAGES, api_key=KEY, project_id="p", stream=True))

@@ -156,13 +156,13 @@ class TokenExchangeMechanism(Mechanism):
 
     def __init__(self, provider: str, spec: Mapping[str, Any]) -> None:
         super().__init__(provider, spec)
-        if "form" in self.spec and "json" in self.spec:
+        if "form" in self.templates and "json" in self.templates:
             raise ConfigurationError(f"Provider '{provider}': token_exchange takes `form` or `json`, not both.")
-        self.token_name = str(self.spec["token"])
+        self.token_name = str(self.option("token"))
         self.token_path = compile_path(self.token_name)
-        self.expiry_path = compile_path(str(self.spec["expires_in"]))
-        self.header = str(self.spec["token_header"])
-        self.value = compile_template(str(self.spec["token_value"]), {"token"})
+        self.expiry_path = compile_path(str(self.option("expires_in")))
+        self.header = str(self.option("token_header"))
+        self.value = compile_template(str(self.option("token_value")), {"token"})
 
     def auth_for(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
         """`prepare` (its messages already say where the key comes from)."""
@@ -178,7 +178,7 @@ class TokenExchangeMechanism(Mechanism):
         url = self.option("url", context)
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise ConfigurationError(f"Provider '{self.provider}': the token_exchange url is not an http(s) URL.")
-        body_kind = "json" if "json" in self.spec else "data"
+        body_kind = "json" if "json" in self.templates else "data"
         body = self.option("json" if body_kind == "json" else "form", context)
         headers = self.option("headers", context)
         request = {"url": url, body_kind: body, "headers": {"Accept": "application/json", **(headers or {})}}
