@@ -27,5 +27,5 @@ def test_a_null_field_in_a_dialect_is_absent_and_takes_its_default() -> None:
 def test_a_null_required_block_is_a_spec_error_with_its_path() -> None:
     spec = {"dialects": {"mine": {"headers": None, "endpoints": {"chat": {"path": "/c"}}}},
             "providers": {"acme": {"extends": "mine", "base_url": "https://acme.example"}}}
-    with pytest.raises(litellm_sync.SpecError, match="providers.acme: missing response"):
+    with pytest.raises(litellm_sync.SpecError, match=r"providers\.acme: missing response"):
         litellm_sync.Client(providers=spec)
