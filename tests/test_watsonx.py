@@ -17,6 +17,7 @@ import responses
 import litellm_sync
 from litellm_sync._engine import auth_token
 from litellm_sync.exceptions import AuthenticationError, MissingAPIKeyError, SpecError
+from litellm_sync.retry import RetryPolicy
 
 IAM = "https://iam.cloud.ibm.com/identity/token"
 CHAT = "https://us-south.ml.cloud.ibm.com/ml/v1/text/chat?version=2025-02-11"
@@ -172,3 +173,16 @@ def test_an_error_event_in_a_stream_is_a_typed_error(rsps: responses.RequestsMoc
     rsps.add("POST", CHAT.replace("/chat?", "/chat_stream?"), body=body, content_type="text/event-stream")
     with _client() as client, pytest.raises(litellm_sync.RateLimitError, match="Quota exceeded"):
         list(client.completion(f"watsonx/{MODEL}", MESSAGES, api_key=KEY, project_id="p", stream=True))
+
+
+def test_a_token_endpoint_outage_is_retryable_and_retried(rsps: responses.RequestsMock) -> None:
+    rsps.add("POST", IAM, status=503, body="upstream unavailable")
+    rsps.add("POST", IAM, json=_token())
+    rsps.add("POST", CHAT, json=ANSWER)
+    with litellm_sync.Client(retry_policy=RetryPolicy(max_retries=1, sleep=lambda _s: None)) as client:
+        assert client.completion(f"watsonx/{MODEL}", MESSAGES, api_key=KEY, project_id="p").content == "Hello"
+    with _client() as client:
+        rsps.add("POST", IAM, status=503, body="upstream unavailable")
+        with pytest.raises(litellm_sync.ServiceUnavailableError, match="try again") as caught:
+            client.completion(f"watsonx/{MODEL}", MESSAGES, api_key=KEY + "x", project_id="p")
+    assert caught.value.retryable

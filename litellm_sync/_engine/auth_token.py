@@ -22,7 +22,13 @@ from typing import Any
 import requests
 from requests.auth import AuthBase
 
-from ..exceptions import APIConnectionError, AuthenticationError, ConfigurationError
+from ..exceptions import (
+    APIConnectionError,
+    AuthenticationError,
+    ConfigurationError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
 from .auth import Mechanism
 from .paths import MISSING, compile_path, get_path
 from .redact import redact
@@ -82,8 +88,12 @@ class TokenCache:
             answer = json.loads(raw) if raw.strip() else None
         except ValueError:
             answer = None
+        detail = _error_detail(answer) or f"HTTP {response.status_code}"
+        if response.status_code == 429 or response.status_code >= 500:  # the endpoint's trouble: retryable
+            kind = RateLimitError if response.status_code == 429 else ServiceUnavailableError
+            raise kind(redact(f"The token endpoint {url} could not exchange the API key now ({detail}); "
+                              "try again.", (self.secret,)), provider=provider, status_code=response.status_code)
         if response.status_code >= 400 or not isinstance(answer, dict):
-            detail = _error_detail(answer) or f"HTTP {response.status_code}"
             raise AuthenticationError(
                 redact(f"The token endpoint {url} refused the API key ({detail}); check the key "
                        f"({self.mechanism.key_hint or 'pass api_key='}).", (self.secret,)),
