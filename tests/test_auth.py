@@ -28,7 +28,8 @@ from litellm_sync.exceptions import ConfigurationError, SpecError
     [
         (
             {"mechanism": "kerberos"},
-            "providers.signed.auth.mechanism: unknown mechanism 'kerberos' (known: aws_sigv4, google_oauth)",
+            "providers.signed.auth.mechanism: unknown mechanism 'kerberos' "
+            "(known: aws_sigv4, google_oauth, token_exchange)",
         ),
         ({"mechanism": "aws_sigv4"}, "providers.signed.auth.service: Missing data for required option"),
         (

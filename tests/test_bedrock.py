@@ -209,3 +209,38 @@ def test_a_damaged_stream_is_a_typed_error(client: Any, rsps: responses.Requests
 def test_unknown_parameters_are_refused_not_sent(client: Any) -> None:
     with pytest.raises(UnsupportedParamsError, match="top_k"):
         client.completion(f"bedrock/{MODEL}", MESSAGES, api_key="k", top_k=5)
+
+
+def test_streamed_reasoning_goes_back_with_its_signature_in_the_next_request(
+    client: Any, rsps: responses.RequestsMock
+) -> None:
+    base = "https://bedrock-runtime.us-east-1.amazonaws.com" + PATH
+    rsps.add("POST", base + "-stream", body=STREAM, content_type="application/vnd.amazon.eventstream")
+    rsps.add("POST", base, json={"output": {"message": {"role": "assistant", "content": [{"text": "21C"}]}},
+                                 "stopReason": "end_turn", "usage": {"inputTokens": 1, "outputTokens": 1}})
+    chunks = list(client.completion(f"bedrock/{MODEL}", MESSAGES, stream=True, api_key="k"))
+    message = litellm_sync.stream_chunk_builder(chunks).choices[0].message
+    assert message.thinking_blocks == [{"thinking": "Use the tool.", "signature": "c2ln"}]
+    call = message.tool_calls[0]
+    history = [*MESSAGES, message.to_dict(), {"role": "tool", "tool_call_id": call.id, "content": "21C"}]
+    client.completion(f"bedrock/{MODEL}", history, api_key="k")
+    sent = json.loads(rsps.calls[1].request.body)["messages"][1]
+    assert sent == {"role": "assistant", "content": [
+        {"reasoningContent": {"reasoningText": {"text": "Use the tool.", "signature": "c2ln"}}},
+        {"text": "Let me check."},
+        {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}},
+    ]}
+
+
+def test_redacted_and_anthropic_style_reasoning_blocks_go_back_as_reasoning_content(client: Any) -> None:
+    provider, name, info = client.resolve(f"bedrock/{MODEL}")
+    assistant = {"role": "assistant", "content": "Hi", "thinking_blocks": [
+        {"data": "cmVkYWN0ZWQ="}, {"type": "thinking", "thinking": "Hmm.", "signature": "c2ln"}]}
+    request = provider.builder.build(name, [*MESSAGES, assistant, {"role": "user", "content": "Go on"}], {},
+                                     stream=False, api_key="k", api_base=None, api_version=None,
+                                     extra_headers=None, drop_params=False, info=info)
+    assert json.loads(request.body)["messages"][1]["content"] == [
+        {"reasoningContent": {"redactedContent": "cmVkYWN0ZWQ="}},
+        {"reasoningContent": {"reasoningText": {"text": "Hmm.", "signature": "c2ln"}}},
+        {"text": "Hi"},
+    ]

@@ -57,13 +57,21 @@ def _dialect(provider: str) -> str:
 
 PROVIDERS = sorted(SPEC["providers"])
 TRANSCRIPT_OF = {_dialect(model.split("/")[0]): name for name, (model, *_rest) in transcripts.CASES.items()}
-TRANSCRIPT_RUNS = [(p, TRANSCRIPT_OF[_dialect(p)]) for p in PROVIDERS if _dialect(p) in TRANSCRIPT_OF]
+# A provider whose stream ends with the body (`done: null`, watsonx.ai) cannot read its dialect's [DONE] transcript.
+TRANSCRIPT_RUNS = [(p, TRANSCRIPT_OF[_dialect(p)]) for p in PROVIDERS if _dialect(p) in TRANSCRIPT_OF
+                   and (SPEC["providers"][p].get("stream") or {}).get("done", "") is not None]
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[litellm_sync.Client]:
     with litellm_sync.Client(max_retries=0) as instance:
         yield instance
+
+
+@pytest.fixture(autouse=True)
+def _no_token_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    # token_exchange providers (watsonx) trade the key at an outside endpoint (tested in test_watsonx.py).
+    monkeypatch.setattr("litellm_sync._engine.auth_token.TokenCache.current", lambda self: "test-token")
 
 
 def assert_valid_response(response: Any) -> Any:

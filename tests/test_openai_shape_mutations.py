@@ -90,6 +90,12 @@ JSON_VALUES = st.recursive(
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+
+@pytest.fixture(autouse=True)
+def _no_token_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    # token_exchange providers (watsonx) trade the key at an outside endpoint (tested in test_watsonx.py).
+    monkeypatch.setattr("litellm_sync._engine.auth_token.TokenCache.current", lambda self: "test-token")
+
 @pytest.fixture(scope="module")
 def client() -> Iterator[litellm_sync.Client]:
     with litellm_sync.Client(max_retries=0) as instance:

@@ -22,6 +22,12 @@ SENDABLE = [path for path in CASES if "error" not in json.loads(path.read_text(e
 MESSAGES = [{"role": "user", "content": "Hello"}]
 
 
+
+@pytest.fixture(autouse=True)
+def _no_token_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    # token_exchange providers (watsonx) trade the key at an outside endpoint (tested in test_watsonx.py).
+    monkeypatch.setattr("litellm_sync._engine.auth_token.TokenCache.current", lambda self: "test-token")
+
 @pytest.fixture(autouse=True)
 def _no_base_url_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL", "GEMINI_API_BASE",

@@ -45,6 +45,12 @@ def base_of(provider: str) -> str | None:
     return None if isinstance(base, str) and "${" not in base else "https://mocked.example/v1"
 
 
+
+@pytest.fixture(autouse=True)
+def _no_token_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    # token_exchange providers (watsonx) trade the key at an outside endpoint (tested in test_watsonx.py).
+    monkeypatch.setattr("litellm_sync._engine.auth_token.TokenCache.current", lambda self: "test-token")
+
 @pytest.fixture
 def rsps() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -161,3 +162,24 @@ def test_a_route_to_an_unknown_provider_is_a_spec_error() -> None:
                                 "routes": [{"prefix": "x-", "provider": "nowhere"}]}}}
     with pytest.raises(litellm_sync.SpecError, match=r"providers.a.routes\[0\].provider: no provider named 'nowhere'"):
         litellm_sync.Client(providers=spec)
+
+
+def test_claude_on_the_global_endpoint_is_priced_from_the_registry(client: Any, rsps: responses.RequestsMock) -> None:
+    rsps.add("POST", "https://aiplatform.googleapis.com/v1/projects/my-project/locations/global/publishers/anthropic/"
+             "models/claude-sonnet-4-5@20250929:rawPredict", json=CLAUDE_ANSWER)
+    answer = client.completion("vertex_ai/claude-sonnet-4-5@20250929", MESSAGES, api_key="ya29.t",
+                               vertex_project="my-project", vertex_location="global")
+    assert answer.cost == (4 * Decimal("3.00") + 1 * Decimal("15.00")) / 1_000_000
+    # No max_tokens given: the registry's limit for the model is sent (Anthropic's Messages API requires one).
+    assert json.loads(rsps.calls[0].request.body)["max_tokens"] == 64000
+
+
+def test_gemini_on_vertex_is_priced_and_an_unlisted_model_costs_none(client: Any, rsps: responses.RequestsMock) -> None:
+    rsps.add("POST", REGIONAL, json=ANSWER)
+    rsps.add("POST", REGIONAL.replace("gemini-2.5-flash", "gemini-9-experimental"), json=ANSWER)
+    priced = client.completion("vertex_ai/gemini-2.5-flash", MESSAGES, api_key="ya29.t", vertex_project="my-project",
+                               vertex_location="europe-west4")
+    assert priced.cost == (4 * Decimal("0.30") + 1 * Decimal("2.50")) / 1_000_000
+    unlisted = client.completion("vertex_ai/gemini-9-experimental", MESSAGES, api_key="ya29.t",
+                                 vertex_project="my-project", vertex_location="europe-west4")
+    assert unlisted.content == "Hello" and unlisted.cost is None  # unknown price: None, never 0

@@ -30,6 +30,7 @@ MECHANISMS: Mapping[str, str] = MappingProxyType(
     {
         "aws_sigv4": "litellm_sync._engine.auth_aws:AwsSigV4Mechanism",
         "google_oauth": "litellm_sync._engine.auth_google:GoogleOAuthMechanism",
+        "token_exchange": "litellm_sync._engine.auth_token:TokenExchangeMechanism",
     }
 )
 
@@ -68,6 +69,7 @@ class Mechanism:
     call_args: ClassVar[tuple[str, ...]] = ()
     public_args: ClassVar[tuple[str, ...]] = ()
     defaults: ClassVar[Mapping[str, Any]] = {}  # option -> value when the block does not set it
+    takes_key: ClassVar[bool] = False  # True: the key is the mechanism's input (it signs calls that have one)
 
     def __init__(self, provider: str, spec: Mapping[str, Any]) -> None:
         self.provider = provider
@@ -181,7 +183,9 @@ def compile_auth(provider: str, auth: AuthModel) -> Mechanism | None:
         raise AuthSpecError(f"auth.{key}: {messages[0]}")
     options = {k: v for k, v in block.items() if k != "mechanism" and k not in KEY_FIELDS}
     mechanism = mechanism_class(block["mechanism"])(provider, options)
-    if auth.header or auth.query:
+    if mechanism.takes_key:
+        mechanism.key_hint = f"{'set ' + ' or '.join(auth.env) + ' or ' if auth.env else ''}pass api_key="
+    elif auth.header or auth.query:
         where = " or ".join(auth.env)
         mechanism.key_hint = f"Or use a key instead: {'set ' + where + ' or ' if where else ''}pass api_key=."
     return mechanism

@@ -10,8 +10,9 @@ Part types, and the fields each offers its template:
 - ``tool_call`` (from an assistant's tool_calls): id, name, arguments (JSON text), arguments_obj (parsed),
   extra (the call's provider_specific_fields, as a response gave them)
 - ``tool_result`` (a tool message): tool_call_id, name and arguments_obj (looked up from the assistant call
-  with that id),
-  text, content_obj (the content parsed as a JSON object, or ``{content: text}``)
+  with that id), text, content_obj (the content parsed as a JSON object, or ``{content: text}``), blocks (when
+  the content is a list of parts: those parts rendered with the same part rules, the `content` slot's values;
+  missing for a string content), cache_control (the message's, else its last part's: blocks carry none)
 - ``reasoning`` (an assistant's reasoning_content, when it has no thinking_blocks): text
 - ``reasoning_block`` (each of an assistant's thinking_blocks, placed first): block (the dict, as a response
   gave it, e.g. ``{type: thinking, thinking, signature}``)
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..exceptions import BadRequestError, UnsupportedParamsError
 from .paths import MISSING
+from .template import Splice, TemplateRefusal, reads_name
 
 if TYPE_CHECKING:
     from .._spec.model import MessagesModel
@@ -40,7 +42,7 @@ PART_FIELDS: dict[str, tuple[str, ...]] = {
     "audio": ("data", "format"),
     "file": ("file_data", "file_id", "filename", "media_type", "data"),
     "tool_call": ("id", "name", "arguments", "arguments_obj", "extra"),
-    "tool_result": ("tool_call_id", "name", "text", "content_obj", "arguments_obj"),
+    "tool_result": ("tool_call_id", "name", "text", "content_obj", "arguments_obj", "blocks", "cache_control"),
     "reasoning": ("text",),
     "reasoning_block": ("block",),
 }
@@ -157,7 +159,13 @@ def normalize(messages: Sequence[Any], tool_result_sep: str = "\n") -> list[tupl
                     }
                 )
         elif role == "tool":
-            parts = [_tool_result(message, parts, names_by_id, tool_result_sep)]
+            result = _tool_result(message, parts, names_by_id, tool_result_sep)
+            # A cache mark moves from the result's own parts to the result (blocks inside take none).
+            marks = [p.get("cache_control") for p in parts if p.get("cache_control")]
+            result["cache_control"] = message.get("cache_control") or (marks[-1] if marks else None)
+            if isinstance(message.get("content"), list):
+                result["content_parts"] = [{**p, "cache_control": None} if "cache_control" in p else p for p in parts]
+            parts = [result]
             parts[0]["arguments_obj"] = arguments_by_id.get(message.get("tool_call_id"))
         out.append((role, parts))
     return out
@@ -202,6 +210,8 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
     message_template = spec.message.fn
     tool_result_sep = spec.tool_result_sep
     by_role = {role: template.fn for role, template in spec.message_by_role.items()}
+    # A tool result's own parts are rendered only when one of its templates reads `$blocks`.
+    result_blocks = any(reads_name(t.raw, "blocks") for _slot, t in spec.parts.get("tool_result", ()))
 
     def render_parts(parts: list[Part]) -> dict[str, list[Any]]:
         slots: dict[str, list[Any]] = {}
@@ -212,9 +222,19 @@ def compile_renderer(spec: MessagesModel, provider: str) -> Renderer:
                     f"provider '{provider}' cannot send {part['type']} message parts",
                     provider=provider,
                 )
+            if result_blocks and part.get("content_parts"):
+                part = {**part, "blocks": render_parts(part["content_parts"]).get("content")}
             for slot, template in rule:
-                value = template(part)
-                if value is not MISSING:
+                try:
+                    value = template(part)
+                except TemplateRefusal as exc:
+                    raise UnsupportedParamsError(
+                        f"provider '{provider}' cannot send {part['type']} message parts: {exc.message}",
+                        provider=provider,
+                    ) from None
+                if isinstance(value, Splice):
+                    slots.setdefault(slot, []).extend(value)
+                elif value is not MISSING:
                     slots.setdefault(slot, []).append(value)
         return slots
 

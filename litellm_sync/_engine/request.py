@@ -140,10 +140,14 @@ class ProviderConnection:
         auth = entry.auth
         self.key_env = auth.env
         self.mechanism = compile_auth(name, auth)  # auth: {mechanism: ...} (see auth.py), else None
-        self.key_optional = auth.optional or not (auth.header or auth.query) or self.mechanism is not None
-        self.auth_header: str | None = auth.header
+        takes_key = self.mechanism is not None and self.mechanism.takes_key  # the key is the mechanism's input
+        self.key_optional = auth.optional or (
+            not (auth.header or auth.query or takes_key) or (self.mechanism is not None and not takes_key)
+        )
+        # A mechanism that takes the key (token_exchange) keeps it: no header or query sends it to the provider.
+        self.auth_header: str | None = None if takes_key else auth.header
         self.auth_value = auth.value.fn
-        self.auth_query: str | None = auth.query
+        self.auth_query: str | None = None if takes_key else auth.query
         self.version_env = entry.api_version.env
         self.version_default: str | None = entry.api_version.default
         self.headers = [(k, t.fn) for k, t in entry.headers]
@@ -200,7 +204,7 @@ class ProviderConnection:
 
     def signer(self, key: str | None, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
         """The AuthBase of the spec's auth mechanism for this call; None when a key is used or none is named."""
-        if self.mechanism is None or key is not None:
+        if self.mechanism is None or (key is not None and not self.mechanism.takes_key):
             return None
         return self.mechanism.auth_for(context, args)
 

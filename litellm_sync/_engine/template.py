@@ -15,7 +15,10 @@ A template is any YAML value. At call time it is evaluated against a context (a 
   ``{$if: t, then: t, else: t}``; ``{$join: t, sep: ""}`` joins a list of strings; ``{$concat: [t1, t2]}``
   joins lists; ``{$map: t, cases: {value: t}, default: t}`` picks a template by a value (``image/png`` ->
   ``png``); ``{$drop_keywords: t, keywords: [minimum], note: true}`` a JSON Schema without those keywords in
-  any of its nodes (with note, each dropped constraint is appended to its node's description).
+  any of its nodes (with note, each dropped constraint is appended to its node's description);
+  ``{$splice: t}`` several values in place of one: in a list (a list template, ``$each``, ``$concat``, a
+  message part rule's slot) the items of ``t`` are added one by one; ``{$refuse: "reason"}``
+  raises UnsupportedParamsError with the reason when evaluated (a message part a provider cannot take).
 
 Anything else is a literal. Literal mappings and lists are copied per evaluation, so the engine may write
 into what a template returns.
@@ -32,6 +35,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, Callable, Optional
 
+from ..exceptions import UnsupportedParamsError
 from .paths import MISSING, compile_path, get_path
 
 Context = Mapping[str, Any]
@@ -40,14 +44,24 @@ Template = Callable[[Context], Any]
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 _NAME = re.compile(r"[A-Za-z_]\w*\Z")
 Scope = Optional[Collection[str]]
-_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat", "$map", "$slice",
-               "$drop_keywords")
+_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat", "$map", "$slice", "$splice",
+               "$refuse", "$drop_keywords")
 _OPTIONS = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}, "$map": {"cases", "default"},
             "$slice": {"from", "to"}, "$drop_keywords": {"keywords", "note"}}
 
 
 class TemplateError(ValueError):
     """A template that cannot be compiled; the message says which part and why."""
+
+
+class TemplateRefusal(UnsupportedParamsError):
+    """Raised by `{$refuse: "reason"}` when evaluated: the spec says the value it stands for cannot be sent."""
+
+
+class Splice(list):  # type: ignore[type-arg]
+    """The value of `{$splice: t}`: a list whose items a containing list takes one by one."""
+
+    __slots__ = ()
 
 
 def copy_json(value: Any) -> Any:
@@ -87,6 +101,21 @@ def compile_template(raw: Any, scope: Scope = None) -> Template:
             return _compile_directive(raw, scope)
         return _compile_mapping(raw, scope)
     return _compile_list(raw, scope)
+
+
+def reads_name(raw: Any, name: str) -> bool:
+    """Whether a (raw) template reads the variable `name` anywhere (`$name`, `$name.path`, `${name}`)."""
+    if isinstance(raw, str):
+        if raw.startswith("$$"):
+            return False
+        if raw.startswith("$") and "${" not in raw:
+            return raw[1:].partition(".")[0] == name
+        return any(ref.partition(".")[0] == name for ref in _INTERPOLATION.findall(raw))
+    if isinstance(raw, dict):
+        return any(reads_name(v, name) for v in raw.values())
+    if isinstance(raw, list):
+        return any(reads_name(v, name) for v in raw)
+    return False
 
 
 def unknown_name(name: str, known: Collection[str]) -> str:
@@ -163,7 +192,13 @@ def _compile_list(raw: list[Any], scope: Scope) -> Template:
     items = [compile_template(value, scope) for value in raw]
 
     def sequence(ctx: Context) -> Any:
-        out = [value for value in (template(ctx) for template in items) if value is not MISSING]
+        out: list[Any] = []
+        for template in items:
+            value = template(ctx)
+            if isinstance(value, Splice):
+                out.extend(value)
+            elif value is not MISSING:
+                out.append(value)
         return out if out else MISSING
 
     return sequence
@@ -187,12 +222,18 @@ def _compile_directive(raw: dict[str, Any], scope: Scope) -> Template:
         if not isinstance(argument, list):
             raise TemplateError("$concat takes a list of templates")
         return _concat([compile_template(t, scope) for t in argument])
+    if name == "$refuse":
+        if not isinstance(argument, str) or not argument.strip():
+            raise TemplateError("$refuse takes the reason as a string (what cannot be sent, and what to do instead)")
+        return _refuse(argument)
     inner = compile_template(argument, scope)
     if name == "$each":
         if "do" not in options:
             raise TemplateError("$each needs a 'do' template")
         inside = None if scope is None else {*scope, "item", "index", "key"}
         return _each(inner, compile_template(options["do"], inside))
+    if name == "$splice":
+        return lambda ctx: _apply(inner(ctx), _splice)
     if name == "$json":
         return lambda ctx: _apply(inner(ctx), lambda v: json.dumps(v, separators=(",", ":")))
     if name == "$parse_json":
@@ -239,6 +280,18 @@ def _map(source: Template, cases: Any, default: Template, scope: Scope) -> Templ
         return (chosen or default)(ctx)
 
     return lookup
+
+
+def _splice(value: Any) -> Any:
+    items = value if isinstance(value, list) else [value]
+    return Splice(items) if items else MISSING
+
+
+def _refuse(reason: str) -> Template:
+    def refuse(_ctx: Context) -> Any:
+        raise TemplateRefusal(reason)
+
+    return refuse
 
 
 def _apply(value: Any, function: Callable[[Any], Any]) -> Any:
@@ -290,10 +343,12 @@ def _each(source: Template, body: Template) -> Template:
             pairs = list(items.items())
         else:
             pairs = [(None, item) for item in (items if isinstance(items, list) else [items])]
-        out = []
+        out: list[Any] = []
         for index, (key, item) in enumerate(pairs):
             value = body({**ctx, "item": item, "index": index, "key": key})
-            if value is not MISSING:
+            if isinstance(value, Splice):
+                out.extend(value)
+            elif value is not MISSING:
                 out.append(value)
         return out if out else MISSING
 

@@ -339,13 +339,13 @@ class ModelLoader:
             key = field.data_key or name
             raw = entry.get(key)
             memo_key = (name, id(raw))
-            if key in entry and memo_key in self.memo:
+            # A null left after merging: the key is absent (its default applies).
+            present = key in entry and not (raw is None and not field.allow_none)
+            if present and memo_key in self.memo:
                 parts[name] = self.memo[memo_key]
                 continue
-            if key in entry and raw is None and not field.allow_none:
-                continue  # a null left after merging: the key is absent
             try:
-                if key in entry:
+                if present:
                     loaded = field.deserialize(strip_field_nulls(field, raw), key, entry)
                 else:
                     default = field.load_default
@@ -359,7 +359,7 @@ class ModelLoader:
             except TemplateError as exc:
                 errors[key] = [str(exc)]
                 continue
-            if key in entry:
+            if present:
                 self.memo[memo_key] = parts[name]
                 self.keep.append(raw)
         unknown = set(entry) - {field.data_key or name for name, field in self.schema.fields.items()}

@@ -7,7 +7,7 @@ a stream, or an error status); `completion(..., mock_response="hi")` sends nothi
 docs/testing.md.
 
 `FakeProviderServer` listens on a real socket (127.0.0.1 by default), keeps HTTP/1.1 connections alive and
-speaks five wire formats, chosen only by the request path:
+speaks several wire formats, chosen only by the request path:
 
 * ``POST .../chat/completions`` - Chat Completions style (SSE with ``data: [DONE]`` when ``"stream": true``).
 * ``POST .../messages`` - Messages style (SSE with ``event:`` lines when ``"stream": true``).
@@ -15,6 +15,8 @@ speaks five wire formats, chosen only by the request path:
   otherwise a streamed JSON array).
 * ``POST .../v2/chat`` - v2 chat style (SSE with ``event:`` lines when ``"stream": true``).
 * ``POST .../api/chat`` - native chat style (NDJSON stream unless ``"stream": false``).
+* Bedrock ``/model/<id>/converse(-stream)``, Vertex ``:rawPredict``, ``/responses`` and watsonx.ai
+  ``/ml/v1/text/chat(_stream)`` (Chat Completions' shape with ``model_id``; no ``[DONE]``).
 * ``GET .../models`` and ``GET .../api/tags`` - model listings.
 
 By default the reply text is ``"Echo: " + <last user text>``; prompt tokens are the whitespace-separated words

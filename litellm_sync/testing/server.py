@@ -27,6 +27,7 @@ from .wire import (
     RAW_PREDICT_PATH,
     SERVER_HEADERS,
     SSE_TYPE,
+    TEXT_CHAT_PATH,
     Completion,
     RecordedRequest,
     Reply,
@@ -45,6 +46,7 @@ from .wire import (
     responses_reply,
     role_texts,
     split_tokens,
+    text_chat_reply,
     v2_chat_reply,
     word_count,
 )
@@ -366,6 +368,9 @@ class FakeProviderServer:
             )
         if CONVERSE_PATH.search(path):
             return self._converse
+        if TEXT_CHAT_PATH.search(path):  # watsonx.ai: the model is model_id
+            return lambda request, body: text_chat_reply(self._completion(
+                request, role_texts(body), str(body.get("model_id") or request_model(body))), path.endswith("_stream"))
         return None
 
     def _completion(self, request: RecordedRequest, texts: tuple[str, list[str]], model: str) -> Completion:

@@ -22,6 +22,7 @@ GENERATE_CONTENT_PATH = re.compile(
 )
 CONVERSE_PATH = re.compile(r"/model/(?P<model>[^/]+)/(?P<method>converse|converse-stream)$")
 RAW_PREDICT_PATH = re.compile(r"/models/[^/:]+:(?:rawPredict|streamRawPredict)$")
+TEXT_CHAT_PATH = re.compile(r"/ml/v1/text/(?:chat|chat_stream)$")  # watsonx.ai
 EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
 # The server computes these itself; scripted values would corrupt the framing.
 SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "content-type"})
@@ -194,6 +195,16 @@ def chat_completions_reply(c: Completion, stream: bool) -> Reply:
     events.append(chunk({}, "stop"))
     events.append(_sse({**head, "choices": [], "usage": _openai_usage(c)}))
     events.append("data: [DONE]\n\n")
+    return Reply(events=events)
+
+
+def text_chat_reply(c: Completion, stream: bool) -> Reply:
+    """watsonx.ai text chat: the Chat Completions shape with `model_id`; a stream of `event: message` events
+    that ends with the body (no `[DONE]`)."""
+    reply = chat_completions_reply(c, stream)
+    if not stream:
+        return Reply(json={**reply.json, "model_id": c.model} if isinstance(reply.json, dict) else reply.json)
+    events = [f"event: message\n{event}" for event in reply.events or () if "[DONE]" not in str(event)]
     return Reply(events=events)
 
 
