@@ -31,6 +31,8 @@ from .model import (
     MessagesModel,
     ModelEntry,
     ModelParamsModel,
+    OperationModel,
+    OperationReaderModel,
     ParamRuleModel,
     PartRuleModel,
     PricingModel,
@@ -125,6 +127,8 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         deprecation_date=loaded["deprecation_date"],
         description=loaded["description"],
         route=loaded["route"],
+        mode=loaded["mode"],
+        output_vector_size=loaded["output_vector_size"],
     )
 
 
@@ -245,6 +249,39 @@ def _model_params(loaded: Mapping[str, Any]) -> dict[str, ModelParamsModel]:
     }
 
 
+def _usage_plan(usage: Mapping[str, Any], names: tuple[str, ...]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    return tuple(
+        (name, tuple(value["sum"]) if isinstance(value, dict) else (value,))
+        for name in names
+        if (value := usage.get(name)) is not None
+    )
+
+
+def _operation(loaded: Mapping[str, Any]) -> OperationModel:
+    """One `operations.<name>` block (and its `by_model` variants) as the model."""
+    reader = loaded["response"]
+    usage = reader["usage"] or {"from_": "."}
+    endpoint = _endpoint({**loaded, "stream_path": None, "stream_query": {}, "list": None, "id": None,
+                          "strip_prefix": ""})
+    assert endpoint is not None
+    return OperationModel(
+        endpoint=endpoint,
+        body=Tpl(loaded["body"] if loaded["body"] is not None else {}),
+        params={name: _param_rule(name, rule) for name, rule in loaded["params"].items() if rule is not None},
+        template_params=frozenset(loaded["template_params"]),
+        unknown_params=loaded["unknown_params"],
+        batch_size=loaded["batch_size"],
+        response=OperationReaderModel(
+            items=reader["items"], embedding=reader["embedding"], index=reader["index"], score=reader["score"],
+            document=reader["document"], id=reader["id"], model=reader["model"], usage_from=usage["from_"],
+            usage=_usage_plan(usage, ("prompt_tokens", "total_tokens", "search_units")),
+            item_tokens=reader["item_tokens"],
+        ),
+        variants=tuple((models, _operation(variant)) for models, variant in loaded.get("variants", ())),
+        base_url=loaded["base_url"],
+    )
+
+
 def _endpoints(loaded: Any) -> EndpointsModel:
     endpoints = _filled(s.EndpointsSchema, loaded)
     return EndpointsModel(chat=_endpoint(endpoints.get("chat")), models=_endpoint(endpoints.get("models")))
@@ -292,6 +329,7 @@ _PARTS: dict[str, Any] = {
     "params": lambda loaded: {name: _param_rule(name, rule) for name, rule in loaded.items() if rule is not None},
     "response": lambda loaded: _reader(loaded) if loaded is not None else None,
     "model_params": _model_params,
+    "operations": lambda loaded: {name: _operation(op) for name, op in loaded.items() if op is not None},
 }
 
 

@@ -1,0 +1,95 @@
+"""The schema of `operations:`: named operations beside chat (embeddings, rerank), each with its endpoint,
+body, parameter rules, batch size and reader, and `by_model` variants merged over it (see
+docs/providers-yaml.md, Operations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from .fields import PathField, StrList, UsageValue
+from .schema import OPERATIONS, ParamRuleSchema, _Strict
+
+#: What an operation's request templates may read, besides the chat request's own variables.
+OPERATION_VARIABLES = frozenset({"input", "params", "query", "documents"})
+#: What each operation's reader must say (compile refuses an operation without it).
+READER_NEEDS = {"embeddings": ("embedding",), "rerank": ("score", "index")}
+
+
+class OperationUsageSchema(_Strict):
+    from_ = PathField(data_key="from", load_default=".")
+    prompt_tokens = UsageValue()
+    total_tokens = UsageValue()
+    search_units = UsageValue()
+
+
+class OperationReaderSchema(_Strict):
+    items = PathField(required=True)  # the list of results (an object there counts as a list of one)
+    embedding = PathField(load_default=None)  # in each item: the vector (floats, or base64 float32 text)
+    index = PathField(load_default=None)  # in each item: its input position (absent: the item's position)
+    score = PathField(load_default=None)  # rerank: the relevance score
+    document = PathField(load_default=None)  # rerank: the document sent back (text or {text: ...})
+    id = PathField(load_default=None)
+    model = PathField(load_default=None)
+    usage = fields.Nested(OperationUsageSchema, load_default=dict)
+    item_tokens = PathField(load_default=None)  # tokens per item, summed when `usage` finds none
+
+
+def _merge(base: Any, override: Any) -> Any:
+    from .load import merge
+
+    return merge(base, override)
+
+
+def _base_url(value: Any) -> bool:
+    if not isinstance(value, (str, dict)):
+        raise ValidationError("Expected a URL string, or a template mapping (a $map or $first) that gives one")
+    return True
+
+
+class OperationSchema(_Strict):
+    base_url = fields.Raw(load_default=None, validate=_base_url)  # another host than the provider's (optional)
+    path = fields.Str(required=True)
+    method = fields.Str(validate=validate.OneOf(["GET", "POST"]), load_default="POST")
+    query = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    # "segments": a value's '/' stays a path separator, each piece encoded as a segment (a Hub id "org/model")
+    path_encoding = fields.Str(validate=validate.OneOf(["segment", "strict", "segments"]), load_default="segment")
+    body = fields.Raw(allow_none=True, load_default=None)
+    params = fields.Dict(keys=fields.Str(), values=fields.Nested(ParamRuleSchema, allow_none=True), load_default=dict)
+    template_params = StrList(load_default=list)  # read by the body template as $params.NAME; no rule sends them
+    unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]), load_default="forward")
+    batch_size = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
+    response = fields.Nested(OperationReaderSchema, required=True)
+    by_model = fields.List(fields.Dict(keys=fields.Str()), load_default=list)
+
+    @validates_schema(pass_original=True)
+    def _variants(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
+        errors: dict[int, Any] = {}
+        for index, variant in enumerate(original.get("by_model") or ()):
+            models = variant.get("models")
+            if not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
+                errors[index] = {"models": ["Expected a non-empty list of model name patterns."]}
+                continue
+            try:
+                OperationSchema().load(self._variant_raw(original, variant))
+            except ValidationError as exc:
+                errors[index] = exc.messages
+        if errors:
+            raise ValidationError({"by_model": errors})
+
+    @staticmethod
+    def _variant_raw(original: Any, variant: Any) -> Any:
+        base = {key: value for key, value in original.items() if key != "by_model"}
+        return _merge(base, {key: value for key, value in variant.items() if key != "models"})
+
+    @post_load(pass_original=True)
+    def _load_variants(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:
+        data["variants"] = [
+            (tuple(variant["models"]), OperationSchema().load(self._variant_raw(original, variant)))
+            for variant in original.get("by_model") or ()
+        ]
+        return data
+
+
+__all__ = ["OPERATIONS", "OPERATION_VARIABLES", "READER_NEEDS", "OperationReaderSchema", "OperationSchema"]
