@@ -10,10 +10,12 @@ from .api import (
     completion,
     completion_cost,
     cost_per_token,
+    embedding,
     get_default_client,
     get_max_tokens,
     get_model_info,
     list_models,
+    rerank,
     responses,
     supports,
     supports_function_calling,
@@ -58,7 +60,21 @@ from .native import ResponsesObject, ResponsesStream
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
-from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
+from .types import (
+    ChatChunk,
+    ChatResponse,
+    Choice,
+    ChunkChoice,
+    Delta,
+    Embedding,
+    EmbeddingResponse,
+    Function,
+    Message,
+    RerankResponse,
+    RerankResult,
+    ToolCall,
+    Usage,
+)
 
 __version__ = "0.1.0"
 
@@ -97,6 +113,8 @@ __all__ = [
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "Delta",
+    "Embedding",
+    "EmbeddingResponse",
     "Function",
     "HealthStatus",
     "InternalServerError",
@@ -108,6 +126,8 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RerankResponse",
+    "RerankResult",
     "ResponseTooLargeError",
     "ResponsesObject",
     "ResponsesStream",
@@ -131,6 +151,7 @@ __all__ = [
     "completion_cost",
     "cost_per_token",
     "discover_models",
+    "embedding",
     "get_default_client",
     "get_max_tokens",
     "get_model_info",
@@ -138,6 +159,7 @@ __all__ = [
     "health_check_all",
     "list_live_models",
     "list_models",
+    "rerank",
     "responses",
     "stream_chunk_builder",
     "supports",
