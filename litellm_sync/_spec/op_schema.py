@@ -36,12 +36,6 @@ class OperationReaderSchema(_Strict):
     item_tokens = PathField(load_default=None)  # tokens per item, summed when `usage` finds none
 
 
-def _merge(base: Any, override: Any) -> Any:
-    from .load import merge
-
-    return merge(base, override)
-
-
 def _base_url(value: Any) -> bool:
     if not isinstance(value, (str, dict)):
         raise ValidationError("Expected a URL string, or a template mapping (a $map or $first) that gives one")
@@ -80,8 +74,16 @@ class OperationSchema(_Strict):
 
     @staticmethod
     def _variant_raw(original: Any, variant: Any) -> Any:
-        base = {key: value for key, value in original.items() if key != "by_model"}
-        return _merge(base, {key: value for key, value in variant.items() if key != "models"})
+        """A variant over its operation: each key it gives replaces the operation's, except `params`, where
+        each rule it gives replaces that parameter's rule (null removes one)."""
+        merged = {key: value for key, value in original.items() if key != "by_model"}
+        merged.update((key, value) for key, value in variant.items() if key not in ("models", "params"))
+        params = variant.get("params")
+        if isinstance(params, dict):
+            base = merged.get("params") if isinstance(merged.get("params"), dict) else {}
+            combined = {**base, **params}
+            merged["params"] = {name: rule for name, rule in combined.items() if rule is not None}
+        return {key: value for key, value in merged.items() if value is not None}
 
     @post_load(pass_original=True)
     def _load_variants(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:

@@ -366,7 +366,19 @@ class FakeProviderServer:
             )
         if CONVERSE_PATH.search(path):
             return self._converse
+        if path.endswith("/embeddings"):
+            return self._embeddings
         return None
+
+    def _embeddings(self, request: RecordedRequest, body: dict[str, object]) -> Reply:
+        """OpenAI's /embeddings: each input's vector is [characters, words] (floats), usage the words."""
+        given = body.get("input")
+        texts = [given] if isinstance(given, str) else [str(t) for t in given] if isinstance(given, list) else []
+        data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), float(len(t.split()))]}
+                for i, t in enumerate(texts)]
+        tokens = sum(len(t.split()) for t in texts)
+        return Reply(json={"object": "list", "data": data, "model": request_model(body),
+                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     def _completion(self, request: RecordedRequest, texts: tuple[str, list[str]], model: str) -> Completion:
         user_text, prompt_texts = texts
