@@ -89,7 +89,7 @@ def compile_provider(
     response = model.response
     missing = [] if response is not None else ["response"]
     if model.endpoints.chat is None and not model.operations:
-        missing.append("endpoints.chat (or an operation)")
+        missing.append("endpoints.chat")  # (a provider of operations only needs none)
     if not model.base_url and not model.base_url_env:
         missing.append("base_url (or base_url_env)")
     if missing or response is None:
