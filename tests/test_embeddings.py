@@ -314,3 +314,70 @@ def test_embeddings_against_the_fake_server(server: FakeProviderServer) -> None:
     assert [item.embedding for item in result.data] == [[float(len(t)), float(len(t.split()))] for t in texts]
     assert result.usage is not None and result.usage.prompt_tokens == sum(len(t.split()) for t in texts)
     assert [r.path for r in server.requests] == ["/embeddings"]
+
+
+# -- the worked example of docs/providers-yaml.md ---------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "providers-yaml.md"
+
+
+def test_the_documented_operations_example_does_what_the_doc_says() -> None:
+    import yaml
+
+    found = re.search(r"<!-- example: operations -->\n```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert found is not None
+    client = litellm_sync.Client(providers=yaml.safe_load(found.group(1)), max_retries=0)
+    lock = threading.Lock()
+    bodies: list[dict[str, Any]] = []
+
+    def reply(request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        with lock:
+            bodies.append(body)
+        vectors = [{"values": [float(len(item["text"]))]} for item in body["items"]]
+        return 200, {}, json.dumps({"vectors": vectors, "billing": {"tokens": len(vectors)}})
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.POST, "https://api.vectors.example/v1/embed", callback=reply)
+        small = client.embedding("vectors/vectors-small", ["a", "b"], api_key=KEY, input_type="query", dimensions=128)
+        assert bodies == [{"model": "vectors-small", "items": [{"text": "a", "kind": "query"},
+                                                                {"text": "b", "kind": "query"}], "size": 128}]
+        assert small.usage is not None and small.usage.prompt_tokens == 2 and small.cost is not None
+        bodies.clear()
+        many = client.embedding("vectors/vectors-small", ["x" * k for k in range(1, 101)], api_key=KEY)
+        assert sorted(len(b["items"]) for b in bodies) == [36, 64]
+        assert [item.embedding for item in many.data] == [[float(k)] for k in range(1, 101)]
+        bodies.clear()
+        client.embedding("vectors/vectors-large-2", ["y"] * 20, api_key=KEY)
+        assert sorted(len(b["items"]) for b in bodies) == [4, 8, 8]
+        rsps.add(responses.POST, "https://api.vectors.example/v1/rank",
+                 json={"ranking": [{"position": 1, "score": 0.7}]})
+        ranked = client.rerank("vectors/vectors-rank", "q", ["a", {"text": "b"}], api_key=KEY, top_n=1)
+        assert json.loads(rsps.calls[-1].request.body) == {"model": "vectors-rank", "question": "q",
+                                                           "passages": ["a", "b"], "limit": 1}
+        assert [(r.index, r.relevance_score) for r in ranked.results] == [(1, 0.7)]
+
+
+# -- litellm_sync.testing.mock_embedding ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", sorted(
+    f"{name}/{(CLIENT.spec.registry.list(name, mode='embedding') or [None])[0].name}"  # type: ignore[union-attr]
+    for name, spec in CLIENT.spec.providers.items()
+    if "embeddings" in spec.operations and CLIENT.spec.registry.list(name, mode="embedding")
+))
+def test_mock_embedding_answers_in_each_providers_own_format(model: str) -> None:
+    from litellm_sync.testing import hashed_vector, mock_embedding
+
+    texts = ["a red fox", "b", "a red fox", "four words in here"]
+    extra: dict[str, Any] = {"vertex_project": "p"} if model.startswith("vertex_ai/") else {}
+    if not CLIENT.resolve(model)[0].entry.get("base_url"):  # the user gives the address (Azure, any server)
+        extra["api_base"] = "https://mine.example"
+    with responses.RequestsMock() as rsps:
+        registered = mock_embedding(rsps, model, dimensions=5, client=CLIENT, **extra)
+        result = CLIENT.embedding(model, texts, api_key=KEY, **extra)
+    assert [item.embedding for item in result.data] == [hashed_vector(t, 5) for t in texts]
+    assert result.data[0].embedding == result.data[2].embedding != result.data[1].embedding
+    assert len(registered.calls) >= 1
+    if result.usage is not None:
+        assert result.usage.prompt_tokens == 11  # one token a word

@@ -99,6 +99,7 @@ class Operation:
     def __init__(self, provider: str, kind: str, spec: OperationModel, connection: ProviderConnection) -> None:
         self.provider = provider
         self.kind = kind
+        self.spec = spec  # the model it was compiled from (the testing helpers write replies from its reader)
         self.connection = connection
         self.endpoint = Endpoint(spec.endpoint)
         if spec.endpoint.path_encoding == "segments":

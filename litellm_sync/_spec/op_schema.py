@@ -80,8 +80,8 @@ class OperationSchema(_Strict):
         merged.update((key, value) for key, value in variant.items() if key not in ("models", "params"))
         params = variant.get("params")
         if isinstance(params, dict):
-            base = merged.get("params") if isinstance(merged.get("params"), dict) else {}
-            combined = {**base, **params}
+            base = merged.get("params")
+            combined = {**(base if isinstance(base, dict) else {}), **params}
             merged["params"] = {name: rule for name, rule in combined.items() if rule is not None}
         return {key: value for key, value in merged.items() if value is not None}
 

@@ -28,6 +28,7 @@ Run ``python -m litellm_sync.testing [--port N]`` to serve in the foreground; it
 """
 
 from .mock import make_answer, mock_completion, tool_call
+from .mock_operations import hashed_vector, mock_embedding
 from .replies import MockAnswer, MockSpecError, MockToolCall
 from .server import FakeProviderServer, main
 from .wire import DEFAULT_MODELS, RecordedRequest, Reply
@@ -40,8 +41,10 @@ __all__ = [
     "MockToolCall",
     "RecordedRequest",
     "Reply",
+    "hashed_vector",
     "main",
     "make_answer",
     "mock_completion",
+    "mock_embedding",
     "tool_call",
 ]
