@@ -177,11 +177,7 @@ def _reader(loaded: Mapping[str, Any]) -> ReaderModel:
             for part in loaded["parts"]
         ),
         usage_from=usage["from_"],
-        usage=tuple(
-            (field, tuple(value["sum"]) if isinstance(value, dict) else (value,))
-            for field in USAGE_FIELDS
-            if (value := usage.get(field)) is not None
-        ),
+        usage=_usage_plan(usage, USAGE_FIELDS),
         finish_reasons=dict(loaded["finish_reasons"]),
         tool_calls_finish_reason=loaded["tool_calls_finish_reason"],
     )
