@@ -5,7 +5,8 @@ Embeddings: inputs over the operation's `batch_size` are split into requests sen
 Client's pool (at most `max_workers` at once) and rejoined in input order, their usage summed. Vectors come
 back as floats; base64 (little-endian float32) from the provider is decoded, unless the call asked for
 `encoding_format="base64"`, which is then what every vector is. Rerank answers come back in Cohere's shape.
-Not yet: the Client's cache and budgets (they see chat calls only); hooks are told about every call.
+Both go through the Client's pipeline as chat does (hooks, `metadata=`, correlation ids, budgets, payload
+logging); the response cache is bypassed for them (it stores chat answers).
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ class _Call:
             "extra_headers": options.pop("extra_headers", None),
             "drop_params": client.drop_params if drop is None else drop,
         }
-        self.started = time.perf_counter()
         self.deadline = time.monotonic() + self.total
 
     def send(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> OperationRead:
@@ -75,8 +75,12 @@ class _Call:
             error.redact_secrets(request.secrets)
             raise
 
-    def notify(self, response: Any, error: Exception | None) -> None:
-        self.client._notify(self.provider.name, self.model, False, self.started, response, error, error is None)
+    def begin(self, texts: Sequence[Any], params: dict[str, Any]) -> Any:
+        """Enter the Client's pipeline as chat calls do: `metadata=` and a correlation id, budgets (the inputs
+        count as the prompt), hooks and payload logging; the cache is bypassed (it stores chat answers)."""
+        params["cache"] = {"no-cache": True, "no-store": True}
+        messages = [{"role": "user", "content": text if isinstance(text, str) else str(text)} for text in texts]
+        return self.client.pipeline.begin(self.provider.name, self.model, self.info, messages, params, False)
 
 
 def create_embedding(
@@ -97,6 +101,7 @@ def create_embedding(
     if not isinstance(max_workers, int) or max_workers < 1:
         raise BadRequestError(f"max_workers={max_workers!r}: pass a whole number of threads >= 1")
     call = _Call(client, "embeddings", model, params)
+    tracked = call.begin(inputs, params)
     params.update(dimensions=dimensions, encoding_format=encoding_format, input_type=input_type)
     try:
         size = call.operation.batch_size or len(inputs)
@@ -104,9 +109,9 @@ def create_embedding(
         reads = _run(call, batches, params, max_workers)
         response = _join(call, batches, reads, encoding_format == "base64")
     except Exception as error:
-        call.notify(None, error)
+        tracked.end(None, error, False)
         raise
-    call.notify(response, None)
+    tracked.end(response, None, True)
     return response
 
 
@@ -216,14 +221,15 @@ def create_rerank(
     if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
         raise BadRequestError(f"top_n={top_n!r}: pass a whole number >= 1")
     call = _Call(client, "rerank", model, params)
+    tracked = call.begin([query, *documents], params)
     params.update(top_n=top_n, return_documents=return_documents)
     try:
         read = call.send({"query": query, "documents": list(documents)}, params)
         response = _rerank_response(call, read, list(documents), top_n, return_documents)
     except Exception as error:
-        call.notify(None, error)
+        tracked.end(None, error, False)
         raise
-    call.notify(response, None)
+    tracked.end(response, None, True)
     return response
 
 

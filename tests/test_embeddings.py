@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,22 @@ def test_hooks_see_embedding_calls() -> None:
         client.embedding("tiny/tiny-embed", ["n1"], api_key=KEY)
     assert len(events) == 1 and events[0].provider == "tiny" and events[0].error is None
     assert events[0].response.data[0].embedding == [1.0, 1.0]
+
+
+def test_embeddings_count_toward_budgets_and_carry_metadata() -> None:
+    from litellm_sync.budgets import Budget
+
+    events: list[Any] = []
+    client = litellm_sync.Client(providers=BATCHING, max_retries=0, budgets=[Budget("0.00001")], hooks=[events.append])
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.POST, "https://tiny.example/v1/embeddings", callback=_numbered_reply)
+        client.embedding("tiny/tiny-embed", [f"n{k}" for k in range(10)], api_key=KEY, metadata={"request_id": "r-1"})
+        assert all("metadata" not in json.loads(call.request.body) for call in rsps.calls)
+    spent = client.spend()
+    assert (spent.usd, spent.calls) == (Decimal("0.00001"), 1)  # 10 tokens at USD 1.00 per million
+    assert events[0].correlation_id == "r-1" and events[0].metadata == {"request_id": "r-1"}
+    with pytest.raises(exceptions.BudgetExceededError):  # the limit is reached: nothing more is sent
+        client.embedding("tiny/tiny-embed", ["n1"], api_key=KEY)
 
 
 # -- a real socket ----------------------------------------------------------------------------------------
