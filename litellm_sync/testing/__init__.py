@@ -4,7 +4,7 @@ provider HTTP server for tests, examples and benchmarks.
 `mock_completion(rsps, "anthropic/claude-sonnet-4-5", text="hi", stream=True)` registers, at the URL the
 call will use, the reply in the provider's own wire format, written from its spec (text, tool calls, usage,
 a stream, or an error status); `completion(..., mock_response="hi")` sends nothing at all. See
-docs/testing.md.
+docs/testing.md. `mock_embedding(rsps, "cohere/embed-v4.0")` does the same for embeddings (docs/embeddings.md).
 
 `FakeProviderServer` listens on a real socket (127.0.0.1 by default), keeps HTTP/1.1 connections alive and
 speaks five wire formats, chosen only by the request path:
@@ -16,6 +16,7 @@ speaks five wire formats, chosen only by the request path:
 * ``POST .../v2/chat`` - v2 chat style (SSE with ``event:`` lines when ``"stream": true``).
 * ``POST .../api/chat`` - native chat style (NDJSON stream unless ``"stream": false``).
 * ``GET .../models`` and ``GET .../api/tags`` - model listings.
+* ``POST .../embeddings`` - OpenAI-style embeddings: each input's vector is ``[characters, words]``.
 
 By default the reply text is ``"Echo: " + <last user text>``; prompt tokens are the whitespace-separated words
 of all the request's message texts, system text included (at least 1); completion tokens are the number of
