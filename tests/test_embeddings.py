@@ -293,6 +293,15 @@ def test_spec_problems_in_operations_name_their_path() -> None:
     problems = _problems({"providers": {"acme": {**base, "operations": {"embeddings": {
         "path": "/e", "body": {"x": "$nothing"}, "response": {"items": "data", "embedding": "e"}}}}}})
     assert any("operations.embeddings.body" in p for p in problems)
+    problems = _problems({"providers": {"acme": {**base, "operations": {"rerank": {"body": {}}}}}})
+    assert any("providers.acme.operations.rerank.path: Missing" in p for p in problems)
+    assert any("providers.acme.operations.rerank.response: Missing" in p for p in problems)
+
+
+def test_a_layered_file_changes_one_key_of_a_bundled_operation() -> None:
+    client = litellm_sync.Client(providers={"providers": {"cohere": {"operations": {"embeddings": {"batch_size": 2}}}}})
+    assert client.spec.provider("cohere").operations["embeddings"].batch_size == 2
+    assert client.spec.provider("cohere").operations["embeddings"].endpoint.method == "POST"
 
 
 def test_hooks_see_embedding_calls() -> None:
@@ -398,3 +407,28 @@ def test_mock_embedding_answers_in_each_providers_own_format(model: str) -> None
     assert len(registered.calls) >= 1
     if result.usage is not None:
         assert result.usage.prompt_tokens == 11  # one token a word
+
+
+def test_many_threads_share_one_client_and_each_gets_its_own_vectors(server: FakeProviderServer) -> None:
+    spec = {"providers": {"small_batches": {"extends": "openai_compatible", "operations": {"embeddings": {
+        "batch_size": 2}}}}}
+    errors: list[BaseException] = []
+
+    def worker(client: litellm_sync.Client, number: int) -> None:
+        try:
+            for round_ in range(4):
+                texts = [f"t{number}-{round_}-{k} " + "w " * (number + k) for k in range(5)]
+                result = client.embedding("small_batches/m", texts, api_key=KEY, api_base=server.url, max_workers=3)
+                assert [item.embedding for item in result.data] == [
+                    [float(len(t)), float(len(t.split()))] for t in texts]
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    with litellm_sync.Client(providers=spec, max_retries=0, pool_size=8) as client:
+        threads = [threading.Thread(target=worker, args=(client, n)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
+    assert len(server.requests) == 8 * 4 * 3  # five inputs in batches of two: three requests a call

@@ -32,7 +32,6 @@ from .model import (
     ModelEntry,
     ModelParamsModel,
     OperationModel,
-    OperationReaderModel,
     ParamRuleModel,
     PartRuleModel,
     PricingModel,
@@ -253,29 +252,10 @@ def _usage_plan(usage: Mapping[str, Any], names: tuple[str, ...]) -> tuple[tuple
     )
 
 
-def _operation(loaded: Mapping[str, Any]) -> OperationModel:
-    """One `operations.<name>` block (and its `by_model` variants) as the model."""
-    reader = loaded["response"]
-    usage = reader["usage"] or {"from_": "."}
-    endpoint = _endpoint({**loaded, "stream_path": None, "stream_query": {}, "list": None, "id": None,
-                          "strip_prefix": ""})
-    assert endpoint is not None
-    return OperationModel(
-        endpoint=endpoint,
-        body=Tpl(loaded["body"] if loaded["body"] is not None else {}),
-        params={name: _param_rule(name, rule) for name, rule in loaded["params"].items() if rule is not None},
-        template_params=frozenset(loaded["template_params"]),
-        unknown_params=loaded["unknown_params"],
-        batch_size=loaded["batch_size"],
-        response=OperationReaderModel(
-            items=reader["items"], embedding=reader["embedding"], index=reader["index"], score=reader["score"],
-            document=reader["document"], id=reader["id"], model=reader["model"], usage_from=usage["from_"],
-            usage=_usage_plan(usage, ("prompt_tokens", "total_tokens", "search_units")),
-            item_tokens=reader["item_tokens"],
-        ),
-        variants=tuple((models, _operation(variant)) for models, variant in loaded.get("variants", ())),
-        base_url=loaded["base_url"],
-    )
+def _operations(loaded: Mapping[str, Any]) -> dict[str, OperationModel]:
+    from .op_schema import build_operations  # the operations' own module builds them
+
+    return build_operations(loaded)
 
 
 def _endpoints(loaded: Any) -> EndpointsModel:
@@ -325,7 +305,7 @@ _PARTS: dict[str, Any] = {
     "params": lambda loaded: {name: _param_rule(name, rule) for name, rule in loaded.items() if rule is not None},
     "response": lambda loaded: _reader(loaded) if loaded is not None else None,
     "model_params": _model_params,
-    "operations": lambda loaded: {name: _operation(op) for name, op in loaded.items() if op is not None},
+    "operations": _operations,
 }
 
 

@@ -1,14 +1,17 @@
-"""The schema of `operations:`: named operations beside chat (embeddings, rerank), each with its endpoint,
-body, parameter rules, batch size and reader, and `by_model` variants merged over it (see
-docs/providers-yaml.md, Operations)."""
+"""The schema of `operations:`, named operations beside chat (embeddings, rerank), each with its endpoint,
+body, parameter rules, batch size and reader, and `by_model` variants merged over it; and their build into
+the spec model (see docs/providers-yaml.md, Operations)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from .build import _endpoint, _param_rule, _usage_plan
 from .fields import PathField, StrList, UsageValue
+from .model import OperationModel, OperationReaderModel, Tpl
 from .schema import OPERATIONS, ParamRuleSchema, _Strict
 
 #: What an operation's request templates may read, besides the chat request's own variables.
@@ -25,7 +28,7 @@ class OperationUsageSchema(_Strict):
 
 
 class OperationReaderSchema(_Strict):
-    items = PathField(required=True)  # the list of results (an object there counts as a list of one)
+    items = PathField(load_default=".")  # the list of results (an object there counts as a list of one)
     embedding = PathField(load_default=None)  # in each item: the vector (floats, or base64 float32 text)
     index = PathField(load_default=None)  # in each item: its input position (absent: the item's position)
     score = PathField(load_default=None)  # rerank: the relevance score
@@ -44,7 +47,7 @@ def _base_url(value: Any) -> bool:
 
 class OperationSchema(_Strict):
     base_url = fields.Raw(load_default=None, validate=_base_url)  # another host than the provider's (optional)
-    path = fields.Str(required=True)
+    path = fields.Str(load_default=None)  # required once files are merged (a layered file may change one key)
     method = fields.Str(validate=validate.OneOf(["GET", "POST"]), load_default="POST")
     query = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
     # "segments": a value's '/' stays a path separator, each piece encoded as a segment (a Hub id "org/model")
@@ -54,7 +57,7 @@ class OperationSchema(_Strict):
     template_params = StrList(load_default=list)  # read by the body template as $params.NAME; no rule sends them
     unknown_params = fields.Str(validate=validate.OneOf(["forward", "refuse"]), load_default="forward")
     batch_size = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
-    response = fields.Nested(OperationReaderSchema, required=True)
+    response = fields.Nested(OperationReaderSchema, load_default=None)  # required once merged, as `path`
     by_model = fields.List(fields.Dict(keys=fields.Str()), load_default=list)
 
     @validates_schema(pass_original=True)
@@ -94,4 +97,41 @@ class OperationSchema(_Strict):
         return data
 
 
-__all__ = ["OPERATIONS", "OPERATION_VARIABLES", "READER_NEEDS", "OperationReaderSchema", "OperationSchema"]
+def build_operations(loaded: Mapping[str, Any]) -> dict[str, OperationModel]:
+    """The `operations:` blocks; ValidationError (with paths) for one that, merged, still lacks path or response."""
+    why = ["Missing: set it (or extend an entry whose operation has it)."]
+    missing = {kind: {key: why for key in ("path", "response") if op[key] is None} for kind, op in loaded.items() if op}
+    missing = {kind: keys for kind, keys in missing.items() if keys}
+    if missing:
+        raise ValidationError(missing)
+    return {kind: _operation(op) for kind, op in loaded.items() if op is not None}
+
+
+def _operation(loaded: Mapping[str, Any]) -> OperationModel:
+    """One `operations.<name>` block (and its `by_model` variants) as the model."""
+    reader = loaded["response"]
+    usage = reader["usage"] or {"from_": "."}
+    endpoint = _endpoint({**loaded, "stream_path": None, "stream_query": {}, "list": None, "id": None,
+                          "strip_prefix": ""})
+    assert endpoint is not None
+    return OperationModel(
+        endpoint=endpoint,
+        body=Tpl(loaded["body"] if loaded["body"] is not None else {}),
+        params={name: _param_rule(name, rule) for name, rule in loaded["params"].items() if rule is not None},
+        template_params=frozenset(loaded["template_params"]),
+        unknown_params=loaded["unknown_params"],
+        batch_size=loaded["batch_size"],
+        response=OperationReaderModel(
+            items=reader["items"], embedding=reader["embedding"], index=reader["index"], score=reader["score"],
+            document=reader["document"], id=reader["id"], model=reader["model"], usage_from=usage["from_"],
+            usage=_usage_plan(usage, ("prompt_tokens", "total_tokens", "search_units")),
+            item_tokens=reader["item_tokens"],
+        ),
+        variants=tuple((models, _operation(variant)) for models, variant in loaded.get("variants", ())),
+        base_url=loaded["base_url"],
+    )
+
+
+__all__ = [
+    "OPERATIONS", "OPERATION_VARIABLES", "READER_NEEDS", "OperationReaderSchema", "OperationSchema", "build_operations",
+]
