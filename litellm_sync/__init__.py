@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any as _Any
 
-from ._engine.response import stream_chunk_builder
+from ._litellm import ModelCostView as _ModelCostView
+from ._litellm import stream_chunk_builder
 from .api import (
     batch_completion,
+    check_valid_key,
     completion,
     completion_cost,
     cost_per_token,
@@ -14,14 +16,24 @@ from .api import (
     get_default_client,
     get_max_tokens,
     get_model_info,
+    get_supported_openai_params,
     list_models,
+    register_model,
     rerank,
     responses,
     supports,
+    supports_audio_input,
     supports_function_calling,
+    supports_parallel_function_calling,
+    supports_pdf_input,
+    supports_prompt_caching,
     supports_reasoning,
     supports_response_schema,
+    supports_system_messages,
+    supports_tool_choice,
     supports_vision,
+    supports_web_search,
+    validate_environment,
 )
 from .client import Client
 from .exceptions import (
@@ -47,6 +59,7 @@ from .exceptions import (
     ServiceUnavailableError,
     SpecError,
     StreamUsageError,
+    StructuredOutputError,
     Timeout,
     UnknownModelError,
     UnprocessableEntityError,
@@ -60,6 +73,7 @@ from .native import ResponsesObject, ResponsesStream
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
+from .tokens import decode, encode, token_counter
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -77,6 +91,15 @@ from .types import (
 )
 
 __version__ = "0.1.0"
+
+#: LiteLLM's `model_cost`: a read-only view of the default Client's registry in LiteLLM's key names (built on first
+#: use; `register_model` changes what it shows).
+model_cost = _ModelCostView(get_default_client)
+#: LiteLLM's exception names where they differ from ours (docs/migrating-from-litellm.md).
+InvalidRequestError = BadRequestError
+BadGatewayError = ServiceUnavailableError
+OpenAIError = APIError
+LiteLLMUnknownProvider = UnknownModelError
 
 # The Router loads its config schema (marshmallow) when imported: it is imported on first use, so
 # `import litellm_sync` stays as fast as before (about 35 ms saved).
@@ -99,6 +122,7 @@ __all__ = [
     "APIStatusError",
     "AmbiguousModelError",
     "AuthenticationError",
+    "BadGatewayError",
     "BadRequestError",
     "BudgetExceededError",
     "CallEvent",
@@ -118,12 +142,15 @@ __all__ = [
     "Function",
     "HealthStatus",
     "InternalServerError",
+    "InvalidRequestError",
     "Limits",
     "LiteLLMSyncError",
+    "LiteLLMUnknownProvider",
     "Message",
     "MissingAPIKeyError",
     "ModelInfo",
     "NotFoundError",
+    "OpenAIError",
     "PermissionDeniedError",
     "RateLimitError",
     "RerankResponse",
@@ -139,6 +166,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SpecError",
     "StreamUsageError",
+    "StructuredOutputError",
     "Timeout",
     "ToolCall",
     "UnknownModelError",
@@ -147,27 +175,42 @@ __all__ = [
     "Usage",
     "assistant_message",
     "batch_completion",
+    "check_valid_key",
     "completion",
     "completion_cost",
     "cost_per_token",
+    "decode",
     "discover_models",
     "embedding",
+    "encode",
     "get_default_client",
     "get_max_tokens",
     "get_model_info",
+    "get_supported_openai_params",
     "health_check",
     "health_check_all",
     "list_live_models",
     "list_models",
+    "model_cost",
+    "register_model",
     "rerank",
     "responses",
     "stream_chunk_builder",
     "supports",
+    "supports_audio_input",
     "supports_function_calling",
+    "supports_parallel_function_calling",
+    "supports_pdf_input",
+    "supports_prompt_caching",
     "supports_reasoning",
     "supports_response_schema",
+    "supports_system_messages",
+    "supports_tool_choice",
     "supports_vision",
+    "supports_web_search",
     "system_message",
+    "token_counter",
     "tool_message",
     "user_message",
+    "validate_environment",
 ]

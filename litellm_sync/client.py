@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -13,10 +14,12 @@ import requests
 import requests.auth
 
 from ._engine.checks import check_timeout
+from ._engine.keywords import INTERCEPTED, mock_value, take_keywords
 from ._engine.paths import make_getter
 from ._engine.redact import get_logger
 from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, parse_json_body, read_response
+from ._engine.structured import prepare as prepare_structured
 from ._engine.transport import Reply, Transport
 from ._observe.pipeline import Pipeline
 from ._spec import CompiledSpec, ProviderSpec, load_spec
@@ -138,17 +141,40 @@ class Client:
         stream rules), an exception instance is raised; hooks see the call (litellm_sync.testing.mock).
 
         auth: a `requests.auth.AuthBase` for this call (over the Client's); a spec-named mechanism the
-        request builder sets wins over both."""
+        request builder sets wins over both.
+
+        LiteLLM's call-level keywords (num_retries, request_timeout, base_url, fallbacks, caching, ...) are read
+        here, before the provider's parameter rules, and never sent: see _engine/keywords.py and
+        docs/migrating-from-litellm.md."""
+        prices = None
+        if params and not INTERCEPTED.isdisjoint(params):
+            options = {"api_key": api_key, "api_base": api_base, "api_version": api_version, "timeout": timeout,
+                       "max_retries": max_retries, "drop_params": drop_params, "extra_headers": extra_headers,
+                       "mock_response": mock_response}  # fmt: skip
+            keywords = take_keywords(model, dict(params), options, self.drop_params if drop_params is None else
+                                     drop_params, self.pipeline.cache is not None)  # fmt: skip
+            if keywords.fallbacks or keywords.context_window:
+                from ._router.per_call import complete_with_fallbacks
+
+                extra = {"auth": auth, "total_timeout": total_timeout}
+                return complete_with_fallbacks(self, keywords, messages, stream, extra)
+            model, params, prices = keywords.model, keywords.params, keywords.prices
+            api_key, api_base, api_version = options["api_key"], options["api_base"], options["api_version"]
+            timeout, max_retries, extra_headers = options["timeout"], options["max_retries"], options["extra_headers"]
         wait = self.timeout if timeout is None else check_timeout(timeout)
         total = self.total_timeout if total_timeout is None else _check_total(total_timeout)
+        structured = None  # response_format as a schema or model: sent as json_schema, loaded into .parsed
+        if params.get("response_format") is not None:
+            params["response_format"], structured = prepare_structured(params["response_format"])
         provider, model_name, info = self.resolve(model)
         call = self.pipeline.begin(provider.name, model_name, info, messages, params, stream)
         if call.hit is not None:
-            return call.hit
+            return call.hit if structured is None else structured.attach(call.hit)
         mock = None
         if mock_response is not None:  # nothing is sent, so no key is needed
             from .testing.mock import mock_http_reply
 
+            mock_response = mock_value(mock_response, model_name)
             api_key = api_key or "sk-mock"
             mock = functools.partial(mock_http_reply, provider, model_name, mock_response, stream)
         try:
@@ -167,9 +193,9 @@ class Client:
         except BaseException as error:
             call.refused(error)
             raise
-        cost = _cost_function(info)
+        cost = _cost_function(info if prices is None else _priced(info, provider.name, model_name, prices))
         call_deadline = time.monotonic() + total
-        if isinstance(mock_response, Exception):
+        if isinstance(mock_response, BaseException):
             call.end(None, mock_response, False)
             raise mock_response
         if stream:
@@ -195,7 +221,7 @@ class Client:
                     error.redact_secrets(request.secrets)
                 call.end(None, error, False)
                 raise
-            return call.stream(chat_stream)
+            return call.stream(chat_stream if structured is None else structured.attach(chat_stream, request.secrets))
         try:
             def attempt() -> bytes:
                 http = self._send(provider, request, model_name, wait, auth, call_deadline, total, mock)
@@ -209,7 +235,7 @@ class Client:
             call.end(None, error, False)
             raise
         call.end(response, None, True)
-        return response
+        return response if structured is None else structured.attach(response, request.secrets)
 
     def spend(self, **key: Any) -> Any:
         """What has been spent this period under the Client's budgets: `spend(user="alice", period="month")`,
@@ -375,6 +401,14 @@ def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] 
         )
 
     return cost
+
+
+def _priced(info: ModelInfo | None, provider: str, model: str, prices: tuple[Decimal, Decimal]) -> ModelInfo:
+    """The model's info with this call's prices (input_cost_per_token=, output_cost_per_token=): for its cost only."""
+    if info is None:
+        return ModelInfo(provider, model, input_price=prices[0], output_price=prices[1])
+    return dataclasses.replace(info, input_price=prices[0], output_price=prices[1], cached_input_price=None,
+                               cache_write_price=None, reasoning_output_price=None)  # fmt: skip
 
 
 def _check_total(value: Any) -> float:

@@ -12,7 +12,8 @@
         ├── APIConnectionError           no HTTP response: refused, reset, DNS, TLS
         │   └── Timeout                  connect or read timed out
         ├── APIResponseValidationError   a 2xx whose body cannot be read (malformed JSON, not the dialect's shape)
-        │   └── ResponseTooLargeError    a body, line or event over one of the Client's `Limits`
+        │   ├── ResponseTooLargeError    a body, line or event over one of the Client's `Limits`
+        │   └── StructuredOutputError    a reply that does not load into the response_format type (.raw, .errors)
         └── APIStatusError               the provider answered with an error (status >= 400 or in-band)
             ├── BadRequestError                      400; also raised before sending, for malformed messages
             │   ├── ContextWindowExceededError
@@ -200,6 +201,24 @@ class ResponseTooLargeError(APIResponseValidationError):
         super().__init__(message, **kwargs)
         self.limit = limit
         self.value = value
+
+
+class StructuredOutputError(APIResponseValidationError):
+    """A reply to `completion(..., response_format=<schema or model>)` that is not JSON or does not validate.
+
+    `raw`: the reply text as received; `errors`: the validation messages (marshmallow's dict of field ->
+    messages, pydantic's list of {loc, msg, type}, or why the text is not JSON); `response`: the ChatResponse
+    (usage and cost included: the call was made and is billed)."""
+
+    def __init__(self, message: str, *, raw: str, errors: Any, response: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, body=raw, **kwargs)
+        self.errors = errors
+        self.response = response
+
+    @property
+    def raw(self) -> str:
+        """The reply text (with the call's key masked, as every error text is)."""
+        return self.body if isinstance(self.body, str) else ""
 
 
 class APIStatusError(APIError):

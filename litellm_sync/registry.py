@@ -43,6 +43,8 @@ class ModelInfo:
     output_vector_size: int | None = None
     #: Rerank models priced per query (Cohere's search units): USD per query; None when unknown or by token.
     query_price: Decimal | None = None
+    #: The tiktoken encoding that counts this model's tokens exactly (`tokenizer:` in the spec), or None.
+    tokenizer: str | None = None
 
     @property
     def max_input_tokens(self) -> int | None:
@@ -52,6 +54,21 @@ class ModelInfo:
     def supports(self, feature: str) -> bool:
         """Whether the spec lists this feature for the model."""
         return feature in self.features
+
+    def __getitem__(self, key: str) -> Any:
+        """LiteLLM's dict access: `info["max_input_tokens"]`, `info["input_cost_per_token"]`, `info["supports_vision"]`
+        (its key names, see `litellm_sync.model_cost`); KeyError for a name LiteLLM's entries do not have."""
+        from ._litellm import litellm_entry
+
+        return litellm_entry(self)[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """LiteLLM's `info.get("max_tokens")`: the value under LiteLLM's key name, else default."""
+        try:
+            value = self[key]
+        except KeyError:
+            return default
+        return default if value is None else value
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (prices as strings, exact)."""
@@ -147,6 +164,7 @@ def model_info_from_spec(provider: str, name: str, entry: ModelEntry, source: Pr
         mode=entry.mode,
         output_vector_size=entry.output_vector_size,
         query_price=pricing.per_query,
+        tokenizer=entry.tokenizer,
     )
 
 
@@ -171,6 +189,18 @@ class Registry:
                 if info.provider in allow_bare and info.provider not in bare.setdefault(name, []):
                     bare[name].append(info.provider)
         return cls(models, frozenset(providers), {k: tuple(v) for k, v in bare.items()})
+
+    def with_models(self, infos: Iterable[ModelInfo], bare: Iterable[ModelInfo] = ()) -> Registry:
+        """A new registry with these models added or replaced (their aliases kept); the names of `bare` resolve
+        without a provider prefix, to that provider only (register_model)."""
+        models = dict(self.models)
+        for info in infos:
+            for name in (info.name, *info.aliases):
+                models[(info.provider, name)] = info
+        names = dict(self.bare)
+        for info in bare:
+            names[info.name] = (info.provider,)
+        return Registry(models, self.providers, names)
 
     def get(self, provider: str, model: str) -> ModelInfo | None:
         """The model's info, or None when the spec does not list it."""

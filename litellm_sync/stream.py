@@ -47,6 +47,8 @@ class ChatStream:
     """
 
     cache_hit = False  # a stream replayed from the Client's cache is a cache.CachedStream, with cache_hit True
+    #: Set by completion(response_format=<schema or model>): loads the rebuilt response into `.parsed`.
+    parse_as: Callable[[ChatResponse], Any] | None = None
 
     def __init__(
         self,
@@ -398,7 +400,10 @@ class ChatStream:
         self._keep = True
         for _chunk in self:
             pass
-        return stream_chunk_builder(self._chunks)
+        built = stream_chunk_builder(self._chunks)
+        if self.parse_as is not None:
+            built.parsed = self.parse_as(built)
+        return built
 
     @property
     def chunks(self) -> list[ChatChunk]:

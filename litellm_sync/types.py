@@ -193,7 +193,13 @@ class Usage(_Record):
         return out
 
 
-class ChatResponse(_Record):
+class _Parsed(_Record):
+    """Holds `parsed` in a slot of its own, outside the record's fields: never dumped, cached or compared."""
+
+    __slots__ = ("_parsed",)
+
+
+class ChatResponse(_Parsed):
     """A chat completion in OpenAI's shape, plus the provider that served it and its cost in USD."""
 
     __slots__ = ("choices", "cost", "created", "id", "model", "object", "provider", "usage")
@@ -222,6 +228,24 @@ class ChatResponse(_Record):
     def content(self) -> str | None:
         """The first choice's text, the most common thing to want."""
         return self.choices[0].message.content if self.choices else None
+
+    @property
+    def _hidden_params(self) -> dict[str, Any]:
+        """LiteLLM's `response._hidden_params`: response_cost (USD, a float; None when unpriced) and the provider;
+        model_id and api_base are None here (the Router's deployment ids are in its RouterEvents)."""
+        cost = None if self.cost is None else float(self.cost)
+        return {"response_cost": cost, "custom_llm_provider": self.provider, "model_id": None, "api_base": None,
+                "cache_hit": self.cache_hit}  # fmt: skip
+
+    @property
+    def parsed(self) -> Any:
+        """With `response_format=` a marshmallow Schema, a pydantic model or a JSON Schema: the reply loaded into
+        it (docs/structured-output.md); otherwise None."""
+        return getattr(self, "_parsed", None)
+
+    @parsed.setter
+    def parsed(self, value: Any) -> None:
+        self._parsed = value
 
 
 class Delta(_Record):

@@ -14,7 +14,8 @@ A template is any YAML value. At call time it is evaluated against a context (a 
   text of a value; ``{$parse_json: t}`` JSON text parsed (other values pass through);
   ``{$if: t, then: t, else: t}``; ``{$join: t, sep: ""}`` joins a list of strings; ``{$concat: [t1, t2]}``
   joins lists; ``{$map: t, cases: {value: t}, default: t}`` picks a template by a value (``image/png`` ->
-  ``png``).
+  ``png``); ``{$drop_keywords: t, keywords: [minimum], note: true}`` a JSON Schema without those keywords in
+  any of its nodes (with note, each dropped constraint is appended to its node's description).
 
 Anything else is a literal. Literal mappings and lists are copied per evaluation, so the engine may write
 into what a template returns.
@@ -39,9 +40,10 @@ Template = Callable[[Context], Any]
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 _NAME = re.compile(r"[A-Za-z_]\w*\Z")
 Scope = Optional[Collection[str]]
-_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat", "$map", "$slice")
+_DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat", "$map", "$slice",
+               "$drop_keywords")
 _OPTIONS = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}, "$map": {"cases", "default"},
-            "$slice": {"from", "to"}}
+            "$slice": {"from", "to"}, "$drop_keywords": {"keywords", "note"}}
 
 
 class TemplateError(ValueError):
@@ -201,6 +203,14 @@ def _compile_directive(raw: dict[str, Any], scope: Scope) -> Template:
         if any(not isinstance(bound, int) or isinstance(bound, bool) for bound in bounds):
             raise TemplateError("$slice takes integer 'from' and 'to' (negative counts from the end)")
         return lambda ctx: _apply(inner(ctx), lambda v: (v[start:stop] or MISSING) if isinstance(v, list) else v)
+    if name == "$drop_keywords":
+        from .jsonschema import drop_keywords
+
+        keywords = options.get("keywords")
+        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+            raise TemplateError("$drop_keywords takes 'keywords': a list of JSON Schema keywords")
+        dropped, note = frozenset(keywords), bool(options.get("note", False))
+        return lambda ctx: _apply(inner(ctx), lambda v: drop_keywords(v, dropped, note))
     if name == "$map":
         return _map(inner, options.get("cases"), compile_template(options.get("default", "$omit"), scope), scope)
     if name == "$join":

@@ -14,6 +14,7 @@ class CachedStream:
     """Iterates the chunks a stream produced when it was stored; same methods as `ChatStream`, `cache_hit` True."""
 
     cache_hit = True
+    parse_as: Callable[[ChatResponse], Any] | None = None  # as ChatStream's: loads response() into .parsed
 
     def __init__(self, chunks: list[ChatChunk], provider: str, model: str) -> None:
         self._all = chunks
@@ -83,7 +84,10 @@ class CachedStream:
         """Consume what is left and rebuild the whole response."""
         for _chunk in self:
             pass
-        return stream_chunk_builder(self._given)
+        built = stream_chunk_builder(self._given)
+        if self.parse_as is not None:
+            built.parsed = self.parse_as(built)
+        return built
 
     @property
     def chunks(self) -> list[ChatChunk]:

@@ -7,6 +7,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..tokens import token_counter
 from .config import Deployment
 
 #: The live metric `State.acquire` orders by, per strategy (the rest order here, before the state is asked).
@@ -51,22 +52,8 @@ def _weights(deployments: Sequence[Deployment]) -> list[float] | None:
 
 
 def estimate_tokens(messages: Sequence[Any], params: Mapping[str, Any]) -> int:
-    """A cheap prompt-token estimate (about four characters a token, plus a few per message and for tools)."""
-    chars = 0
-    for message in messages:
-        content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", None)
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            for part in content:
-                if isinstance(part, Mapping):
-                    text = part.get("text")
-                    chars += len(text) if isinstance(text, str) else 340  # an image: ~85 tokens at low detail
-        chars += 16
-    tools = params.get("tools")
-    if tools:
-        chars += len(str(tools))
-    return chars // 4 + 1
+    """The prompt-token estimate of litellm_sync.token_counter (no model: never a tokenizer load on this path)."""
+    return token_counter(None, messages, tools=params.get("tools") or None)
 
 
 def required_features(messages: Sequence[Any], params: Mapping[str, Any]) -> frozenset[str]:
@@ -75,7 +62,9 @@ def required_features(messages: Sequence[Any], params: Mapping[str, Any]) -> fro
     if params.get("tools") or params.get("functions"):
         needed.add("tools")
     response_format = params.get("response_format")
-    if isinstance(response_format, Mapping) and response_format.get("type") == "json_schema":
+    if response_format is not None and (
+        not isinstance(response_format, Mapping) or response_format.get("type") not in ("text", "json_object")
+    ):  # json_schema, a bare JSON Schema, or a marshmallow Schema / pydantic model (docs/structured-output.md)
         needed.add("json_schema")
     for message in messages:
         content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", None)

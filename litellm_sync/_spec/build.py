@@ -128,6 +128,7 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         route=loaded["route"],
         mode=loaded["mode"],
         output_vector_size=loaded["output_vector_size"],
+        tokenizer=loaded["tokenizer"],
     )
 
 

@@ -196,6 +196,7 @@ class ModelEntry:
     route: str | None = None  # calls to this model go through this provider (its dialect, URL and key)
     mode: str = "chat"  # chat, embedding or rerank (LiteLLM's `mode`)
     output_vector_size: int | None = None  # embedding models: the vector's default dimensions
+    tokenizer: str | None = None  # the tiktoken encoding token_counter uses for it (tokens.py); None: estimate
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,7 @@ class ProviderModel:
     models_from: str | None = None  # another provider whose `models:` this one's registry also lists
     responses_via: str | None = None  # the provider `litellm_sync.responses()` sends this one's models to
     operations: Mapping[str, OperationModel] = field(default_factory=dict)  # embeddings, rerank (op_schema.py)
+    tokenizer: str | None = None  # the default tokenizer of its models (a model's own `tokenizer:` wins)
 
 
 @dataclass(frozen=True)

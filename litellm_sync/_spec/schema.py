@@ -270,6 +270,7 @@ class ModelSchema(_Strict):
     route = fields.Str(allow_none=True, load_default=None)  # a provider that serves this model instead
     mode = fields.Str(validate=validate.OneOf(["chat", "embedding", "rerank"]), load_default="chat")
     output_vector_size = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
+    tokenizer = fields.Str(allow_none=True, load_default=None)  # a tiktoken encoding for token_counter (tokens.py)
 
 
 class PricingSourceSchema(_Strict):
@@ -345,6 +346,7 @@ class ProviderSchema(_Strict):
     bare_names = fields.Bool(load_default=True)
     models_from = fields.Str(allow_none=True, load_default=None)  # share another provider's registry
     responses_via = fields.Str(allow_none=True, load_default=None)  # the provider responses() sends to
+    tokenizer = fields.Str(allow_none=True, load_default=None)  # its models' default tokenizer (tokens.py)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
     operations = fields.Dict(  # named operations beside chat: see op_schema.py
         keys=fields.Str(validate=validate.OneOf(OPERATIONS)),
