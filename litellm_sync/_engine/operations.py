@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from ..registry import ModelInfo
 
 
+#: What each operation's reader must say (compile refuses an operation without it).
+READER_NEEDS = {"embeddings": ("embedding",), "rerank": ("score", "index")}
+
+
 class OperationRead:
     """What one answer of an operation holds: its items (each a dict of the reader's fields), usage, id, model."""
 

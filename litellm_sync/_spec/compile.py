@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._engine.errors import ErrorMapper
-from .._engine.operations import Operation
+from .._engine.operations import READER_NEEDS, Operation
 from .._engine.reader import Reader
 from .._engine.request import RequestBuilder
 from .._engine.stream_rules import StreamRules
@@ -124,8 +124,6 @@ def compile_provider(
 def _operations(name: str, model: ProviderModel, builder: RequestBuilder, where: str) -> dict[str, Operation]:
     """The provider's named operations, compiled on its connection; SpecError when a reader lacks a field
     its operation needs (an embeddings reader without `embedding`, a rerank reader without `score`)."""
-    from .op_schema import READER_NEEDS
-
     problems = []
     for kind, spec in model.operations.items():
         for variant_at, op in [("", spec), *((f".by_model[{i}]", v) for i, (_m, v) in enumerate(spec.variants))]:

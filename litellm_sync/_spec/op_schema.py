@@ -16,8 +16,6 @@ from .schema import OPERATIONS, ParamRuleSchema, _Strict
 
 #: What an operation's request templates may read, besides the chat request's own variables.
 OPERATION_VARIABLES = frozenset({"input", "params", "query", "documents"})
-#: What each operation's reader must say (compile refuses an operation without it).
-READER_NEEDS = {"embeddings": ("embedding",), "rerank": ("score", "index")}
 
 
 class OperationUsageSchema(_Strict):
@@ -132,6 +130,4 @@ def _operation(loaded: Mapping[str, Any]) -> OperationModel:
     )
 
 
-__all__ = [
-    "OPERATIONS", "OPERATION_VARIABLES", "READER_NEEDS", "OperationReaderSchema", "OperationSchema", "build_operations",
-]
+__all__ = ["OPERATIONS", "OPERATION_VARIABLES", "OperationReaderSchema", "OperationSchema", "build_operations"]
