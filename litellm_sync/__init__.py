@@ -12,12 +12,14 @@ from .api import (
     completion,
     completion_cost,
     cost_per_token,
+    embedding,
     get_default_client,
     get_max_tokens,
     get_model_info,
     get_supported_openai_params,
     list_models,
     register_model,
+    rerank,
     responses,
     supports,
     supports_audio_input,
@@ -72,7 +74,21 @@ from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
 from .tokens import decode, encode, token_counter
-from .types import ChatChunk, ChatResponse, Choice, ChunkChoice, Delta, Function, Message, ToolCall, Usage
+from .types import (
+    ChatChunk,
+    ChatResponse,
+    Choice,
+    ChunkChoice,
+    Delta,
+    Embedding,
+    EmbeddingResponse,
+    Function,
+    Message,
+    RerankResponse,
+    RerankResult,
+    ToolCall,
+    Usage,
+)
 
 __version__ = "0.1.0"
 
@@ -121,6 +137,8 @@ __all__ = [
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "Delta",
+    "Embedding",
+    "EmbeddingResponse",
     "Function",
     "HealthStatus",
     "InternalServerError",
@@ -135,6 +153,8 @@ __all__ = [
     "OpenAIError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RerankResponse",
+    "RerankResult",
     "ResponseTooLargeError",
     "ResponsesObject",
     "ResponsesStream",
@@ -161,6 +181,7 @@ __all__ = [
     "cost_per_token",
     "decode",
     "discover_models",
+    "embedding",
     "encode",
     "get_default_client",
     "get_max_tokens",
@@ -172,6 +193,7 @@ __all__ = [
     "list_models",
     "model_cost",
     "register_model",
+    "rerank",
     "responses",
     "stream_chunk_builder",
     "supports",

@@ -20,7 +20,7 @@ from .exceptions import (
 from .native import ResponsesObject, ResponsesStream, create_response
 from .registry import ModelInfo
 from .stream import ChatStream
-from .types import ChatResponse
+from .types import ChatResponse, EmbeddingResponse, RerankResponse
 
 _default_client: Client | None = None
 _default_lock = threading.Lock()
@@ -223,9 +223,10 @@ def get_max_tokens(model: str) -> int | None:
     return get_default_client().get_model_info(model).max_output_tokens
 
 
-def list_models(provider: str | None = None, feature: str | None = None) -> list[ModelInfo]:
-    """Models the spec lists, optionally of one provider or with one feature."""
-    return get_default_client().spec.registry.list(provider, feature)
+def list_models(provider: str | None = None, feature: str | None = None, mode: str | None = None) -> list[ModelInfo]:
+    """Models the spec lists, optionally of one provider, with one feature, or of one mode ("chat",
+    "embedding", "rerank")."""
+    return get_default_client().spec.registry.list(provider, feature, mode)
 
 
 def cost_per_token(
@@ -289,6 +290,47 @@ def completion_cost(
         return None
     prompt_tokens = count_tokens(name, messages=messages) if messages else count_tokens(name, text=prompt)
     return client.cost_per_token(name, prompt_tokens, count_tokens(name, text=completion))
+
+
+def embedding(
+    model: str,
+    input: Any,
+    *,
+    dimensions: int | None = None,
+    encoding_format: str | None = None,
+    input_type: str | None = None,
+    client: Client | None = None,
+    **params: Any,
+) -> EmbeddingResponse:
+    """Embed a string or a list of strings: an `EmbeddingResponse` in OpenAI's shape (`data[i].embedding`,
+    `usage`, `cost`). `input_type` is "query" or "document" (or the provider's own value); `client=` uses
+    that Client instead of the default one. See docs/embeddings.md."""
+    from .embeddings import create_embedding
+
+    return create_embedding(
+        client or get_default_client(), model, input, dimensions=dimensions, encoding_format=encoding_format,
+        input_type=input_type, **params,
+    )
+
+
+def rerank(
+    model: str,
+    query: str,
+    documents: Sequence[Any],
+    *,
+    top_n: int | None = None,
+    return_documents: bool | None = None,
+    client: Client | None = None,
+    **params: Any,
+) -> RerankResponse:
+    """Rank documents by relevance to query: a `RerankResponse` in Cohere's shape (`results[i].index`,
+    `.relevance_score`, `.document` when return_documents=True). See docs/embeddings.md."""
+    from .embeddings import create_rerank
+
+    return create_rerank(
+        client or get_default_client(), model, query, documents, top_n=top_n, return_documents=return_documents,
+        **params,
+    )
 
 
 def register_model(model_cost: Any, *, client: Client | None = None) -> ModelCostView:

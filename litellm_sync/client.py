@@ -356,6 +356,21 @@ class Client:
         cost = _cost_function(info)
         return cost(usage) if cost is not None else None
 
+    # -- embeddings and rerank (named operations of the spec; see embeddings.py) ------------------------
+
+    def embedding(self, model: str, input: Any, **kwargs: Any) -> Any:
+        """Embed a string or a list of strings: an EmbeddingResponse in OpenAI's shape (see embeddings.py for
+        dimensions=, encoding_format=, input_type=, max_workers= and the call options completion() takes)."""
+        from .embeddings import create_embedding
+
+        return create_embedding(self, model, input, **kwargs)
+
+    def rerank(self, model: str, query: str, documents: Sequence[Any], **kwargs: Any) -> Any:
+        """Rank documents by relevance to query: a RerankResponse in Cohere's shape (top_n=, return_documents=)."""
+        from .embeddings import create_rerank
+
+        return create_rerank(self, model, query, documents, **kwargs)
+
 
 def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] | None:
     if info is None:

@@ -37,6 +37,12 @@ class ModelInfo:
     pricing_url: str | None = None
     #: The provider that serves this model when it is called through this one (`route:` in the spec).
     route: str | None = None
+    #: What the model does: "chat", "embedding" or "rerank" (LiteLLM's `mode`).
+    mode: str = "chat"
+    #: Embedding models: the dimensions of the vector they return by default (LiteLLM's `output_vector_size`).
+    output_vector_size: int | None = None
+    #: Rerank models priced per query (Cohere's search units): USD per query; None when unknown or by token.
+    query_price: Decimal | None = None
     #: The tiktoken encoding that counts this model's tokens exactly (`tokenizer:` in the spec), or None.
     tokenizer: str | None = None
 
@@ -73,6 +79,8 @@ class ModelInfo:
             "max_input_tokens": self.context_window,
             "max_output_tokens": self.max_output_tokens,
             "features": sorted(self.features),
+            "mode": self.mode,
+            "output_vector_size": self.output_vector_size,
             "pricing": {
                 key: (None if price is None else str(price))
                 for key, price in zip(
@@ -86,11 +94,21 @@ class ModelInfo:
                     ),
                 )
             },
+            "query_price": None if self.query_price is None else str(self.query_price),
             "aliases": list(self.aliases),
             "deprecation_date": self.deprecation_date,
             "pricing_checked": self.pricing_checked,
             "pricing_url": self.pricing_url,
         }
+
+    def rerank_cost(self, search_units: int | None, prompt_tokens: int | None) -> Decimal | None:
+        """USD for one rerank call: per query (search unit; one when the provider reports none) when the model
+        is priced so, else by its input tokens; None when unpriced."""
+        if self.query_price is not None:
+            return self.query_price * (search_units if search_units is not None else 1)
+        if self.input_price is not None and prompt_tokens is not None:
+            return self.cost(prompt_tokens, 0)
+        return None
 
     def cost(
         self,
@@ -100,8 +118,13 @@ class ModelInfo:
         cache_creation_tokens: int = 0,
         reasoning_tokens: int = 0,
     ) -> Decimal | None:
-        """USD for one call; prompt_tokens includes cached and cache-write tokens. None when unpriced."""
-        if self.input_price is None or self.output_price is None:
+        """USD for one call; prompt_tokens includes cached and cache-write tokens. None when unpriced.
+
+        An embedding or rerank model has no output price: its input tokens are its cost."""
+        output_price = self.output_price
+        if output_price is None and self.mode != "chat" and not completion_tokens:
+            output_price = Decimal(0)
+        if self.input_price is None or output_price is None:
             return None
         cached_tokens = cached_tokens or 0
         cache_creation_tokens = cache_creation_tokens or 0
@@ -113,9 +136,9 @@ class ModelInfo:
         )
         if self.reasoning_output_price is not None and reasoning_tokens:
             reasoning = min(reasoning_tokens, completion_tokens)
-            total += reasoning * self.reasoning_output_price + (completion_tokens - reasoning) * self.output_price
+            total += reasoning * self.reasoning_output_price + (completion_tokens - reasoning) * output_price
         else:
-            total += completion_tokens * self.output_price
+            total += completion_tokens * output_price
         return total / _MILLION
 
 
@@ -138,6 +161,9 @@ def model_info_from_spec(provider: str, name: str, entry: ModelEntry, source: Pr
         pricing_checked=source.checked,
         pricing_url=source.url,
         route=entry.route,
+        mode=entry.mode,
+        output_vector_size=entry.output_vector_size,
+        query_price=pricing.per_query,
         tokenizer=entry.tokenizer,
     )
 
@@ -234,10 +260,15 @@ class Registry:
         names = {f"{p}/{m}" for p, m in self.models} | set(self.bare)
         return tuple(difflib.get_close_matches(model, sorted(names), n=limit, cutoff=0.6))
 
-    def list(self, provider: str | None = None, feature: str | None = None) -> list[ModelInfo]:
-        """Models (aliases folded), optionally of one provider and with one feature, sorted by name."""
+    def list(
+        self, provider: str | None = None, feature: str | None = None, mode: str | None = None
+    ) -> list[ModelInfo]:
+        """Models (aliases folded), optionally of one provider, with one feature and of one mode ("chat",
+        "embedding", "rerank"), sorted by name."""
         seen: dict[tuple[str, str], ModelInfo] = {}
         for (p, _name), info in self.models.items():
-            if (provider is None or p == provider) and (feature is None or feature in info.features):
+            if (provider is None or p == provider) and (feature is None or feature in info.features) and (
+                mode is None or info.mode == mode
+            ):
                 seen[(info.provider, info.name)] = info
         return [seen[key] for key in sorted(seen)]

@@ -55,7 +55,9 @@ def _dialect(provider: str) -> str:
     return name
 
 
-PROVIDERS = sorted(SPEC["providers"])
+PROVIDERS = sorted(  # the providers that chat (voyage and jina serve embeddings and rerank only: `chat: null`)
+    name for name, entry in SPEC["providers"].items() if (entry.get("endpoints") or {}).get("chat", True) is not None
+)
 TRANSCRIPT_OF = {_dialect(model.split("/")[0]): name for name, (model, *_rest) in transcripts.CASES.items()}
 # A provider whose stream ends with the body (`done: null`, watsonx.ai) cannot read its dialect's [DONE] transcript.
 TRANSCRIPT_RUNS = [(p, TRANSCRIPT_OF[_dialect(p)]) for p in PROVIDERS if _dialect(p) in TRANSCRIPT_OF

@@ -29,12 +29,12 @@ TOOL_CALLS = [
 ]
 EXPECTED_CALLS = [("call_a", "get_weather", {"city": "Paris", "unit": "C"}), ("call_b", "get_time", {"tz": "CET"})]
 CLIENT = litellm_sync.Client(max_retries=0)
-PROVIDERS = sorted(CLIENT.spec.providers)
+PROVIDERS = sorted(name for name, spec in CLIENT.spec.providers.items() if spec.builder.chat is not None)  # chat ones
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "providers-yaml.md"
 
 
 def model_of(provider: str) -> str:
-    listed = CLIENT.spec.registry.list(provider)
+    listed = CLIENT.spec.registry.list(provider, mode="chat")
     return f"{provider}/{listed[0].name if listed else 'mock-model'}"
 
 

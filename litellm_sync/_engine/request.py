@@ -216,9 +216,8 @@ class RequestBuilder:
         self.name = name
         self.connection = ProviderConnection(name, entry)
         endpoints = entry.endpoints
-        if endpoints.chat is None:
-            raise ValueError("no endpoints.chat")  # compile_provider reports it first, with the file
-        self.chat = Endpoint(endpoints.chat)
+        # No chat endpoint: a provider that only serves named operations (embeddings, rerank; compile checks).
+        self.chat = Endpoint(endpoints.chat) if endpoints.chat is not None else None
         self.models_endpoint = Endpoint(endpoints.models) if endpoints.models is not None else None
         self.body = entry.body.fn
         self.stream_body = entry.stream_body.fn if entry.stream_body is not None else None
@@ -272,6 +271,11 @@ class RequestBuilder:
         info: ModelInfo | None,
     ) -> PreparedRequest:
         connection = self.connection
+        if self.chat is None:
+            raise UnsupportedParamsError(
+                f"provider '{self.name}' has no chat endpoint (it serves embedding() or rerank() only); "
+                "use a chat provider for completion()", provider=self.name, model=model,
+            )
         stream = stream and self.streams
         auth_args, params = split_call_args(connection.mechanism, params)
         variables, params = connection.variables.resolve(params, auth_args)

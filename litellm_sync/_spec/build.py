@@ -31,6 +31,7 @@ from .model import (
     MessagesModel,
     ModelEntry,
     ModelParamsModel,
+    OperationModel,
     ParamRuleModel,
     PartRuleModel,
     PricingModel,
@@ -125,6 +126,8 @@ def _model_entry(loaded: Mapping[str, Any] | None) -> ModelEntry:
         deprecation_date=loaded["deprecation_date"],
         description=loaded["description"],
         route=loaded["route"],
+        mode=loaded["mode"],
+        output_vector_size=loaded["output_vector_size"],
         tokenizer=loaded["tokenizer"],
     )
 
@@ -174,11 +177,7 @@ def _reader(loaded: Mapping[str, Any]) -> ReaderModel:
             for part in loaded["parts"]
         ),
         usage_from=usage["from_"],
-        usage=tuple(
-            (field, tuple(value["sum"]) if isinstance(value, dict) else (value,))
-            for field in USAGE_FIELDS
-            if (value := usage.get(field)) is not None
-        ),
+        usage=_usage_plan(usage, USAGE_FIELDS),
         finish_reasons=dict(loaded["finish_reasons"]),
         tool_calls_finish_reason=loaded["tool_calls_finish_reason"],
     )
@@ -246,6 +245,20 @@ def _model_params(loaded: Mapping[str, Any]) -> dict[str, ModelParamsModel]:
     }
 
 
+def _usage_plan(usage: Mapping[str, Any], names: tuple[str, ...]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    return tuple(
+        (name, tuple(value["sum"]) if isinstance(value, dict) else (value,))
+        for name in names
+        if (value := usage.get(name)) is not None
+    )
+
+
+def _operations(loaded: Mapping[str, Any]) -> dict[str, OperationModel]:
+    from .op_schema import build_operations  # the operations' own module builds them
+
+    return build_operations(loaded)
+
+
 def _endpoints(loaded: Any) -> EndpointsModel:
     endpoints = _filled(s.EndpointsSchema, loaded)
     return EndpointsModel(chat=_endpoint(endpoints.get("chat")), models=_endpoint(endpoints.get("models")))
@@ -293,6 +306,7 @@ _PARTS: dict[str, Any] = {
     "params": lambda loaded: {name: _param_rule(name, rule) for name, rule in loaded.items() if rule is not None},
     "response": lambda loaded: _reader(loaded) if loaded is not None else None,
     "model_params": _model_params,
+    "operations": _operations,
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._engine.errors import ErrorMapper
+from .._engine.operations import READER_NEEDS, Operation
 from .._engine.reader import Reader
 from .._engine.request import RequestBuilder
 from .._engine.stream_rules import StreamRules
@@ -37,6 +38,7 @@ class ProviderSpec:
     models_id_path: Any
     model: ProviderModel
     entry: Mapping[str, Any]  # the resolved YAML entry, for tools that show it
+    operations: Mapping[str, Operation] = field(default_factory=dict)  # embeddings, rerank (`operations:`)
 
     def __repr__(self) -> str:
         return f"ProviderSpec({self.name!r})"
@@ -86,8 +88,8 @@ def compile_provider(
     where = origin_prefix(origins, f"providers.{name}")
     response = model.response
     missing = [] if response is not None else ["response"]
-    if model.endpoints.chat is None:
-        missing.append("endpoints.chat")
+    if model.endpoints.chat is None and not model.operations:
+        missing.append("endpoints.chat")  # (a provider of operations only needs none)
     if not model.base_url and not model.base_url_env:
         missing.append("base_url (or base_url_env)")
     if missing or response is None:
@@ -95,11 +97,12 @@ def compile_provider(
     try:
         reader = Reader(response)
         models_endpoint = model.endpoints.models
+        builder = RequestBuilder(name, model)
         return ProviderSpec(
             name=name,
             description=model.description,
             docs=model.docs,
-            builder=RequestBuilder(name, model),
+            builder=builder,
             reader=reader,
             stream=StreamRules(model.stream, response.finish_reasons, reader),
             errors=ErrorMapper(model.errors, http_errors, name),
@@ -110,11 +113,27 @@ def compile_provider(
             models_id_path=models_endpoint.id if models_endpoint else None,
             model=model,
             entry=model.raw,
+            operations=_operations(name, model, builder, where),
         )
     except TemplateError as exc:
         raise SpecError([f"{where}: {exc}"]) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError([f"{where}: cannot compile: {exc!r}"]) from None
+
+
+def _operations(name: str, model: ProviderModel, builder: RequestBuilder, where: str) -> dict[str, Operation]:
+    """The provider's named operations, compiled on its connection; SpecError when a reader lacks a field
+    its operation needs (an embeddings reader without `embedding`, a rerank reader without `score`)."""
+    problems = []
+    for kind, spec in model.operations.items():
+        for variant_at, op in [("", spec), *((f".by_model[{i}]", v) for i, (_m, v) in enumerate(spec.variants))]:
+            for needed in READER_NEEDS.get(kind, ()):
+                if getattr(op.response, needed) is None:
+                    problems.append(f"{where}.operations.{kind}{variant_at}.response.{needed}: missing (the "
+                                    f"{kind} reader needs it)")
+    if problems:
+        raise SpecError(problems)
+    return {kind: Operation(name, kind, spec, builder.connection) for kind, spec in model.operations.items()}
 
 
 def compile_spec(
@@ -150,7 +169,7 @@ def compile_spec(
         if source is None:
             continue
         for model_name, entry in source.models.items():
-            if model_name not in model.models:
+            if model_name not in model.models and entry.mode == "chat":  # embedding models are the source's own
                 infos.append(model_info_from_spec(name, model_name, entry, source.pricing_source))
     for name, model in models.items():
         for index, (_prefix, target) in enumerate(model.routes):

@@ -181,6 +181,7 @@ class PricingModel:
     cached_input: Decimal | None = None
     cache_write: Decimal | None = None
     reasoning_output: Decimal | None = None
+    per_query: Decimal | None = None  # rerank: USD per query (search unit), not per million tokens
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,8 @@ class ModelEntry:
     deprecation_date: str | None
     description: str | None
     route: str | None = None  # calls to this model go through this provider (its dialect, URL and key)
+    mode: str = "chat"  # chat, embedding or rerank (LiteLLM's `mode`)
+    output_vector_size: int | None = None  # embedding models: the vector's default dimensions
     tokenizer: str | None = None  # the tiktoken encoding token_counter uses for it (tokens.py); None: estimate
 
 
@@ -300,4 +303,37 @@ class ProviderModel:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the resolved entry, for tools that list it
     models_from: str | None = None  # another provider whose `models:` this one's registry also lists
     responses_via: str | None = None  # the provider `litellm_sync.responses()` sends this one's models to
+    operations: Mapping[str, OperationModel] = field(default_factory=dict)  # embeddings, rerank (op_schema.py)
     tokenizer: str | None = None  # the default tokenizer of its models (a model's own `tokenizer:` wins)
+
+
+@dataclass(frozen=True)
+class OperationReaderModel:
+    """An operation's `response:` reader: where the items are and what each holds (see op_schema.py)."""
+
+    items: PathSpec
+    embedding: PathSpec
+    index: PathSpec
+    score: PathSpec
+    document: PathSpec
+    id: PathSpec
+    model: PathSpec
+    usage_from: PathSpec
+    usage: tuple[tuple[str, tuple[PathSpec, ...]], ...]  # field -> one path (or a first-of list), or paths summed
+    item_tokens: PathSpec
+
+
+@dataclass(frozen=True)
+class OperationModel:
+    """A named operation beside chat (`operations.embeddings`, `operations.rerank`), sharing the provider's
+    base URL, auth, variables, headers and error table; `variants` are its `by_model` blocks, merged over it."""
+
+    endpoint: EndpointModel
+    body: Tpl
+    params: Mapping[str, ParamRuleModel]
+    template_params: frozenset[str]
+    unknown_params: str
+    batch_size: int | None
+    response: OperationReaderModel
+    variants: tuple[tuple[tuple[str, ...], OperationModel], ...] = ()
+    base_url: str | Mapping[str, Any] | None = None  # the operation's own host (a template like the provider's)

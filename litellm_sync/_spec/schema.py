@@ -38,6 +38,10 @@ FEATURES = (
 )
 
 
+#: The named operations beside chat the engine knows (each a public function: embedding(), rerank()).
+OPERATIONS = ("embeddings", "rerank")
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -252,6 +256,7 @@ class PricingSchema(_Strict):
     cached_input = Price(allow_none=True, load_default=None)
     cache_write = Price(allow_none=True, load_default=None)
     reasoning_output = Price(allow_none=True, load_default=None)
+    per_query = Price(allow_none=True, load_default=None)  # rerank: USD per query (search unit)
 
 
 class ModelSchema(_Strict):
@@ -263,6 +268,8 @@ class ModelSchema(_Strict):
     deprecation_date = fields.Str(allow_none=True, load_default=None)
     description = fields.Str(load_default=None)
     route = fields.Str(allow_none=True, load_default=None)  # a provider that serves this model instead
+    mode = fields.Str(validate=validate.OneOf(["chat", "embedding", "rerank"]), load_default="chat")
+    output_vector_size = fields.Int(allow_none=True, validate=validate.Range(min=1), load_default=None)
     tokenizer = fields.Str(allow_none=True, load_default=None)  # a tiktoken encoding for token_counter (tokens.py)
 
 
@@ -341,6 +348,17 @@ class ProviderSchema(_Strict):
     responses_via = fields.Str(allow_none=True, load_default=None)  # the provider responses() sends to
     tokenizer = fields.Str(allow_none=True, load_default=None)  # its models' default tokenizer (tokens.py)
     routes = fields.List(fields.Nested(RouteSchema), load_default=list)
+    operations = fields.Dict(  # named operations beside chat: see op_schema.py
+        keys=fields.Str(validate=validate.OneOf(OPERATIONS)),
+        values=fields.Nested(lambda: _operation_schema(), allow_none=True),
+        load_default=dict,
+    )
+
+
+def _operation_schema() -> Schema:
+    from .op_schema import OperationSchema
+
+    return OperationSchema()
 
 
 class SpecFileSchema(_Strict):

@@ -64,6 +64,40 @@ class Names:
         return cls(lifted, slots, variables)
 
 
+def _operation_templates(operations: Any, request: frozenset[str]) -> list[tuple[str, Any, frozenset[str]]]:
+    """The templates of `operations:` (and their `by_model` variants), in the request scope plus the
+    operation's own variables (`$input`, `$params`, `$query`, `$documents`)."""
+    from .op_schema import OPERATION_VARIABLES
+
+    scope = request | OPERATION_VARIABLES
+    out: list[tuple[str, Any, frozenset[str]]] = []
+
+    def walk(where: str, op: Any) -> None:
+        if not isinstance(op, Mapping):
+            return
+        for key in ("path", "body", "base_url"):
+            if op.get(key) is not None:
+                out.append((f"{where}.{key}", op[key], scope))
+        for key in ("query",):
+            for name, value in (op.get(key) or {}).items() if isinstance(op.get(key), Mapping) else ():
+                out.append((f"{where}.{key}.{name}", value, scope))
+        params = op.get("params")
+        for name, rule in params.items() if isinstance(params, Mapping) else ():
+            if isinstance(rule, Mapping):
+                for key in ("template", "default"):
+                    if key in rule:
+                        out.append((f"{where}.params.{name}.{key}", rule[key], scope | {"value"}))
+                for key in ("map", "set", "headers"):
+                    for sub, value in rule[key].items() if isinstance(rule.get(key), Mapping) else ():
+                        out.append((f"{where}.params.{name}.{key}.{sub}", value, scope | {"value"}))
+        for index, variant in enumerate(op.get("by_model") or ()):
+            walk(f"{where}.by_model[{index}]", variant)
+
+    for name, op in operations.items() if isinstance(operations, Mapping) else ():
+        walk(f"operations.{name}", op)
+    return out
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value] if value is not None else []
 
@@ -134,6 +168,7 @@ def template_problems(entry: Mapping[str, Any], names: Names) -> list[tuple[str,
     params = entry.get("params")
     for param, rule in params.items() if isinstance(params, Mapping) else ():
         add_rule(f"params.{param}", rule)
+    found.extend(_operation_templates(entry.get("operations"), request))
     problems = []
     for path, raw, scope in found:
         try:

@@ -4,7 +4,7 @@ provider HTTP server for tests, examples and benchmarks.
 `mock_completion(rsps, "anthropic/claude-sonnet-4-5", text="hi", stream=True)` registers, at the URL the
 call will use, the reply in the provider's own wire format, written from its spec (text, tool calls, usage,
 a stream, or an error status); `completion(..., mock_response="hi")` sends nothing at all. See
-docs/testing.md.
+docs/testing.md. `mock_embedding(rsps, "cohere/embed-v4.0")` does the same for embeddings (docs/embeddings.md).
 
 `FakeProviderServer` listens on a real socket (127.0.0.1 by default), keeps HTTP/1.1 connections alive and
 speaks several wire formats, chosen only by the request path:
@@ -18,6 +18,7 @@ speaks several wire formats, chosen only by the request path:
 * Bedrock ``/model/<id>/converse(-stream)``, Vertex ``:rawPredict``, ``/responses`` and watsonx.ai
   ``/ml/v1/text/chat(_stream)`` (Chat Completions' shape with ``model_id``; no ``[DONE]``).
 * ``GET .../models`` and ``GET .../api/tags`` - model listings.
+* ``POST .../embeddings`` - OpenAI-style embeddings: each input's vector is ``[characters, words]``.
 
 By default the reply text is ``"Echo: " + <last user text>``; prompt tokens are the whitespace-separated words
 of all the request's message texts, system text included (at least 1); completion tokens are the number of
@@ -30,6 +31,7 @@ Run ``python -m litellm_sync.testing [--port N]`` to serve in the foreground; it
 """
 
 from .mock import make_answer, mock_completion, tool_call
+from .mock_operations import hashed_vector, mock_embedding
 from .replies import MockAnswer, MockSpecError, MockToolCall
 from .server import FakeProviderServer, main
 from .wire import DEFAULT_MODELS, RecordedRequest, Reply
@@ -42,8 +44,10 @@ __all__ = [
     "MockToolCall",
     "RecordedRequest",
     "Reply",
+    "hashed_vector",
     "main",
     "make_answer",
     "mock_completion",
+    "mock_embedding",
     "tool_call",
 ]

@@ -371,7 +371,19 @@ class FakeProviderServer:
         if TEXT_CHAT_PATH.search(path):  # watsonx.ai: the model is model_id
             return lambda request, body: text_chat_reply(self._completion(
                 request, role_texts(body), str(body.get("model_id") or request_model(body))), path.endswith("_stream"))
+        if path.endswith("/embeddings"):
+            return self._embeddings
         return None
+
+    def _embeddings(self, request: RecordedRequest, body: dict[str, object]) -> Reply:
+        """OpenAI's /embeddings: each input's vector is [characters, words] (floats), usage the words."""
+        given = body.get("input")
+        texts = [given] if isinstance(given, str) else [str(t) for t in given] if isinstance(given, list) else []
+        data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), float(len(t.split()))]}
+                for i, t in enumerate(texts)]
+        tokens = sum(len(t.split()) for t in texts)
+        return Reply(json={"object": "list", "data": data, "model": request_model(body),
+                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     def _completion(self, request: RecordedRequest, texts: tuple[str, list[str]], model: str) -> Completion:
         user_text, prompt_texts = texts

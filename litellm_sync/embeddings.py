@@ -1,0 +1,276 @@
+"""`embedding()` and `rerank()`: the provider's `operations:` (embeddings, rerank) called through the same
+connection, auth, transport, error table, retries, limits, redaction and hooks as `completion()`.
+
+Embeddings: inputs over the operation's `batch_size` are split into requests sent in parallel threads on the
+Client's pool (at most `max_workers` at once) and rejoined in input order, their usage summed. Vectors come
+back as floats; base64 (little-endian float32) from the provider is decoded, unless the call asked for
+`encoding_format="base64"`, which is then what every vector is. Rerank answers come back in Cohere's shape.
+Both go through the Client's pipeline as chat does (hooks, `metadata=`, correlation ids, budgets, payload
+logging); the response cache is bypassed for them (it stores chat answers).
+"""
+
+from __future__ import annotations
+
+import array
+import base64
+import binascii
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from ._engine.checks import check_timeout
+from ._engine.operations import Operation, OperationRead, missing_operation
+from ._engine.response import parse_json_body
+from .client import _check_total
+from .exceptions import APIError, APIResponseValidationError, BadRequestError
+from .types import Embedding, EmbeddingResponse, RerankResponse, RerankResult, Usage
+
+if TYPE_CHECKING:
+    from ._spec import ProviderSpec
+    from .client import Client
+    from .registry import ModelInfo
+
+DEFAULT_MAX_WORKERS = 4  # batches of one call in flight at once
+
+
+class _Call:
+    """One operation call: the operation for the model and what every request of it shares."""
+
+    def __init__(self, client: Client, kind: str, model: str, options: dict[str, Any]) -> None:
+        provider, name, info = client.resolve(model)
+        operation = provider.operations.get(kind)
+        if operation is None:
+            raise missing_operation(provider.name, kind, name, sorted(provider.operations))
+        self.client, self.provider, self.model, self.info = client, provider, name, info
+        self.operation: Operation = operation.for_model(name, info.name if info is not None else None)
+        timeout, total = options.pop("timeout", None), options.pop("total_timeout", None)
+        self.wait = client.timeout if timeout is None else check_timeout(timeout)
+        self.total = client.total_timeout if total is None else _check_total(total)
+        self.max_retries = options.pop("max_retries", None)
+        drop = options.pop("drop_params", None)
+        self.request_options = {
+            "api_key": options.pop("api_key", None),
+            "api_base": options.pop("api_base", None),
+            "api_version": options.pop("api_version", None),
+            "extra_headers": options.pop("extra_headers", None),
+            "drop_params": client.drop_params if drop is None else drop,
+        }
+        self.deadline = time.monotonic() + self.total
+
+    def send(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> OperationRead:
+        """Build, send (with retries) and read one request; its errors come out redacted."""
+        request = self.operation.build(self.model, inputs, params, info=self.info, **self.request_options)
+        client = self.client
+        try:
+            def attempt() -> bytes:
+                http = client._send(self.provider, request, self.model, self.wait, None, self.deadline, self.total)
+                return http.read(client.limits)
+
+            data = client.retry.call(attempt, self.max_retries)
+            body = parse_json_body(data, self.provider.name, self.model, request.secrets)
+            return self.operation.reader.read(body, self.provider.name, self.model, data, request.secrets)
+        except APIError as error:
+            error.redact_secrets(request.secrets)
+            raise
+
+    def begin(self, texts: Sequence[Any], params: dict[str, Any]) -> Any:
+        """Enter the Client's pipeline as chat calls do: `metadata=` and a correlation id, budgets (the inputs
+        count as the prompt), hooks and payload logging; the cache is bypassed (it stores chat answers)."""
+        params["cache"] = {"no-cache": True, "no-store": True}
+        messages = [{"role": "user", "content": text if isinstance(text, str) else str(text)} for text in texts]
+        return self.client.pipeline.begin(self.provider.name, self.model, self.info, messages, params, False)
+
+
+def create_embedding(
+    client: Client,
+    model: str,
+    input: Any,
+    *,
+    dimensions: int | None = None,
+    encoding_format: str | None = None,
+    input_type: str | None = None,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+    **params: Any,
+) -> EmbeddingResponse:
+    """Embed `input` (a string or a list of them) with the model's provider; see the module docstring."""
+    inputs = _check_input(input)
+    if encoding_format not in (None, "float", "base64"):
+        raise BadRequestError(f"encoding_format={encoding_format!r}: use 'float' (the default) or 'base64'")
+    if not isinstance(max_workers, int) or max_workers < 1:
+        raise BadRequestError(f"max_workers={max_workers!r}: pass a whole number of threads >= 1")
+    call = _Call(client, "embeddings", model, params)
+    tracked = call.begin(inputs, params)
+    params.update(dimensions=dimensions, encoding_format=encoding_format, input_type=input_type)
+    try:
+        size = call.operation.batch_size or len(inputs)
+        batches = [inputs[start:start + size] for start in range(0, len(inputs), size)]
+        reads = _run(call, batches, params, max_workers)
+        response = _join(call, batches, reads, encoding_format == "base64")
+    except Exception as error:
+        tracked.end(None, error, False)
+        raise
+    tracked.end(response, None, True)
+    return response
+
+
+def _check_input(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise BadRequestError("input must be a string or a non-empty list of strings (or of token-id lists)")
+    for position, item in enumerate(value):
+        if not isinstance(item, (str, list)) or (isinstance(item, str) and not item):
+            raise BadRequestError(f"input[{position}] is {item!r}: each input must be a non-empty string")
+    return list(value)
+
+
+def _run(call: _Call, batches: list[list[Any]], params: Mapping[str, Any], max_workers: int) -> list[OperationRead]:
+    """Each batch's answer, in order; batches beyond the first go out in parallel on the Client's pool."""
+    if len(batches) == 1:
+        return [call.send({"input": batches[0]}, params)]
+    workers = min(max_workers, len(batches), call.client.transport.pool_size)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="litellm_sync-embedding") as pool:
+        futures: list[Future[OperationRead]] = [pool.submit(call.send, {"input": b}, params) for b in batches]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()  # one batch failed: those not started are not sent
+        for future in futures:  # the first failure in input order
+            if future in done and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        return [future.result() for future in futures]
+
+
+def _join(call: _Call, batches: list[list[Any]], reads: list[OperationRead], want_base64: bool) -> EmbeddingResponse:
+    provider, model = call.provider.name, call.model
+    data: list[Embedding] = []
+    offset = 0
+    prompt = total = 0
+    counted = False
+    answered_model = None
+    for batch, read in zip(batches, reads):
+        if len(read.items) != len(batch):
+            raise APIResponseValidationError(
+                f"the provider sent {len(read.items)} embeddings for {len(batch)} inputs",
+                provider=provider, model=model,
+            )
+        for position, item in enumerate(read.items):
+            index = item.get("index")
+            index = index if index.__class__ is int and 0 <= index < len(batch) else position  # type: ignore[operator]
+            vector = _vector(item.get("embedding"), want_base64, provider, model)
+            data.append(Embedding(vector, offset + index))
+        offset += len(batch)
+        if "prompt_tokens" in read.usage:
+            counted = True
+            prompt += read.usage["prompt_tokens"]
+            total += read.usage.get("total_tokens", read.usage["prompt_tokens"])
+        answered_model = answered_model or read.model
+    data.sort(key=lambda e: e.index)
+    if [e.index for e in data] != list(range(offset)):
+        raise APIResponseValidationError("the provider's embedding indexes do not cover the inputs once each",
+                                         provider=provider, model=model)
+    usage = Usage(prompt_tokens=prompt, total_tokens=total) if counted else None
+    cost = call.info.cost(prompt, 0) if call.info is not None and usage is not None else None
+    return EmbeddingResponse(data, answered_model or model, usage, provider, cost)
+
+
+def _vector(value: Any, want_base64: bool, provider: str, model: str) -> list[float] | str:
+    """A vector as the call wants it: floats, or base64 of little-endian float32."""
+    if isinstance(value, str):
+        if want_base64:
+            return value
+        try:
+            raw = base64.b64decode(value, validate=True)
+            floats = array.array("f")
+            floats.frombytes(raw)
+        except (binascii.Error, ValueError):
+            raise APIResponseValidationError(
+                "an embedding came back as text that is not base64 of float32 values", provider=provider, model=model
+            ) from None
+        if sys.byteorder == "big":
+            floats.byteswap()
+        return floats.tolist()
+    if not isinstance(value, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        raise APIResponseValidationError(
+            f"an embedding is not a list of numbers (got {type(value).__name__})", provider=provider, model=model
+        )
+    if want_base64:
+        packed = array.array("f", value)
+        if sys.byteorder == "big":
+            packed.byteswap()
+        return base64.b64encode(packed.tobytes()).decode("ascii")
+    return [float(x) for x in value]
+
+
+def create_rerank(
+    client: Client,
+    model: str,
+    query: str,
+    documents: Sequence[Any],
+    *,
+    top_n: int | None = None,
+    return_documents: bool | None = None,
+    **params: Any,
+) -> RerankResponse:
+    """Rank `documents` (strings, or `{"text": ...}` dicts) by relevance to `query`; Cohere's shape back."""
+    if not isinstance(query, str) or not query:
+        raise BadRequestError("query must be a non-empty string")
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence) or not documents:
+        raise BadRequestError("documents must be a non-empty list of strings (or of {'text': ...} dicts)")
+    if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
+        raise BadRequestError(f"top_n={top_n!r}: pass a whole number >= 1")
+    call = _Call(client, "rerank", model, params)
+    tracked = call.begin([query, *documents], params)
+    params.update(top_n=top_n, return_documents=return_documents)
+    try:
+        read = call.send({"query": query, "documents": list(documents)}, params)
+        response = _rerank_response(call, read, list(documents), top_n, return_documents)
+    except Exception as error:
+        tracked.end(None, error, False)
+        raise
+    tracked.end(response, None, True)
+    return response
+
+
+def _rerank_response(
+    call: _Call, read: OperationRead, documents: list[Any], top_n: int | None, return_documents: bool | None
+) -> RerankResponse:
+    provider, model = call.provider.name, call.model
+    results = []
+    for item in read.items:
+        index, score = item.get("index"), item.get("score")
+        if index.__class__ is not int or not 0 <= index < len(documents) or not isinstance(score, (int, float)):  # type: ignore[operator]
+            raise APIResponseValidationError(
+                f"a rerank result lacks a valid index or relevance score: index={index!r}, score={score!r}",
+                provider=provider, model=model,
+            )
+        document = _document(item.get("document")) if return_documents is not False else None
+        if document is None and return_documents:
+            document = _document(documents[index])  # the provider sends none back (Cohere v2): the input's
+        results.append(RerankResult(index, float(score), document))  # type: ignore[arg-type]
+    if top_n is not None:
+        results = results[:top_n]
+    units, tokens = read.usage.get("search_units"), read.usage.get("prompt_tokens")
+    meta: dict[str, Any] = {}
+    if units is not None:
+        meta["billed_units"] = {"search_units": units}
+    if tokens is not None:
+        meta["tokens"] = {"input_tokens": tokens}
+    usage = Usage(prompt_tokens=tokens, total_tokens=read.usage.get("total_tokens", tokens)) if tokens else None
+    info: ModelInfo | None = call.info
+    cost = info.rerank_cost(units, tokens) if info is not None else None
+    return RerankResponse(read.id, results, meta, read.model or model, usage, provider, cost)
+
+
+def _document(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        return {"text": value}
+    if isinstance(value, dict):
+        return value
+    return None
+
+
+def provider_operations(provider: ProviderSpec) -> list[str]:
+    """The named operations a provider's spec declares (for tools that list providers)."""
+    return sorted(provider.operations)
