@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..exceptions import BadRequestError, UnsupportedParamsError
 from .paths import MISSING, compile_path, get_path, set_path
 from .redact import get_logger
+from .template import TemplateRefusal
 
 if TYPE_CHECKING:
     from .._spec.model import ParamRuleModel
@@ -108,15 +109,20 @@ class ParamRule:
         context = draft.context
         context["value"] = value
         result = value
-        mapped = self.map.get(value) if self.map and isinstance(value, (str, int, bool)) else None
-        if mapped is not None:
-            result = mapped(context)
-        elif self.template is not None:
-            result = self.template(context)
+        try:
+            mapped = self.map.get(value) if self.map and isinstance(value, (str, int, bool)) else None
+            if mapped is not None:
+                result = mapped(context)
+            elif self.template is not None:
+                result = self.template(context)
+            # Every write is evaluated before any is made: a `$refuse` in one leaves the body untouched.
+            writes = [(path, template(context)) for path, template in self.sets]
+        except TemplateRefusal as refusal:
+            unsupported(draft, self.name, str(refusal))
+            return
         if result is not MISSING and self.target:
             set_path(draft.body, self.target, result)
-        for path, template in self.sets:
-            written = template(context)
+        for path, written in writes:
             if written is not MISSING:
                 set_path(draft.body, path, written)
         for header, template in self.headers:

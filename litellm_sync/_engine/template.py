@@ -18,7 +18,8 @@ A template is any YAML value. At call time it is evaluated against a context (a 
   any of its nodes (with note, each dropped constraint is appended to its node's description);
   ``{$splice: t}`` several values in place of one: in a list (a list template, ``$each``, ``$concat``, a
   message part rule's slot) the items of ``t`` are added one by one; ``{$refuse: "reason"}``
-  raises UnsupportedParamsError with the reason when evaluated (a message part a provider cannot take).
+  raises UnsupportedParamsError with the reason when evaluated (a message part a provider cannot take);
+  ``{$eq: [t1, t2]}`` true when both are present and equal, else false (for ``$if`` inside ``$each``: a filter).
 
 Anything else is a literal. Literal mappings and lists are copied per evaluation, so the engine may write
 into what a template returns.
@@ -45,7 +46,7 @@ _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 _NAME = re.compile(r"[A-Za-z_]\w*\Z")
 Scope = Optional[Collection[str]]
 _DIRECTIVES = ("$first", "$each", "$json", "$parse_json", "$if", "$join", "$concat", "$map", "$slice", "$splice",
-               "$refuse", "$drop_keywords")
+               "$refuse", "$drop_keywords", "$eq")
 _OPTIONS = {"$each": {"do"}, "$if": {"then", "else"}, "$join": {"sep"}, "$map": {"cases", "default"},
             "$slice": {"from", "to"}, "$drop_keywords": {"keywords", "note"}}
 
@@ -222,6 +223,11 @@ def _compile_directive(raw: dict[str, Any], scope: Scope) -> Template:
         if not isinstance(argument, list):
             raise TemplateError("$concat takes a list of templates")
         return _concat([compile_template(t, scope) for t in argument])
+    if name == "$eq":
+        if not isinstance(argument, list) or len(argument) != 2:
+            raise TemplateError("$eq takes a list of two templates: {$eq: [$item.name, $value.name]}")
+        left, right = (compile_template(t, scope) for t in argument)
+        return lambda ctx: (a := left(ctx)) is not MISSING and a == right(ctx)
     if name == "$refuse":
         if not isinstance(argument, str) or not argument.strip():
             raise TemplateError("$refuse takes the reason as a string (what cannot be sent, and what to do instead)")
