@@ -113,7 +113,7 @@ def _repository_specs() -> Iterator[Any]:
     yield pytest.param("docs", id="all docs specs together")
 
 
-@pytest.mark.parametrize("source", _repository_specs())
+@pytest.mark.parametrize("source", list(_repository_specs()))
 def test_every_repository_spec_compiles_the_same_warm_as_cold(
     source: Any, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, tmp_path: Path
 ) -> None:
