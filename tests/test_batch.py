@@ -340,6 +340,22 @@ def test_sigkill_halfway_then_restart_calls_no_finished_id_again(
     assert all(n == 1 for n in calls_second.values())
 
 
+def test_the_fake_server_records_no_request_whose_body_was_cut_off(server: FakeProviderServer) -> None:
+    """What a SIGKILL mid-send leaves: headers and part of the body. No provider acts on it, so it is not a call."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(server.url)
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "item 1"}]}).encode()
+    for head, sent in ((f"Content-Length: {len(body)}", body[:10]), ("Transfer-Encoding: chunked", b"ff\r\n" + body)):
+        with socket.create_connection((address.hostname, address.port)) as sock:
+            sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n".encode() + sent)
+        assert server.wait_for_open_connections(0, timeout=10)
+    assert server.requests == []
+    litellm_sync.completion(MODEL, [{"role": "user", "content": "item 2"}], api_key="sk-x", api_base=server.url)
+    assert list(called_ids(server.requests)) == ["2"]  # a whole request is still recorded
+
+
 def test_concurrent_writers_never_interleave_a_line(tmp_path: Path) -> None:
     from litellm_sync._batch.records import OutputFile
 
@@ -406,11 +422,19 @@ def test_ctrl_c_while_the_run_waits_never_leaves_a_call_in_flight_unwritten() ->
     written: list[dict[str, Any]] = []
     first_worker_called = threading.Event()
 
+    def main_waits_for_workers() -> bool:  # every worker started: the main thread is past Thread.start
+        frame = sys._current_frames().get(threading.main_thread().ident or 0)
+        names = []
+        while frame is not None:
+            names.append(frame.f_code.co_name)
+            frame = frame.f_back
+        return "run" in names and "start" not in names
+
     def call(item: Item) -> _Answer:
         called.append(item.id)
         if threading.current_thread().name == "litellm-batch-0" and not first_worker_called.is_set():
             first_worker_called.set()
-            while len(called) < 3:  # the other worker is running: the main thread waits for the workers
+            while not main_waits_for_workers():
                 time.sleep(0.001)
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C, to the main thread
             assert runner.stop.wait(10)  # the run saw it; this call stays in flight a little longer
