@@ -340,20 +340,23 @@ def test_sigkill_halfway_then_restart_calls_no_finished_id_again(
     assert all(n == 1 for n in calls_second.values())
 
 
-def test_the_fake_server_records_no_request_whose_body_was_cut_off(server: FakeProviderServer) -> None:
+def test_the_fake_server_records_no_request_whose_body_was_cut_off() -> None:
     """What a SIGKILL mid-send leaves: headers and part of the body. No provider acts on it, so it is not a call."""
     import socket
     from urllib.parse import urlsplit
 
-    address = urlsplit(server.url)
     body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "item 1"}]}).encode()
-    for head, sent in ((f"Content-Length: {len(body)}", body[:10]), ("Transfer-Encoding: chunked", b"ff\r\n" + body)):
-        with socket.create_connection((address.hostname, address.port)) as sock:
-            sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n".encode() + sent)
-        assert server.wait_for_open_connections(0, timeout=10)
-    assert server.requests == []
-    litellm_sync.completion(MODEL, [{"role": "user", "content": "item 2"}], api_key="sk-x", api_base=server.url)
-    assert list(called_ids(server.requests)) == ["2"]  # a whole request is still recorded
+    with FakeProviderServer() as server:  # its own: the shared one keeps other tests' connections open
+        address = urlsplit(server.url)
+        for head, sent in ((f"Content-Length: {len(body)}", body[:10]), ("Transfer-Encoding: chunked",
+                                                                          b"ff\r\n" + body)):  # fmt: skip
+            with socket.create_connection((address.hostname, address.port)) as sock:
+                sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n".encode() + sent)
+                assert server.wait_for_open_connections(1, timeout=10)  # accepted, the body still coming
+            assert server.wait_for_open_connections(0, timeout=10)  # read to its cut-off end and closed
+        assert server.requests == []
+        litellm_sync.completion(MODEL, [{"role": "user", "content": "item 2"}], api_key="sk-x", api_base=server.url)
+        assert list(called_ids(server.requests)) == ["2"]  # a whole request is still recorded
 
 
 def test_concurrent_writers_never_interleave_a_line(tmp_path: Path) -> None:
