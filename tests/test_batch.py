@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +340,25 @@ def test_sigkill_halfway_then_restart_calls_no_finished_id_again(
     assert all(n == 1 for n in calls_second.values())
 
 
+def test_the_fake_server_records_no_request_whose_body_was_cut_off() -> None:
+    """What a SIGKILL mid-send leaves: headers and part of the body. No provider acts on it, so it is not a call."""
+    import socket
+    from urllib.parse import urlsplit
+
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "item 1"}]}).encode()
+    with FakeProviderServer() as server:  # its own: the shared one keeps other tests' connections open
+        address = urlsplit(server.url)
+        for head, sent in ((f"Content-Length: {len(body)}", body[:10]), ("Transfer-Encoding: chunked",
+                                                                          b"ff\r\n" + body)):  # fmt: skip
+            with socket.create_connection((address.hostname, address.port)) as sock:
+                sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n".encode() + sent)
+                assert server.wait_for_open_connections(1, timeout=10)  # accepted, the body still coming
+            assert server.wait_for_open_connections(0, timeout=10)  # read to its cut-off end and closed
+        assert server.requests == []
+        litellm_sync.completion(MODEL, [{"role": "user", "content": "item 2"}], api_key="sk-x", api_base=server.url)
+        assert list(called_ids(server.requests)) == ["2"]  # a whole request is still recorded
+
+
 def test_concurrent_writers_never_interleave_a_line(tmp_path: Path) -> None:
     from litellm_sync._batch.records import OutputFile
 
@@ -386,6 +406,52 @@ def test_ctrl_c_lets_calls_in_flight_finish_and_be_written(server: FakeProviderS
     rows = records(out)
     assert len(rows) == int(succeeded) == len(server.requests)  # every call made has its record: none lost
     assert Counter(str(r["id"]) for r in rows) == called_ids(server.requests)
+
+
+class _Answer:
+    cost = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"usage": {"prompt_tokens": 2, "completion_tokens": 1}}
+
+
+def test_ctrl_c_while_the_run_waits_never_leaves_a_call_in_flight_unwritten() -> None:
+    """The run must not return while a call is in flight, wherever the Ctrl-C lands. (Waiting with Thread.join
+    lost that call's record: before Python 3.13 an interrupted join marks a running thread stopped, gh-90882.)"""
+    from litellm_sync._batch.records import Item
+    from litellm_sync._batch.runner import Runner
+
+    called: list[Any] = []
+    written: list[dict[str, Any]] = []
+    first_worker_called = threading.Event()
+
+    def main_waits_for_workers() -> bool:  # every worker started: the main thread is past Thread.start
+        frame = sys._current_frames().get(threading.main_thread().ident or 0)
+        names = []
+        while frame is not None:
+            names.append(frame.f_code.co_name)
+            frame = frame.f_back
+        return "run" in names and "start" not in names
+
+    def call(item: Item) -> _Answer:
+        called.append(item.id)
+        if threading.current_thread().name == "litellm-batch-0" and not first_worker_called.is_set():
+            first_worker_called.set()
+            while not main_waits_for_workers():
+                time.sleep(0.001)
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C, to the main thread
+            assert runner.stop.wait(10)  # the run saw it; this call stays in flight a little longer
+            time.sleep(0.2)
+        else:
+            time.sleep(0.002)
+        return _Answer()
+
+    items = [Item(i, [{"role": "user", "content": "hi"}]) for i in range(1000)]
+    runner = Runner(call, items, written.append, Totals(total=1000), max_workers=2, max_attempts=1,
+                    backoff=(0.01, 0.01), budget=None, spent=Decimal())  # fmt: skip
+    runner.run()
+    assert runner.stopped == "interrupted" and first_worker_called.is_set()
+    assert sorted(r["id"] for r in written) == sorted(called) and len(called) < 1000  # every call has its record
 
 
 def test_rpm_and_tpm_for_a_model_go_through_a_router(server: FakeProviderServer, tmp_path: Path) -> None:

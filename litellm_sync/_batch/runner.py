@@ -104,24 +104,31 @@ class Runner:
         self._items: Iterator[Item] = iter(items)
         self._lock = threading.Lock()
         self._warned_unpriced = False
+        self._running = 0  # workers not yet done writing; the last one to finish sets `_finished`
+        self._finished = threading.Event()
 
     def run(self) -> None:
-        """Work until the items run out, the budget is spent, a fatal error, or Ctrl-C (calls in flight finish)."""
+        """Work until the items run out, the budget is spent, a fatal error, or Ctrl-C (calls in flight finish).
+
+        The wait is on an Event the last worker sets after its last write, never on `Thread.join`: before Python
+        3.13 a Ctrl-C that interrupts `join` marks the joined thread stopped while it still runs (CPython
+        gh-90882), and the run would then return, and the process exit, before that thread's call is written."""
+        self._running = self.max_workers
         threads = [threading.Thread(target=self._work, name=f"litellm-batch-{n}", daemon=True)
                    for n in range(self.max_workers)]  # fmt: skip
         for thread in threads:
             thread.start()
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.2)  # a timed join lets Ctrl-C reach the main thread
+            while not self._finished.wait(0.2):  # a timed wait lets Ctrl-C reach the main thread
+                pass
         except KeyboardInterrupt:
+            with self._lock:
+                in_flight = self._running
             log.warning("batch interrupted: finishing the %d call(s) in flight (Ctrl-C again to abandon them)",
-                        sum(t.is_alive() for t in threads))
+                        in_flight)
             self._halt("interrupted")
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.2)
+            while not self._finished.wait(0.2):
+                pass
 
     def _halt(self, why: str) -> None:
         with self._lock:
@@ -140,6 +147,15 @@ class Runner:
             return next(self._items, None)
 
     def _work(self) -> None:
+        try:
+            self._loop()
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    self._finished.set()
+
+    def _loop(self) -> None:
         while True:
             item = self._next()
             if item is None:

@@ -107,19 +107,30 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length:
-            return self.rfile.read(int(length))
+            body = self.rfile.read(int(length))
+            if len(body) < int(length):  # the client went away mid-body: no request was made, record none
+                raise ConnectionResetError(f"request body cut off after {len(body)} of {length} bytes")
+            return body
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked_body()
         return b""
 
     def _read_chunked_body(self) -> bytes:
         chunks = []
-        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+        while size := int(self._line().split(b";")[0].strip() or b"0", 16):
             chunks.append(self.rfile.read(size))
-            self.rfile.readline()
+            if len(chunks[-1]) < size:
+                raise ConnectionResetError("chunked request body cut off")  # as above: not a request
+            self._line()
         while self.rfile.readline() not in (b"\r\n", b"\n", b""):
             pass  # trailer lines
         return b"".join(chunks)
+
+    def _line(self) -> bytes:
+        line = self.rfile.readline()
+        if not line:  # end of stream before the last chunk: cut off, as above
+            raise ConnectionResetError("chunked request body cut off")
+        return line
 
     def _send(self, reply: Reply) -> None:
         if reply.delay > 0:
