@@ -16,10 +16,10 @@ import json
 import math
 import os
 import struct
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
+from ._observe.context import ForkSafeLock
 from .exceptions import ConfigurationError, LiteLLMSyncError
 
 if TYPE_CHECKING:
@@ -47,9 +47,10 @@ FUNC_INIT, PROP_INIT, PROP_KEY, ENUM_INIT, ENUM_ITEM, FUNC_END = 7, 3, 3, -3, 3,
 # fit 2048 x 2048 and then to 768 px on its short side. Size unknown (a URL): 765, a 1024 x 1024 image.
 IMAGE_LOW, IMAGE_TILE, IMAGE_UNKNOWN = 85, 170, 765
 
-# Encodings loaded so far, by name: filled once per encoding (under the lock), never changed after.
+# Encodings loaded so far, by name: filled once per encoding (under the lock), never changed after. The lock is
+# held while tiktoken reads a file: a forked child replaces it rather than wait for a thread it does not have.
 _encodings: dict[str, Any] = {}
-_encodings_lock = threading.Lock()
+_encodings_lock = ForkSafeLock()
 
 
 def tiktoken_cache_dir() -> str | None:

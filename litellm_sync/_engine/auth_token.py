@@ -42,14 +42,14 @@ TIMEOUT = (10.0, 30.0)  # connect, read (seconds) for the token endpoint
 class TokenCache:
     """One key's token for one token endpoint: refreshed under a lock by one thread when missing or within
     the refresh margin of its expiry; the other threads wait and use the new token. Made anew in a forked
-    child (`Mechanism.cached`), with its own Session: no lock or pooled socket crosses a fork."""
+    child (`Mechanism.cached`): no lock crosses a fork. Each exchange opens and closes its own Session (one an
+    hour or so): a cache per key kept no idle socket open, so many keys do not hold many file descriptors."""
 
     def __init__(self, mechanism: TokenExchangeMechanism, request: dict[str, Any], secret: str) -> None:
         self.mechanism = mechanism
         self.request = request  # url, data or json, headers: what to POST
         self.secret = secret  # the key, masked out of any message about the exchange
         self.lock = threading.Lock()
-        self.session = requests.Session()
         self.token: str | None = None
         self.expires = 0.0
 
@@ -71,17 +71,19 @@ class TokenCache:
     def _exchange(self) -> None:
         provider, url = self.mechanism.provider, self.request["url"]
         try:
-            response = self.session.post(
-                url, data=self.request.get("data"), json=self.request.get("json"),
-                headers=self.request["headers"], timeout=TIMEOUT, stream=True, allow_redirects=False,
-            )
-            try:
-                raw = _read_bounded(response)
-            finally:
-                response.close()
+            with requests.Session() as session:
+                response = session.post(
+                    url, data=self.request.get("data"), json=self.request.get("json"),
+                    headers=self.request["headers"], timeout=TIMEOUT, stream=True, allow_redirects=False,
+                )
+                try:
+                    raw = _read_bounded(response)
+                finally:
+                    response.close()
         except requests.RequestException as exc:
             raise APIConnectionError(
-                f"Could not reach the token endpoint {url} to exchange the API key ({type(exc).__name__}).",
+                redact(f"Could not reach the token endpoint {url} to exchange the API key ({type(exc).__name__}).",
+                       (self.secret,)),
                 provider=provider,
             ) from None
         try:
@@ -103,7 +105,8 @@ class TokenCache:
         token = get_path(answer, self.mechanism.token_path)
         if not isinstance(token, str) or not token or any(ch in token for ch in "\r\n\0"):
             raise AuthenticationError(
-                f"The token endpoint {url} answered without a usable token at '{self.mechanism.token_name}'.",
+                redact(f"The token endpoint {url} answered without a usable token at '{self.mechanism.token_name}'.",
+                       (self.secret,)),
                 provider=provider,
             )
         lifetime = get_path(answer, self.mechanism.expiry_path)

@@ -19,25 +19,33 @@ from typing import Any
 def strictify(schema: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     """A copy of a JSON Schema in strict form (objects closed, every property required, null defaults and
     `$ref` siblings resolved as OpenAI's SDK does) and whether strict mode can take it."""
-    root = copy.deepcopy(dict(schema))
+    original = dict(schema)
+    root = copy.deepcopy(original)
     state = {"strict": True}
-    _strict_node(root, root, state)
+    _strict_node(root, original, state, frozenset())
     return root, state["strict"]
 
 
-def _strict_node(node: Any, root: dict[str, Any], state: dict[str, bool]) -> None:
+def _strict_node(node: Any, original: Mapping[str, Any], state: dict[str, bool], inlining: frozenset[str]) -> None:
+    """Bring one node to strict form in place; `original` is the untouched schema `$ref`s are read from, and
+    `inlining` the refs being inlined above this node (a recursive type keeps its `$ref` the second time)."""
     if isinstance(node, list):
         for item in node:
-            _strict_node(item, root, state)
+            _strict_node(item, original, state, inlining)
         return
     if not isinstance(node, dict):
         return
-    if "$ref" in node and len(node) > 1:  # strict mode refuses siblings of $ref: inline the target
-        target = _resolve(root, node["$ref"])
+    ref = node.get("$ref")
+    if ref is not None and len(node) > 1:  # strict mode refuses siblings of $ref: inline the target
+        target = _resolve(original, ref)
         if isinstance(target, dict):
-            ref = node.pop("$ref")
-            if not (isinstance(ref, str) and ref == "#"):
-                node.update({key: copy.deepcopy(value) for key, value in target.items() if key not in node})
+            if ref == "#" or ref in inlining:  # a type inside itself: keep the reference, drop its annotations
+                node.clear()
+                node["$ref"] = ref
+                return
+            del node["$ref"]
+            node.update({key: copy.deepcopy(value) for key, value in target.items() if key not in node})
+            inlining = inlining | {ref}
     if node.get("default", 0) is None:
         del node["default"]
     all_of = node.get("allOf")
@@ -55,18 +63,18 @@ def _strict_node(node: Any, root: dict[str, Any], state: dict[str, bool]) -> Non
     for key, value in node.items():
         if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
             for item in value.values():
-                _strict_node(item, root, state)
+                _strict_node(item, original, state, inlining)
         elif key in ("items", "anyOf", "allOf", "oneOf", "prefixItems", "additionalProperties", "not"):
-            _strict_node(value, root, state)
+            _strict_node(value, original, state, inlining)
 
 
-def _resolve(root: dict[str, Any], ref: Any) -> Any:
+def _resolve(root: Mapping[str, Any], ref: Any) -> Any:
     if not isinstance(ref, str) or not ref.startswith("#"):
         return None
     node: Any = root
     for part in ref[1:].split("/"):
         if part:
-            node = node.get(part) if isinstance(node, dict) else None
+            node = node.get(part) if isinstance(node, Mapping) else None
     return node
 
 

@@ -302,7 +302,13 @@ def mock_value(mock: Any, model: str) -> Any:
     if isinstance(mock, str):
         name = mock[len("litellm."):] if mock.startswith("litellm.") else None
         if name is not None and name in ERROR_CLASSES:
-            return ERROR_CLASSES[name](f"mock_response={mock!r}: a mocked {name}", model=model)
+            try:
+                return ERROR_CLASSES[name](f"mock_response={mock!r}: a mocked {name}", model=model)
+            except TypeError:  # an error class that needs more than a message (ResponseTooLargeError's limit)
+                raise ConfigurationError(
+                    f"mock_response={mock!r}: {name} cannot be built from its name alone; pass an instance, "
+                    f"mock_response=litellm_sync.{name}(...)"
+                ) from None
         return mock
     if isinstance(mock, BaseException):
         return mock
