@@ -23,17 +23,25 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ._engine.redact import get_logger
 from ._observe.context import ForkSafeLock
-from ._observe.records import BadEntry, CachedChatChunk, CachedChatResponse, dump, load
+from ._observe.records import (
+    BadEntry,
+    CachedChatChunk,
+    CachedChatResponse,
+    CachedEmbeddingResponse,
+    CachedRerankResponse,
+    dump,
+    load,
+)
 from ._observe.replay import CachedStream
 from .exceptions import ConfigurationError
-from .types import ChatChunk, ChatResponse, _Record
+from .types import ChatChunk, ChatResponse, EmbeddingResponse, RerankResponse, _Record
 
 log = get_logger()
 
@@ -41,9 +49,14 @@ FORMAT = 1  # bump when an entry's layout changes: entries of other versions are
 #: Parameters that cannot change the answer, or that must never reach a key (credentials, routing, transport).
 NOT_IN_KEY = frozenset({
     "api_key", "api_base", "api_version", "timeout", "max_retries", "extra_headers", "metadata", "cache",
-    "drop_params", "stream",
+    "drop_params", "stream", "total_timeout", "max_workers",
 })  # fmt: skip
 CACHE_OPTIONS = frozenset({"no-cache", "no-store", "ttl"})
+#: Answers of the other operations, stored with their kind: the type stored and the type a hit is read back as.
+_ANSWERS: dict[str, tuple[type[Any], type[Any]]] = {
+    "embedding": (EmbeddingResponse, CachedEmbeddingResponse),
+    "rerank": (RerankResponse, CachedRerankResponse),
+}
 
 
 class Cache:
@@ -285,13 +298,18 @@ def _plain(value: Any) -> Any:
 
 
 def cache_key(
-    provider: str, model: str, messages: Sequence[Any], params: Mapping[str, Any], stream: bool, *,
-    native: bool = False,
+    provider: str, model: str, messages: Any, params: Mapping[str, Any], stream: bool, *,
+    native: bool = False, operation: str | None = None,
 ) -> str | None:
     """The entry's key, or None when the request holds something that cannot be written as JSON (not cached).
-    native: a call that wants the provider's own body back (`responses()`), keyed apart from chat calls."""
-    request = {k: v for k, v in params.items() if k not in NOT_IN_KEY}
+    native: a call that wants the provider's own body back (`responses()`), keyed apart from chat calls.
+    operation: another operation than chat (`embeddings`, `rerank`): `messages` is then its request (inputs,
+    query and documents), keyed apart from chat and from the other operations. A parameter given as None is
+    the same as one not given."""
+    request = {k: v for k, v in params.items() if k not in NOT_IN_KEY and v is not None}
     head: list[Any] = [FORMAT, provider, model, bool(stream)] + (["native"] if native else [])
+    if operation is not None:
+        head.append({"operation": operation})
     try:
         text = json.dumps(
             [*head, messages, request],
@@ -314,11 +332,14 @@ def check_options(options: Any) -> Mapping[str, Any]:
     return options
 
 
-def encode(key: str, answer: ChatResponse | Sequence[ChatChunk], native: Mapping[str, Any] | None = None) -> bytes:
+def encode(key: str, answer: Any, native: Mapping[str, Any] | None = None) -> bytes:
     """An entry: format version, key, and the response (or the stream's chunks) with every field; `native`, the
-    provider's own body, beside the response when given."""
-    if isinstance(answer, ChatResponse):
-        body: Any = {"response": dump(answer)}
+    provider's own body, beside the response when given. An embedding or rerank answer is stored with its kind."""
+    kind = next((name for name, (cls, _cached) in _ANSWERS.items() if isinstance(answer, cls)), None)
+    if kind is not None:
+        body: Any = {"kind": kind, "response": dump(answer)}
+    elif isinstance(answer, ChatResponse):
+        body = {"response": dump(answer)}
         if native is not None:
             body["native"] = dict(native)
     else:
@@ -326,7 +347,7 @@ def encode(key: str, answer: ChatResponse | Sequence[ChatChunk], native: Mapping
     return json.dumps({"v": FORMAT, "key": key, **body}, separators=(",", ":")).encode()
 
 
-def decode(key: str, data: bytes) -> ChatResponse | list[ChatChunk]:
+def decode(key: str, data: bytes) -> Any:
     """The response or chunks an entry holds, marked as cache hits that cost nothing; BadEntry when the entry is
     corrupt, of another version or another key."""
     try:
@@ -335,6 +356,13 @@ def decode(key: str, data: bytes) -> ChatResponse | list[ChatChunk]:
         raise BadEntry("not JSON") from None
     if not isinstance(entry, dict) or entry.get("v") != FORMAT or entry.get("key") != key:
         raise BadEntry("another format version or key")
+    kind = entry.get("kind")
+    if kind is not None:
+        if kind not in _ANSWERS or not isinstance(entry.get("response"), dict):
+            raise BadEntry("an answer of an unknown kind")
+        answer = load(_ANSWERS[kind][1], entry["response"])
+        answer.cost = Decimal(0) if answer.cost is not None else None
+        return answer
     if "response" in entry:
         response: CachedChatResponse = load(CachedChatResponse, entry["response"])
         response.cost = Decimal(0) if response.cost is not None else None

@@ -6,7 +6,9 @@ Client's pool (at most `max_workers` at once) and rejoined in input order, their
 back as floats; base64 (little-endian float32) from the provider is decoded, unless the call asked for
 `encoding_format="base64"`, which is then what every vector is. Rerank answers come back in Cohere's shape.
 Both go through the Client's pipeline as chat does (hooks, `metadata=`, correlation ids, budgets, payload
-logging); the response cache is bypassed for them (it stores chat answers).
+logging, the response cache): a cached answer is keyed by the operation, the model, the inputs (query and
+documents) and every parameter that changes the answer, apart from chat entries; whole calls are cached (a batch
+with one new input is sent whole).
 """
 
 from __future__ import annotations
@@ -75,12 +77,21 @@ class _Call:
             error.redact_secrets(request.secrets)
             raise
 
-    def begin(self, texts: Sequence[Any], params: dict[str, Any]) -> Any:
-        """Enter the Client's pipeline as chat calls do: `metadata=` and a correlation id, budgets (the inputs
-        count as the prompt), hooks and payload logging; the cache is bypassed (it stores chat answers)."""
-        params["cache"] = {"no-cache": True, "no-store": True}
+    def begin(self, kind: str, texts: Sequence[Any], request: Any, params: dict[str, Any]) -> Any:
+        """Enter the Client's pipeline as chat calls do: `metadata=` and a correlation id, the cache (keyed by the
+        operation and `request`), budgets (the texts count as the prompt), hooks and payload logging."""
         messages = [{"role": "user", "content": text if isinstance(text, str) else str(text)} for text in texts]
-        return self.client.pipeline.begin(self.provider.name, self.model, self.info, messages, params, False)
+        return self.client.pipeline.begin(self.provider.name, self.model, self.info, messages, params, False,
+                                          operation=kind, request=request)
+
+
+def cache_request(kind: str, *args: Any) -> tuple[str, Any]:
+    """The operation and the request a cache entry of `embedding(model, *args)` or `rerank(model, *args)` is keyed
+    by (the Router looks up the same keys before it picks a deployment)."""
+    if kind == "embedding":
+        return "embeddings", _check_input(args[0])
+    query, documents = args
+    return "rerank", {"query": query, "documents": list(documents)}
 
 
 def create_embedding(
@@ -101,8 +112,10 @@ def create_embedding(
     if not isinstance(max_workers, int) or max_workers < 1:
         raise BadRequestError(f"max_workers={max_workers!r}: pass a whole number of threads >= 1")
     call = _Call(client, "embeddings", model, params)
-    tracked = call.begin(inputs, params)
     params.update(dimensions=dimensions, encoding_format=encoding_format, input_type=input_type)
+    tracked = call.begin("embeddings", inputs, inputs, params)
+    if tracked.hit is not None:
+        return tracked.hit  # type: ignore[no-any-return]
     try:
         size = call.operation.batch_size or len(inputs)
         batches = [inputs[start:start + size] for start in range(0, len(inputs), size)]
@@ -221,8 +234,10 @@ def create_rerank(
     if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
         raise BadRequestError(f"top_n={top_n!r}: pass a whole number >= 1")
     call = _Call(client, "rerank", model, params)
-    tracked = call.begin([query, *documents], params)
     params.update(top_n=top_n, return_documents=return_documents)
+    tracked = call.begin("rerank", [query, *documents], cache_request("rerank", query, documents)[1], params)
+    if tracked.hit is not None:
+        return tracked.hit  # type: ignore[no-any-return]
     try:
         read = call.send({"query": query, "documents": list(documents)}, params)
         response = _rerank_response(call, read, list(documents), top_n, return_documents)

@@ -19,11 +19,18 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from ._engine.checks import check_timeout
+from ._engine.keywords import INTERCEPTED, take_keywords
 from ._engine.redact import excerpt
 from ._engine.response import parse_json_body, read_response
 from ._spec.compile import ProviderSpec
-from .client import Client, _cost_function
-from .exceptions import APIConnectionError, APIError, APIResponseValidationError, BadRequestError
+from .client import Client, _cost_function, _priced
+from .exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    BadRequestError,
+    UnsupportedParamsError,
+)
 from .types import ChatResponse
 
 INPUT_KEY = "input"  # the Responses API's body field for the conversation
@@ -94,7 +101,19 @@ def create_response(
 
     The call goes through the Client's pipeline as `completion()` does: `metadata=` (correlation id), budgets,
     hooks, logs and the cache (`cache=`: an entry keyed apart from chat calls, holding the native body; a
-    streamed call is never served from the cache)."""
+    streamed call is never served from the cache). LiteLLM's call-level keywords (num_retries, request_timeout,
+    base_url, headers, custom_llm_provider, caching, tags, input_cost_per_token, ...) are read as `completion()`
+    reads them (_engine/keywords.py) and never sent; fallbacks= is refused (route through a Router instead)."""
+    prices = None
+    if params and not INTERCEPTED.isdisjoint(params):
+        options: dict[str, Any] = {
+            "api_key": api_key, "api_base": api_base, "api_version": api_version, "timeout": timeout,
+            "max_retries": max_retries, "drop_params": drop_params, "extra_headers": extra_headers,
+        }  # fmt: skip
+        model, params, prices = call_keywords(client, model, params, options, "responses()")
+        api_key, api_base, api_version = options["api_key"], options["api_base"], options["api_version"]
+        timeout, max_retries, extra_headers = options["timeout"], options["max_retries"], options["extra_headers"]
+        drop_params = options["drop_params"]
     stream = bool(params.pop("stream", False))
     if not isinstance(input, (str, list)) or not input:
         raise BadRequestError("input must be a non-empty string or a non-empty list of Responses input items")
@@ -117,7 +136,7 @@ def create_response(
         call.refused(error)
         raise
     total = client.total_timeout
-    cost = _cost_function(info)
+    cost = _cost_function(info if prices is None else _priced(info, provider.name, name, prices))
     deadline = time.monotonic() + total
     if stream:
         def open_stream() -> ResponsesStream:
@@ -148,6 +167,23 @@ def create_response(
     result = ResponsesObject(native)
     result.provider, result.cost, result.chat = provider.name, chat.cost, chat
     return result
+
+
+def call_keywords(
+    client: Client, model: str, params: dict[str, Any], options: dict[str, Any], function: str
+) -> tuple[str, dict[str, Any], Any]:
+    """LiteLLM's call-level keywords read out of params as `Client.completion` reads them (`options`, the call's
+    own keyword arguments, updated from the aliases): the model to call, the params left, this call's prices.
+    Per-call fallbacks are chat's (a Router routes the other operations with fallbacks)."""
+    drop = client.drop_params if options.get("drop_params") is None else options["drop_params"]
+    keywords = take_keywords(model, dict(params), options, drop, client.pipeline.cache is not None)
+    if keywords.fallbacks or keywords.context_window:
+        raise UnsupportedParamsError(
+            f"{function} takes no fallbacks= or context_window_fallback_dict= (completion() does): route the call "
+            "through a litellm_sync.router.Router whose fallbacks= name other model groups",
+            model=model, request_sent=False,
+        )
+    return keywords.model, keywords.params, keywords.prices
 
 
 def _from_cache(hit: Any) -> ResponsesObject:

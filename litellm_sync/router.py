@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ._engine.redact import get_logger
 from ._observe.context import new_id
-from ._router.call import Call, RouterEvent, RouterRateLimitError
+from ._router.call import Call, RouterEvent, RouterRateLimitError, Work
 from ._router.config import Config, Deployment, RouterConfigError, Settings, load_config, read_yaml
 from ._router.watch import Watcher
 from .client import Client
@@ -40,7 +40,8 @@ __all__ = ["Deployment", "Router", "RouterConfigError", "RouterEvent", "RouterRa
 
 
 class Router:
-    """Routes `completion` calls for model groups over their deployments; thread-safe, share one per process.
+    """Routes `completion`, `embedding` and `rerank` calls for model groups over their deployments; thread-safe,
+    share one per process.
 
     model_list: LiteLLM's list of {model_name, litellm_params, model_info}. Router settings (LiteLLM's names:
     routing_strategy, num_retries, fallbacks, allowed_fails, cooldown_time, rate_limit_wait, ...) are keywords.
@@ -173,6 +174,47 @@ class Router:
         **params: Any,
     ) -> Any:
         """Call the model group `model`; a ChatResponse, or a ChatStream when stream=True, as `completion()`."""
+        return self._route("completion", model, (messages,), stream, num_retries, fallbacks, params)
+
+    def embedding(
+        self,
+        model: str,
+        input: Any,
+        *,
+        num_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
+        **params: Any,
+    ) -> Any:
+        """Embed `input` with the model group `model` (deployments naming embedding models): an EmbeddingResponse,
+        as `embedding()`, with the same deployment choice, rate limits, cooldowns, retries, fallbacks and cache."""
+        return self._route("embedding", model, (input,), False, num_retries, fallbacks, params)
+
+    def rerank(
+        self,
+        model: str,
+        query: str,
+        documents: Sequence[Any],
+        *,
+        num_retries: int | None = None,
+        fallbacks: Sequence[str] | None = None,
+        **params: Any,
+    ) -> Any:
+        """Rerank `documents` for `query` with the model group `model`: a RerankResponse, as `rerank()`, routed as
+        `completion` is."""
+        return self._route("rerank", model, (query, documents), False, num_retries, fallbacks, params)
+
+    def _route(
+        self,
+        kind: str,
+        model: str,
+        args: tuple[Any, ...],
+        stream: bool,
+        num_retries: int | None,
+        fallbacks: Sequence[str] | None,
+        params: dict[str, Any],
+    ) -> Any:
+        """One routed call of the Client method `kind` (completion, embedding, rerank) with `args` after the model:
+        the group's retries, then its fallback groups."""
         config = self._config
         if os.getpid() != self._pid:  # a forked child must not replay its parent's random choices
             self._pid, self._rng = os.getpid(), random.Random(None if self._seed is None else self._seed + self._pid)
@@ -181,7 +223,7 @@ class Router:
         metadata = params.get("metadata")
         given = metadata.get("request_id") if isinstance(metadata, Mapping) else None
         call_id = given if isinstance(given, str) and given else new_id()
-        call = Call(self, config, call_id, messages, stream, num_retries, params)
+        call = Call(self, config, call_id, Work(kind, args, stream), num_retries, params)
         try:
             return call.group(model)
         except APIError as error:

@@ -67,21 +67,25 @@ class Pipeline:
 
     def begin(
         self, provider: str, model: str, info: ModelInfo | None, messages: Sequence[Any], params: dict[str, Any],
-        stream: bool, native: bool = False,
+        stream: bool, native: bool = False, operation: str | None = None, request: Any = None,
     ) -> Call:
         """Start a call: take `metadata=` and `cache=` out of params (they are never sent), give it its id, serve
         it from the cache when it can, and admit it under the budgets (BudgetExceededError when it cannot).
 
         native: the caller wants the provider's own body beside the ChatResponse (`responses()`): its entries are
         keyed apart from chat ones, store that body (`end(..., native=body)`) and come back as a cached
-        ChatResponse with `.native`; native streams are not cached."""
+        ChatResponse with `.native`; native streams are not cached.
+
+        operation, request: a call of another operation than chat (`embeddings`, `rerank`): its cache key reads
+        `request` (its inputs, as sent) in place of the messages, keyed apart from chat entries and from the other
+        operations; `messages` are then what budgets estimate and hooks see."""
         metadata = params.pop("metadata", None) or _EMPTY
         options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
         if not isinstance(metadata, Mapping):
             raise ConfigurationError(
                 f"metadata= is a {type(metadata).__name__}: expected a dict, for example {{'request_id': ...}}"
             )
-        call = Call(self, provider, model, stream, metadata, messages, params, options, native)
+        call = Call(self, provider, model, stream, metadata, messages, params, options, native, operation, request)
         if payload_log.isEnabledFor(logging.DEBUG):
             payload_log.debug("request %s/%s stream=%s: %s", provider, model, stream,
                               _json({"messages": messages, **params}))
@@ -103,11 +107,12 @@ class Pipeline:
 
     def cached(
         self, provider: str, model: str, messages: Sequence[Any], params: Mapping[str, Any], stream: bool,
-        tried: set[str],
+        tried: set[str], operation: str | None = None, request: Any = None,
     ) -> Any:
         """The cache alone, before anything is reserved (the Router looks here before it picks a deployment, so a
         hit takes no rate-limit capacity): the hit, its hooks told as for `begin`, or None. Keys already in
-        `tried` are not looked up again; nothing else (budgets, logs) happens on a miss."""
+        `tried` are not looked up again; nothing else (budgets, logs) happens on a miss. operation and request: as
+        for `begin`."""
         if self.cache is None:
             return None
         params = dict(params)
@@ -118,7 +123,7 @@ class Pipeline:
             return None  # the call itself raises it
         if not isinstance(metadata, Mapping) or options.get("no-cache"):
             return None
-        call = Call(self, provider, model, stream, metadata, messages, params, options)
+        call = Call(self, provider, model, stream, metadata, messages, params, options, False, operation, request)
         call.lookup(tried)
         if call.hit is None:
             call._leave()
@@ -129,15 +134,18 @@ class Call:
     """One call seen by the pipeline, from `begin` to its end."""
 
     __slots__ = ("context", "correlation_id", "finalizer", "hit", "key", "messages", "metadata", "model", "native",
-                 "options", "params", "pipeline", "provider", "reservation", "retries", "started", "started_at",
-                 "stream_ref", "streaming", "token", "ttft")  # fmt: skip
+                 "operation", "options", "params", "pipeline", "provider", "request", "reservation", "retries",
+                 "started", "started_at", "stream_ref", "streaming", "token", "ttft")  # fmt: skip
 
     def __init__(
         self, pipeline: Pipeline, provider: str, model: str, stream: bool, metadata: Mapping[str, Any],
         messages: Sequence[Any], params: dict[str, Any], options: Mapping[str, Any], native: bool = False,
+        operation: str | None = None, request: Any = None,
     ) -> None:
         self.pipeline = pipeline
         self.native = native
+        self.operation = operation
+        self.request = request
         self.provider = provider
         self.model = model
         self.streaming = stream
@@ -175,8 +183,9 @@ class Call:
         assert cache is not None
         if self.native and self.streaming:
             return  # a native stream's events are not stored: it is always sent
-        self.key = cache_module.cache_key(self.provider, self.model, self.messages, self.params, self.streaming,
-                                          native=self.native)
+        keyed = self.messages if self.operation is None else self.request
+        self.key = cache_module.cache_key(self.provider, self.model, keyed, self.params, self.streaming,
+                                          native=self.native, operation=self.operation)
         if self.key is None or self.options.get("no-cache"):
             return
         if tried is not None:

@@ -11,8 +11,12 @@ from ..types import (
     Choice,
     ChunkChoice,
     Delta,
+    Embedding,
+    EmbeddingResponse,
     Function,
     Message,
+    RerankResponse,
+    RerankResult,
     ToolCall,
     Usage,
     _Record,
@@ -27,6 +31,8 @@ _NESTED: dict[type[_Record], dict[str, Any]] = {
     Message: {"tool_calls": [ToolCall]},
     Delta: {"tool_calls": [ToolCall]},
     ToolCall: {"function": Function},
+    EmbeddingResponse: {"data": [Embedding], "usage": Usage},
+    RerankResponse: {"results": [RerankResult], "usage": Usage},
 }
 
 
@@ -43,7 +49,21 @@ class CachedChatChunk(ChatChunk):
     cache_hit = True
 
 
+class CachedEmbeddingResponse(EmbeddingResponse):
+    """An EmbeddingResponse served from the cache: `cache_hit` is True and it cost nothing."""
+
+    cache_hit = True
+
+
+class CachedRerankResponse(RerankResponse):
+    """A RerankResponse served from the cache: `cache_hit` is True and it cost nothing."""
+
+    cache_hit = True
+
+
 _NESTED[CachedChatResponse] = {**_NESTED[ChatResponse], "choices": [Choice]}
+_NESTED[CachedEmbeddingResponse] = _NESTED[EmbeddingResponse]
+_NESTED[CachedRerankResponse] = _NESTED[RerankResponse]
 _NESTED[CachedChatChunk] = _NESTED[ChatChunk]
 
 

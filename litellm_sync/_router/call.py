@@ -1,12 +1,13 @@
-"""One `Router.completion` inside one model group: pre-call checks, the pick (strategy and state in one step),
-the send with max_retries=0, retries on deployments that have not failed, and the settlement of each attempt."""
+"""One routed call (`Router.completion`, `.embedding`, `.rerank`) inside one model group: pre-call checks, the
+pick (strategy and state in one step), the send with max_retries=0, retries on deployments that have not failed,
+and the settlement of each attempt."""
 
 from __future__ import annotations
 
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,16 +63,46 @@ class RouterEvent:
         return self.call_id
 
 
+@dataclass(frozen=True)
+class Work:
+    """What a routed call sends: the Client method (`completion`, `embedding`, `rerank`) and its arguments after
+    the model (messages; input; query and documents). Every operation shares the one routing loop below."""
+
+    kind: str
+    args: tuple[Any, ...]
+    stream: bool = False
+
+    @property
+    def chat(self) -> bool:
+        return self.kind == "completion"
+
+    def messages(self) -> list[Any]:
+        """The texts as chat messages, for the token estimate (an embedding's inputs, a rerank's query and
+        documents)."""
+        if self.chat:
+            return list(self.args[0])
+        texts = self.args[0] if self.kind == "embedding" else [self.args[0], *self.args[1]]
+        texts = [texts] if isinstance(texts, str) else texts
+        return [{"role": "user", "content": t if isinstance(t, str) else str(t)} for t in texts or ()]
+
+    def cache_request(self) -> tuple[str | None, Any]:
+        """The operation and the request the Client's cache keys this call by (as the Client's method does)."""
+        if self.chat:
+            return None, self.args[0]
+        from ..embeddings import cache_request
+
+        return cache_request(self.kind, *self.args)
+
+
 class Call:
-    """One `Router.completion`: its config snapshot, its estimate, and the deployments that failed it."""
+    """One routed call: its config snapshot, its estimate, and the deployments that failed it."""
 
     def __init__(
         self,
         router: Router,
         config: Config,
         call_id: str,
-        messages: Sequence[Any],
-        stream: bool,
+        work: Work,
         num_retries: int | None,
         params: dict[str, Any],
     ) -> None:
@@ -79,13 +110,16 @@ class Call:
         self.config = config
         self.settings = config.settings
         self.call_id = call_id
-        self.messages = messages
-        self.stream = stream
+        self.work = work
+        self.stream = work.stream
         self.num_retries = num_retries
         self.timeout = params.pop("timeout", None)
         self.params = params
+        messages = work.messages()
         self.tokens = estimate_tokens(messages, params)
-        self.needed = required_features(messages, params) if self.settings.enable_pre_call_checks else frozenset()
+        # Pre-call checks read chat's context window and features; an embedding's limit is per input, not summed.
+        self.checks = self.settings.enable_pre_call_checks and work.chat
+        self.needed = required_features(messages, params) if self.checks else frozenset()
         self.failed: set[str] = set()
         self.looked = False  # the cache was looked up (and missed) for this group: the attempts skip the lookup
 
@@ -126,13 +160,18 @@ class Call:
         if client.pipeline.cache is None:
             return None
         tried: set[str] = set()  # deployments of one model share their entries: each key is looked up once
+        try:
+            operation, request = self.work.cache_request()
+            messages = self.work.messages()
+        except LiteLLMSyncError:
+            return None  # a malformed input: the call itself says why
         for deployment in deployments:
             try:
                 provider, model, _info = client.resolve(deployment.model)
             except LiteLLMSyncError:
                 continue  # the call itself says why
-            hit = client.pipeline.cached(provider.name, model, self.messages, self._params(name, deployment),
-                                         self.stream, tried)
+            hit = client.pipeline.cached(provider.name, model, messages, self._params(name, deployment),
+                                         self.stream, tried, operation=operation, request=request)
             if hit is not None:
                 return hit
         return None
@@ -159,7 +198,7 @@ class Call:
         return self.settings.num_retries if self.num_retries is None else self.num_retries
 
     def _servable(self, name: str, deployments: tuple[Deployment, ...]) -> tuple[Deployment, ...]:
-        if not self.settings.enable_pre_call_checks:
+        if not self.checks:
             return deployments
         kept, reasons = [], []
         for deployment in deployments:
@@ -227,9 +266,11 @@ class Call:
         timeout = self.timeout or (deployment.stream_timeout if self.stream else None)
         timeout = timeout or deployment.timeout or settings.timeout
         started = time.perf_counter()
+        if self.stream:
+            params["stream"] = True
         try:
-            result = router.client.completion(
-                deployment.model, self.messages, stream=self.stream, api_key=deployment.api_key,
+            result = getattr(router.client, self.work.kind)(
+                deployment.model, *self.work.args, api_key=deployment.api_key,
                 api_base=deployment.api_base, api_version=deployment.api_version, timeout=timeout,
                 max_retries=0, **params,
             )  # fmt: skip
