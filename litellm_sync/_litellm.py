@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -252,24 +251,10 @@ def token_cost(info: ModelInfo, prompt: int, completion: int, cached: int, writt
 
 
 def count_tokens(model: str, text: str | None = None, messages: Sequence[Any] | None = None) -> int:
-    """Tokens in text or messages: `litellm_sync.token_counter` when the package has one, else an estimate (one
-    token per 4 characters, plus 3 per message and 3 for the reply's priming, as OpenAI counts chat messages).
-    The one place costs from text count tokens: swap the estimate here."""
-    import litellm_sync
+    """Tokens in text or messages for costs from text: `token_counter` (exact with tiktoken, else its estimate)."""
+    from .tokens import token_counter
 
-    counter = getattr(litellm_sync, "token_counter", None)
-    if callable(counter):
-        counted = counter(model=model, text=text) if messages is None else counter(model=model, messages=messages)
-        return int(counted)
-    if messages is None:
-        return math.ceil(len(text or "") / 4)
-    total = 3
-    for message in messages:
-        content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", None)
-        if isinstance(content, list):
-            content = " ".join(str(p.get("text") or "") for p in content if isinstance(p, Mapping))
-        total += 3 + math.ceil(len(content) / 4 if isinstance(content, str) else 0)
-    return total
+    return int(token_counter(model, messages, None if messages is not None else text))
 
 
 def stream_chunk_builder(chunks: Iterable[ChatChunk], messages: Sequence[Any] | None = None) -> ChatResponse:

@@ -13,14 +13,24 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import APIError, APIResponseValidationError, BadRequestError, UnsupportedParamsError
+from ..exceptions import APIResponseValidationError, UnsupportedParamsError
 from .auth import public_context, split_call_args
-from .checks import CREDENTIAL_HEADER, check_header_name, check_headers, encode_segment, unicode_problem
+from .checks import CREDENTIAL_HEADER, check_header_name, check_headers, encode_segment
 from .params import ParamRules, RequestDraft
 from .paths import MISSING, compile_fields, make_getter
 from .redact import excerpt
-from .request import _JSON_HEADERS, Endpoint, PreparedRequest, ProviderConnection, _model_context
+from .request import (
+    _JSON_HEADERS,
+    Endpoint,
+    PreparedRequest,
+    ProviderConnection,
+    _model_context,
+    _unsendable,
+    refused_before_sending,
+)
 from .variables import BaseUrl
+
+_WHAT = "input or parameters"  # what an operation's refusals say was wrong
 
 if TYPE_CHECKING:
     from .._spec.model import OperationModel, OperationReaderModel
@@ -141,17 +151,8 @@ class Operation:
     ) -> PreparedRequest:
         """The request for one call (one batch of inputs); refusals are raised before sending, with
         `request_sent=False`."""
-        try:
+        with refused_before_sending(self.provider, model, _WHAT):
             return self._build(model, inputs, params, api_key, api_base, api_version, extra_headers, drop_params, info)
-        except APIError as error:
-            error.request_sent = False
-            if error.provider is None:
-                error.provider, error.model = self.provider, model
-            raise
-        except RecursionError:
-            raise _unsendable(self.provider, model, "is nested too deeply to encode as JSON") from None
-        except UnicodeError as exc:
-            raise _unsendable(self.provider, model, unicode_problem(exc)) from None
 
     def _build(
         self,
@@ -208,7 +209,7 @@ class Operation:
             try:
                 text = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
             except (TypeError, ValueError) as exc:
-                raise _unsendable(self.provider, model, f"holds a value JSON cannot carry ({exc})") from None
+                raise _unsendable(self.provider, model, f"holds a value JSON cannot carry ({exc})", _WHAT) from None
             payload = text.encode("utf-8")
         return PreparedRequest(self.endpoint.method, url, headers, payload, key, secrets, connection.key_env, signer)
 
@@ -251,9 +252,3 @@ def missing_operation(provider: str, kind: str, model: str, offered: Sequence[st
         provider=provider, model=model, request_sent=False,
     )
 
-
-def _unsendable(provider: str, model: str, problem: str) -> BadRequestError:
-    return BadRequestError(
-        f"The request (input or parameters) {problem}; it was not sent.",
-        provider=provider, model=model, request_sent=False,
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -243,19 +244,10 @@ class RequestBuilder:
     ) -> PreparedRequest:
         """The request for one chat call. Whatever it refuses is raised before anything is sent, with
         `request_sent=False`: ConfigurationError for the setup, BadRequestError for the messages or params."""
-        try:
+        with refused_before_sending(self.name, model):
             return self._build(
                 model, messages, params, stream, api_key, api_base, api_version, extra_headers, drop_params, info
             )
-        except APIError as error:
-            error.request_sent = False
-            if error.provider is None:
-                error.provider, error.model = self.name, model
-            raise
-        except RecursionError:
-            raise _unsendable(self.name, model, "is nested too deeply to encode as JSON") from None
-        except UnicodeError as exc:
-            raise _unsendable(self.name, model, unicode_problem(exc)) from None
 
     def _build(
         self,
@@ -347,13 +339,30 @@ class RequestBuilder:
         return PreparedRequest(self.models_endpoint.method, url, headers, None, key, (), connection.key_env, signer)
 
 
-def _unsendable(provider: str, model: str, problem: str) -> BadRequestError:
+def _unsendable(provider: str, model: str, problem: str, what: str = "messages or parameters") -> BadRequestError:
     return BadRequestError(
-        f"The request (messages or parameters) {problem}; it was not sent.",
+        f"The request ({what}) {problem}; it was not sent.",
         provider=provider,
         model=model,
         request_sent=False,
     )
+
+
+@contextmanager
+def refused_before_sending(provider: str, model: str, what: str = "messages or parameters") -> Iterator[None]:
+    """Around building a request: our errors are marked not sent (with the provider and model), and a body
+    nested too deeply or holding text that cannot be encoded becomes a BadRequestError saying so."""
+    try:
+        yield
+    except APIError as error:
+        error.request_sent = False
+        if error.provider is None:
+            error.provider, error.model = provider, model
+        raise
+    except RecursionError:
+        raise _unsendable(provider, model, "is nested too deeply to encode as JSON", what) from None
+    except UnicodeError as exc:
+        raise _unsendable(provider, model, unicode_problem(exc), what) from None
 
 
 def _model_context(info: ModelInfo | None) -> dict[str, Any]:
