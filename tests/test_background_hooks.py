@@ -49,7 +49,7 @@ def test_a_lone_event_is_told_at_once_and_later_ones_wait_for_the_batch() -> Non
 
 
 def test_a_failing_hook_does_not_stop_the_others_or_the_worker(caplog: pytest.LogCaptureFixture) -> None:
-    told: list[str] = []
+    told: list[str | None] = []
 
     def broken(e: Any) -> None:
         raise ValueError("boom")
