@@ -8,9 +8,10 @@ Measured, interleaved in one run (blocks alternate, so machine noise hits every 
 - per-call overhead of hooks + tracing + metrics: a plain Client against one with an OpenTelemetry hook (SDK
   TracerProvider, spans to a no-op exporter through a SimpleSpanProcessor), a Prometheus hook (own registry) and a
   plain counting hook (target <= 10% of the plain call); and a Client with budgets (memory ledger);
-- the same three hooks wrapped in `in_background(...)` (run by a worker thread; each block ends with `flush()`,
-  so the figure includes draining what the worker had left): it shows that CPU-bound hooks gain nothing off the
-  calling thread on CPython (GIL handoffs make them dearer); in_background is for hooks that wait on I/O;
+- the same three hooks wrapped in `in_background(...)` (told by a worker thread in batches; each block ends with
+  `flush()`, so the figure includes telling what the worker had left): the same work costs less there, because
+  run right after a call's HTTP work, caches cold, the OpenTelemetry SDK's span costs about 2.5 times what it
+  costs among a batch of spans;
 - the seam with nothing configured: Pipeline.begin + Call.end alone, in microseconds (the "0 when not enabled").
 
     python benchmarks/observe.py --url http://127.0.0.1:PORT --json   # against a server already running
@@ -37,6 +38,8 @@ from litellm_sync._observe.pipeline import Pipeline  # noqa: E402
 from litellm_sync.budgets import Budget, Budgets  # noqa: E402
 from litellm_sync.cache import MemoryCache  # noqa: E402
 from litellm_sync.observability import in_background  # noqa: E402
+
+BATCHED = "  same, in_background(...) batched"
 
 
 def per_call_us(call: Callable[[], Any], count: int) -> float:
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
         variants = {"plain": call(plain), "hooks+otel+prometheus": call(observed),
-                    "  same, in_background(...)": call(off_thread),
+                    BATCHED: call(off_thread),
                     "  prometheus + a hook only": call(metrics_only), "  otel only (SDK span)": call(tracing_only),
                     "budgets (2 limits, memory)": call(budgeted), "memory cache hit": call(cached)}  # fmt: skip
         for run in variants.values():  # warm up: pools, spec, the cache entry
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(rounds):
             for name, run in variants.items():
-                after = background.flush if name == "  same, in_background(...)" else lambda: None
+                after = background.flush if name == BATCHED else lambda: None
                 wall, spent = wall_and_cpu_us(run, block * (10 if name == "memory cache hit" else 1), after)
                 figures[name].append(wall)
                 cpu[name].append(spent)
@@ -142,11 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         ratio = "" if name == "plain" else f"{value / base - 1:+.1%}"
         spent = cpu_median[name]
         cpu_ratio = "" if name == "plain" else f"{spent / cpu_base - 1:+.1%}"
-        target = {"hooks+otel+prometheus": "<= +10%", "memory cache hit": "<= 50 us"}.get(name, "")
+        target = {"hooks+otel+prometheus": "<= +10%", BATCHED: "<= +10%",
+                  "memory cache hit": "<= 50 us"}.get(name, "")
         print(f"{name:34} | {value:8.1f} us | {ratio:>8} | {spent:7.1f} us | {cpu_ratio:>8} | {target}")
     print(f"{'seam alone, nothing configured':34} | {seam_us:8.2f} us | {seam_us / base:+8.2%} |")
-    met = median["memory cache hit"] <= 50 and median["hooks+otel+prometheus"] <= base * 1.10
-    print(f"\nall targets met: {met}")
+    for name in ("hooks+otel+prometheus", BATCHED):
+        met = median[name] <= base * 1.10 and cpu_median[name] <= cpu_base * 1.10
+        print(f"\n{name.strip()}: +10% target met (wall and CPU): {met}", end="")
+    print(f"\nmemory cache hit: 50 us target met: {median['memory cache hit'] <= 50}")
     return 0
 
 

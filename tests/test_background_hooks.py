@@ -122,3 +122,13 @@ def test_pending_events_are_told_at_interpreter_exit(tmp_path: Path) -> None:
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     assert out.read_text().split() == ["one", "two", "three"]
+
+
+def test_a_filling_queue_ends_the_pause_early() -> None:
+    told: list[str | None] = []
+    background = in_background(lambda e: told.append(e.correlation_id), max_queue=8, interval=30)
+    background(event("a"))
+    assert poll(lambda: told == ["a"])
+    background(event("b"))  # gathers for the next batch
+    background(event("c"))  # a quarter of max_queue waiting: the worker stops pausing
+    assert poll(lambda: told == ["a", "b", "c"])
