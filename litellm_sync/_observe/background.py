@@ -31,10 +31,11 @@ class BackgroundHooks:
     gathered as one batch: each hook in turn is told every event of the batch, in the order the calls ended, each
     inside its call's context; a lone event is told at once. Batching is what makes CPU-bound hooks cheaper here
     than inline: right after a call's HTTP work, with the processor's caches full of it, the OpenTelemetry SDK's
-    span costs about 2.5 times what it costs among other spans (benchmarks/observe.py measures both ways). `flush()` waits until every event queued so far has been told
-    (tests, before exporting); at interpreter exit pending events are told (for up to 2 s in all). A forked child
-    starts its own worker and drops the parent's pending events (they are the parent's to tell). When `max_queue`
-    events are waiting (hooks slower than calls), new ones are dropped and counted in `dropped`.
+    span costs about 2.5 times what it costs among other spans (benchmarks/observe.py measures both ways). `flush()`
+    waits until every event queued so far has been told (tests, before exporting); at interpreter exit pending
+    events are told (for up to 2 s in all). A forked child starts its own worker and drops the parent's pending
+    events (they are the parent's to tell). When `max_queue` events are waiting (hooks slower than calls), new ones
+    are dropped and counted in `dropped`.
     """
 
     def __init__(self, *hooks: Hook, max_queue: int = MAX_QUEUE, interval: float = INTERVAL) -> None:
