@@ -86,7 +86,10 @@ class OperationReader:
                 provider=provider, model=model,
             )
         for item in items:
-            out.items.append({name: getter(item) for name, getter in self.fields})
+            fields = {name: getter(item) for name, getter in self.fields}
+            if "index" in fields:
+                fields["index"] = _whole_number(fields["index"])
+            out.items.append(fields)
         out.id = found_id if isinstance(found_id, str) else None
         out.model = found_model if isinstance(found_model, str) else None
         if usage is not MISSING and self.usage_plan:
@@ -105,6 +108,14 @@ class OperationReader:
                 provider=provider, model=model,
             )
         return out
+
+
+def _whole_number(value: Any) -> Any:
+    """An item's `index` as read, except that its decimal text becomes the number: a provider that answers with
+    the record ids the body template gave (`id: "${index}"`) is read back to input positions this way."""
+    if isinstance(value, str) and 0 < len(value) <= 9 and value.isascii() and value.isdigit():
+        return int(value)
+    return value
 
 
 class Operation:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
+from .answer import take_answer
 from .paths import MISSING, compile_fields, make_getter
 
 if TYPE_CHECKING:
@@ -31,13 +32,16 @@ USAGE_FIELDS = (
 
 
 class ReadState:
-    """Mutable per-response (or per-stream) state: the running tool-call and kept-block indexes."""
+    """Mutable per-response (or per-stream) state: the running tool-call and kept-block indexes, and which
+    tool calls were the answer tool's (`answer_tool:`)."""
 
-    __slots__ = ("block_index", "tool_index")
+    __slots__ = ("answers", "block_index", "other_calls", "tool_index")
 
     def __init__(self) -> None:
         self.tool_index = -1
         self.block_index = -1
+        self.answers: set[int] | None = None  # indexes of answer-tool calls (their later fragments are text too)
+        self.other_calls = False  # a call to another tool was read: a tool_calls finish stays tool_calls
 
 
 class ToolCallRead:
@@ -254,7 +258,10 @@ class Reader:
     (`compile_fields`), so reading an event costs two calls plus whatever is actually present.
     """
 
-    def __init__(self, spec: ReaderModel, finish_reasons: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, spec: ReaderModel, finish_reasons: Mapping[str, str] | None = None, answer_tool: str | None = None
+    ) -> None:
+        self.answer_tool = spec.answer_tool or answer_tool  # a stream event's reader inherits the response's
         self.has_choices = spec.choices is not None
         self.has_usage = bool(spec.usage)
         self.top = compile_fields([spec.id, spec.model, spec.created, spec.choices, spec.usage_from])
@@ -341,11 +348,15 @@ class Reader:
                 rule.read_items(items, state, choice.tool_calls)
         if self.blocks is not None:
             self._read_blocks(values[self.blocks_slot], choice, state)
+        if self.answer_tool is not None and choice.tool_calls:
+            take_answer(choice, state, self.answer_tool)
         if reason is not MISSING:
             choice.raw_finish_reason = reason
             reason = self.finish_reasons.get(reason, reason) if reason.__class__ is str else None
             if self.tool_calls_finish_reason and choice.tool_calls and reason == "stop":
                 reason = self.tool_calls_finish_reason
+            if reason == "tool_calls" and state.answers and not state.other_calls:
+                reason = "stop"  # the only call was the answer: the model stopped with its answer
             choice.finish_reason = reason
         return choice
 

@@ -31,8 +31,9 @@ class StreamRules:
         self.error_when = compile_condition(spec.error.when, spec.error.has)
         events = dict(spec.events)
         default_spec = events.pop("*", None)
-        self.readers = {name: Reader(rule, finish_reasons) for name, rule in events.items()}
-        self.default = Reader(default_spec, finish_reasons) if default_spec is not None else default
+        answer = default.answer_tool  # every event reader reads the response reader's answer tool
+        self.readers = {name: Reader(rule, finish_reasons, answer) for name, rule in events.items()}
+        self.default = Reader(default_spec, finish_reasons, answer) if default_spec is not None else default
         self.has_end_marker = bool(self.done or self.end_types or self.end_when)
         # No event types to dispatch on (chat completions, Gemini, NDJSON): the stream loop's fast path.
         self.untyped = not self.type_from_event and self.type_getter is None

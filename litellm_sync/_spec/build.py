@@ -180,6 +180,7 @@ def _reader(loaded: Mapping[str, Any]) -> ReaderModel:
         usage=_usage_plan(usage, USAGE_FIELDS),
         finish_reasons=dict(loaded["finish_reasons"]),
         tool_calls_finish_reason=loaded["tool_calls_finish_reason"],
+        answer_tool=loaded["answer_tool"],
     )
 
 

@@ -130,6 +130,7 @@ class ReaderModel:
     usage: tuple[tuple[str, tuple[PathSpec, ...]], ...]  # field -> one path (or a first-of list), or paths summed
     finish_reasons: Mapping[str, str]
     tool_calls_finish_reason: str | None
+    answer_tool: str | None = None  # calls to this tool are read as the message text (a forced-tool JSON mode)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,7 @@ class ReaderSchema(_Strict):
     usage = fields.Nested(UsageSchema, load_default=dict)
     finish_reasons = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
     tool_calls_finish_reason = fields.Str(load_default=None)
+    answer_tool = fields.Str(load_default=None)  # calls to this tool are the answer text (see _engine/answer.py)
 
 
 class StreamErrorSchema(_Strict):
