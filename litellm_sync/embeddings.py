@@ -34,13 +34,18 @@ from ._engine.checks import check_timeout
 from ._engine.keywords import INTERCEPTED, mock_value
 from ._engine.operations import Operation, OperationRead, missing_operation
 from ._engine.response import parse_json_body
-from .client import _check_total, _priced
-from .exceptions import APIError, APIResponseValidationError, BadRequestError, ConfigurationError
+from .client import Client, _check_total, _priced
+from .exceptions import (
+    APIError,
+    APIResponseValidationError,
+    BadRequestError,
+    ConfigurationError,
+    UnsupportedParamsError,
+)
 from .types import Embedding, EmbeddingResponse, RerankResponse, RerankResult, Usage
 
 if TYPE_CHECKING:
     from ._spec import ProviderSpec
-    from .client import Client
     from .registry import ModelInfo
 
 DEFAULT_MAX_WORKERS = 4  # batches of one call in flight at once
@@ -51,6 +56,12 @@ _OPTIONS = ("api_key", "api_base", "api_version", "timeout", "max_retries", "dro
 def _read_keywords(client: Client, model: str, params: dict[str, Any], function: str) -> tuple[str, Any]:
     """LiteLLM's call-level keywords read out of `params` (rewritten in place) by the table `completion()` reads:
     the model to call (custom_llm_provider=) and this call's prices (input_cost_per_token=), or None."""
+    if not isinstance(client, Client):  # LiteLLM's client= (an OpenAI or HTTP client) given to a module function
+        raise UnsupportedParamsError(
+            f"{function}: client={type(client).__name__} is not a litellm_sync.Client: LiteLLM's client= (an "
+            "OpenAI or HTTP client) is not supported here; pass client=litellm_sync.Client(...) or leave it out",
+            model=model, request_sent=False,
+        )
     if not params or INTERCEPTED.isdisjoint(params):
         return model, None
     from .native import call_keywords  # refuses fallbacks= with what to use instead

@@ -353,3 +353,16 @@ def test_batch_threads_log_and_retry_under_the_calls_correlation_id(caplog: pyte
     assert [r.correlation_id for r in retried] == ["req-batch"]  # type: ignore[attr-defined]
     (event,) = [e for e in events if isinstance(e, CallEvent)]
     assert event.correlation_id == "req-batch" and len(event.retries) == 1  # noted on the call from its thread
+
+
+def test_litellms_client_keyword_is_refused_by_name_in_both_forms() -> None:
+    class OpenAIClient:  # what LiteLLM code passes as client=
+        pass
+
+    with litellm_sync.Client() as client:
+        with pytest.raises(exceptions.UnsupportedParamsError, match="client=OpenAIClient"):
+            litellm_sync.embedding(EMBED, "hi", api_key=KEY, client=OpenAIClient())  # type: ignore[arg-type]
+        with pytest.raises(exceptions.UnsupportedParamsError, match="client=OpenAIClient"):
+            litellm_sync.rerank(RERANK, "q", DOCS, api_key=KEY, client=OpenAIClient())  # type: ignore[arg-type]
+        with pytest.raises(exceptions.UnsupportedParamsError, match="client"):
+            client.embedding(EMBED, "hi", api_key=KEY, client=OpenAIClient())
