@@ -53,24 +53,31 @@ DEFAULT_MAX_WORKERS = 4  # batches of one call in flight at once
 _OPTIONS = ("api_key", "api_base", "api_version", "timeout", "max_retries", "drop_params", "extra_headers")
 
 
-def _read_keywords(client: Client, model: str, params: dict[str, Any], function: str) -> tuple[str, Any]:
+def _read_keywords(
+    client: Client, model: str, params: dict[str, Any], given: Mapping[str, Any], function: str
+) -> tuple[str, Any]:
     """LiteLLM's call-level keywords read out of `params` (rewritten in place) by the table `completion()` reads:
-    the model to call (custom_llm_provider=) and this call's prices (input_cost_per_token=), or None."""
+    the model to call (custom_llm_provider=) and this call's prices (input_cost_per_token=), or None. `given`: the
+    call's named parameters (dimensions=, top_n=, ...), put in params first so that additional_drop_params= drops
+    them too; each is then in params, None where not given or dropped (read as absent by rules and cache keys)."""
     if not isinstance(client, Client):  # LiteLLM's client= (an OpenAI or HTTP client) given to a module function
         raise UnsupportedParamsError(
             f"{function}: client={type(client).__name__} is not a litellm_sync.Client: LiteLLM's client= (an "
             "OpenAI or HTTP client) is not supported here; pass client=litellm_sync.Client(...) or leave it out",
             model=model, request_sent=False,
         )
-    if not params or INTERCEPTED.isdisjoint(params):
-        return model, None
-    from .native import call_keywords  # refuses fallbacks= with what to use instead
+    params.update((name, value) for name, value in given.items() if value is not None)
+    prices = None
+    if not INTERCEPTED.isdisjoint(params):
+        from .native import call_keywords  # refuses fallbacks= with what to use instead
 
-    options = {name: params.pop(name, None) for name in _OPTIONS}
-    model, left, prices = call_keywords(client, model, params, options, function)
-    params.clear()
-    params.update(left)
-    params.update((name, value) for name, value in options.items() if value is not None)
+        options = {name: params.pop(name, None) for name in _OPTIONS}
+        model, left, prices = call_keywords(client, model, params, options, function)
+        params.clear()
+        params.update(left)
+        params.update((name, value) for name, value in options.items() if value is not None)
+    for name in given:
+        params.setdefault(name, None)
     return model, prices
 
 
@@ -150,14 +157,11 @@ def create_embedding(
         raise BadRequestError(f"max_workers={max_workers!r}: pass a whole number of threads >= 1")
     mock = params.pop("mock_response", None)
     given = {"dimensions": dimensions, "encoding_format": encoding_format, "input_type": input_type}
-    params.update((name, value) for name, value in given.items() if value is not None)
-    model, prices = _read_keywords(client, model, params, "embedding()")  # additional_drop_params= sees them too
+    model, prices = _read_keywords(client, model, params, given, "embedding()")
     encoding_format = params.get("encoding_format")
     if encoding_format not in (None, "float", "base64"):
         raise BadRequestError(f"encoding_format={encoding_format!r}: use 'float' (the default) or 'base64'")
     call = _Call(client, "embeddings", model, params, prices)
-    for name in given:  # None where not given (or dropped): read as absent by the rules and the cache key
-        params.setdefault(name, None)
     tracked = call.begin("embeddings", inputs, inputs, params)
     if tracked.hit is not None:
         return tracked.hit  # type: ignore[no-any-return]
@@ -167,6 +171,8 @@ def create_embedding(
         else:
             size = call.operation.batch_size or len(inputs)
             batches = [inputs[start:start + size] for start in range(0, len(inputs), size)]
+            if len(batches) > 1 and tracked.retries is None:
+                tracked.retries = []  # batch threads note their retries on the call at once: one list, no race
             reads = _run(call, batches, params, max_workers)
             response = _join(call, batches, reads, encoding_format == "base64")
     except Exception as error:
@@ -319,9 +325,9 @@ def create_rerank(
     if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
         raise BadRequestError(f"top_n={top_n!r}: pass a whole number >= 1")
     mock = params.pop("mock_response", None)
-    model, prices = _read_keywords(client, model, params, "rerank()")
+    given = {"top_n": top_n, "return_documents": return_documents}  # what is sent; the reply is cut and filled here
+    model, prices = _read_keywords(client, model, params, given, "rerank()")
     call = _Call(client, "rerank", model, params, prices)
-    params.update(top_n=top_n, return_documents=return_documents)
     tracked = call.begin("rerank", [query, *documents], cache_request("rerank", query, documents)[1], params)
     if tracked.hit is not None:
         return tracked.hit  # type: ignore[no-any-return]

@@ -219,6 +219,10 @@ def test_additional_drop_params_drops_named_arguments_too() -> None:
         client.embedding(EMBED, "hi", api_key=KEY, dimensions=256)
     assert "dimensions" not in json.loads(reply.calls[0].request.body)
     assert json.loads(reply.calls[1].request.body)["dimensions"] == 256
+    with responses.RequestsMock() as rsps, litellm_sync.Client() as client:
+        sent = _rerank_capture(rsps)
+        result = client.rerank(RERANK, "q", DOCS, api_key=KEY, top_n=1, additional_drop_params=["top_n"])
+    assert "top_n" not in json.loads(sent[0].body) and [r.index for r in result.results] == [2]  # cut here
 
 
 def test_caching_keyword_controls_the_cache() -> None:
