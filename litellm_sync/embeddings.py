@@ -8,7 +8,14 @@ back as floats; base64 (little-endian float32) from the provider is decoded, unl
 Both go through the Client's pipeline as chat does (hooks, `metadata=`, correlation ids, budgets, payload
 logging, the response cache): a cached answer is keyed by the operation, the model, the inputs (query and
 documents) and every parameter that changes the answer, apart from chat entries; whole calls are cached (a batch
-with one new input is sent whole).
+with one new input is sent whole). Batch threads run in a copy of the call's context, so their log lines and
+retries belong to the call.
+
+LiteLLM's call-level keywords (num_retries, request_timeout, base_url, headers, custom_llm_provider, caching,
+tags, additional_drop_params, input_cost_per_token, the unsupported ones, ...) are read by the one table
+`completion()` reads (_engine/keywords.py) and never sent; fallbacks= is refused (a Router routes these calls
+with fallbacks). mock_response= sends nothing: a vector (LiteLLM's form) for embeddings, scores for rerank, or
+an exception to raise.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import array
 import base64
 import binascii
+import contextvars
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -23,29 +31,66 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from ._engine.checks import check_timeout
+from ._engine.keywords import INTERCEPTED, mock_value
 from ._engine.operations import Operation, OperationRead, missing_operation
 from ._engine.response import parse_json_body
-from .client import _check_total
-from .exceptions import APIError, APIResponseValidationError, BadRequestError
+from .client import Client, _check_total, _priced
+from .exceptions import (
+    APIError,
+    APIResponseValidationError,
+    BadRequestError,
+    ConfigurationError,
+    UnsupportedParamsError,
+)
 from .types import Embedding, EmbeddingResponse, RerankResponse, RerankResult, Usage
 
 if TYPE_CHECKING:
     from ._spec import ProviderSpec
-    from .client import Client
     from .registry import ModelInfo
 
 DEFAULT_MAX_WORKERS = 4  # batches of one call in flight at once
+#: The call's own keyword arguments LiteLLM's aliases set (num_retries -> max_retries, base_url -> api_base, ...).
+_OPTIONS = ("api_key", "api_base", "api_version", "timeout", "max_retries", "drop_params", "extra_headers")
+
+
+def _read_keywords(
+    client: Client, model: str, params: dict[str, Any], given: Mapping[str, Any], function: str
+) -> tuple[str, Any]:
+    """LiteLLM's call-level keywords read out of `params` (rewritten in place) by the table `completion()` reads:
+    the model to call (custom_llm_provider=) and this call's prices (input_cost_per_token=), or None. `given`: the
+    call's named parameters (dimensions=, top_n=, ...), put in params first so that additional_drop_params= drops
+    them too; each is then in params, None where not given or dropped (read as absent by rules and cache keys)."""
+    if not isinstance(client, Client):  # LiteLLM's client= (an OpenAI or HTTP client) given to a module function
+        raise UnsupportedParamsError(
+            f"{function}: client={type(client).__name__} is not a litellm_sync.Client: LiteLLM's client= (an "
+            "OpenAI or HTTP client) is not supported here; pass client=litellm_sync.Client(...) or leave it out",
+            model=model, request_sent=False,
+        )
+    params.update((name, value) for name, value in given.items() if value is not None)
+    prices = None
+    if not INTERCEPTED.isdisjoint(params):
+        from .native import call_keywords  # refuses fallbacks= with what to use instead
+
+        options = {name: params.pop(name, None) for name in _OPTIONS}
+        model, left, prices = call_keywords(client, model, params, options, function)
+        params.clear()
+        params.update(left)
+        params.update((name, value) for name, value in options.items() if value is not None)
+    for name in given:
+        params.setdefault(name, None)
+    return model, prices
 
 
 class _Call:
     """One operation call: the operation for the model and what every request of it shares."""
 
-    def __init__(self, client: Client, kind: str, model: str, options: dict[str, Any]) -> None:
+    def __init__(self, client: Client, kind: str, model: str, options: dict[str, Any], prices: Any = None) -> None:
         provider, name, info = client.resolve(model)
         operation = provider.operations.get(kind)
         if operation is None:
             raise missing_operation(provider.name, kind, name, sorted(provider.operations))
         self.client, self.provider, self.model, self.info = client, provider, name, info
+        self.priced: ModelInfo | None = info if prices is None else _priced(info, provider.name, name, prices)
         self.operation: Operation = operation.for_model(name, info.name if info is not None else None)
         timeout, total = options.pop("timeout", None), options.pop("total_timeout", None)
         self.wait = client.timeout if timeout is None else check_timeout(timeout)
@@ -98,6 +143,7 @@ def create_embedding(
     client: Client,
     model: str,
     input: Any,
+    /,
     *,
     dimensions: int | None = None,
     encoding_format: str | None = None,
@@ -107,25 +153,65 @@ def create_embedding(
 ) -> EmbeddingResponse:
     """Embed `input` (a string or a list of them) with the model's provider; see the module docstring."""
     inputs = _check_input(input)
-    if encoding_format not in (None, "float", "base64"):
-        raise BadRequestError(f"encoding_format={encoding_format!r}: use 'float' (the default) or 'base64'")
     if not isinstance(max_workers, int) or max_workers < 1:
         raise BadRequestError(f"max_workers={max_workers!r}: pass a whole number of threads >= 1")
-    call = _Call(client, "embeddings", model, params)
-    params.update(dimensions=dimensions, encoding_format=encoding_format, input_type=input_type)
+    mock = params.pop("mock_response", None)
+    given = {"dimensions": dimensions, "encoding_format": encoding_format, "input_type": input_type}
+    model, prices = _read_keywords(client, model, params, given, "embedding()")
+    encoding_format = params.get("encoding_format")
+    if encoding_format not in (None, "float", "base64"):
+        raise BadRequestError(f"encoding_format={encoding_format!r}: use 'float' (the default) or 'base64'")
+    call = _Call(client, "embeddings", model, params, prices)
     tracked = call.begin("embeddings", inputs, inputs, params)
     if tracked.hit is not None:
         return tracked.hit  # type: ignore[no-any-return]
     try:
-        size = call.operation.batch_size or len(inputs)
-        batches = [inputs[start:start + size] for start in range(0, len(inputs), size)]
-        reads = _run(call, batches, params, max_workers)
-        response = _join(call, batches, reads, encoding_format == "base64")
+        if mock is not None:
+            response = _mock_embedding(call, inputs, mock, encoding_format == "base64")
+        else:
+            size = call.operation.batch_size or len(inputs)
+            batches = [inputs[start:start + size] for start in range(0, len(inputs), size)]
+            if len(batches) > 1 and tracked.retries is None:
+                tracked.retries = []  # batch threads note their retries on the call at once: one list, no race
+            reads = _run(call, batches, params, max_workers)
+            response = _join(call, batches, reads, encoding_format == "base64")
     except Exception as error:
         tracked.end(None, error, False)
         raise
     tracked.end(response, None, True)
     return response
+
+
+def _mock_value(call: _Call, mock: Any, what: str) -> Any:
+    """mock_response= as given, or the exception it names ('litellm.RateLimitError'), raised here."""
+    value = mock_value(mock, call.model) if isinstance(mock, (str, BaseException)) else mock
+    if isinstance(value, BaseException):
+        raise value
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigurationError(f"mock_response={mock!r}: {what}, or an exception (or its name, e.g. "
+                                 "'litellm.RateLimitError') to raise")
+    return list(value)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+
+
+def _mock_embedding(call: _Call, inputs: list[Any], mock: Any, want_base64: bool) -> EmbeddingResponse:
+    """mock_response= for embeddings: LiteLLM's vector (every input gets it), a vector per input, or an exception;
+    nothing is sent. Usage counts one token per word, as `testing.mock_embedding` does."""
+    value = _mock_value(call, mock, "expected a vector (a list of numbers, given to every input) or a list of "
+                        f"{len(inputs)} vectors, one per input")
+    vectors = [value] * len(inputs) if _numbers(value) else value
+    if len(vectors) != len(inputs) or not all(_numbers(vector) for vector in vectors):
+        raise ConfigurationError(f"mock_response: expected a vector (a list of numbers) or {len(inputs)} of them, "
+                                 "one per input")
+    provider, model = call.provider.name, call.model
+    data = [Embedding(_vector(list(v), want_base64, provider, model), i) for i, v in enumerate(vectors)]
+    tokens = sum(len(text.split()) if isinstance(text, str) else len(text) for text in inputs)
+    cost = call.priced.cost(tokens, 0) if call.priced is not None else None
+    return EmbeddingResponse(data, model, Usage(prompt_tokens=tokens, total_tokens=tokens), provider, cost)
 
 
 def _check_input(value: Any) -> list[Any]:
@@ -145,7 +231,11 @@ def _run(call: _Call, batches: list[list[Any]], params: Mapping[str, Any], max_w
         return [call.send({"input": batches[0]}, params)]
     workers = min(max_workers, len(batches), call.client.transport.pool_size)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="litellm_sync-embedding") as pool:
-        futures: list[Future[OperationRead]] = [pool.submit(call.send, {"input": b}, params) for b in batches]
+        # Each batch runs in its own copy of the call's context (one Context cannot be entered by two threads at
+        # once): its log lines carry the call's correlation id, its retries are noted on the call, spans nest.
+        futures: list[Future[OperationRead]] = [
+            pool.submit(contextvars.copy_context().run, call.send, {"input": b}, params) for b in batches
+        ]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
             future.cancel()  # one batch failed: those not started are not sent
@@ -184,7 +274,7 @@ def _join(call: _Call, batches: list[list[Any]], reads: list[OperationRead], wan
         raise APIResponseValidationError("the provider's embedding indexes do not cover the inputs once each",
                                          provider=provider, model=model)
     usage = Usage(prompt_tokens=prompt, total_tokens=total) if counted else None
-    cost = call.info.cost(prompt, 0) if call.info is not None and usage is not None else None
+    cost = call.priced.cost(prompt, 0) if call.priced is not None and usage is not None else None
     return EmbeddingResponse(data, answered_model or model, usage, provider, cost)
 
 
@@ -221,6 +311,7 @@ def create_rerank(
     model: str,
     query: str,
     documents: Sequence[Any],
+    /,
     *,
     top_n: int | None = None,
     return_documents: bool | None = None,
@@ -233,19 +324,36 @@ def create_rerank(
         raise BadRequestError("documents must be a non-empty list of strings (or of {'text': ...} dicts)")
     if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
         raise BadRequestError(f"top_n={top_n!r}: pass a whole number >= 1")
-    call = _Call(client, "rerank", model, params)
-    params.update(top_n=top_n, return_documents=return_documents)
+    mock = params.pop("mock_response", None)
+    given = {"top_n": top_n, "return_documents": return_documents}  # what is sent; the reply is cut and filled here
+    model, prices = _read_keywords(client, model, params, given, "rerank()")
+    call = _Call(client, "rerank", model, params, prices)
     tracked = call.begin("rerank", [query, *documents], cache_request("rerank", query, documents)[1], params)
     if tracked.hit is not None:
         return tracked.hit  # type: ignore[no-any-return]
     try:
-        read = call.send({"query": query, "documents": list(documents)}, params)
+        if mock is not None:
+            read = _mock_rerank(call, mock, len(documents))
+        else:
+            read = call.send({"query": query, "documents": list(documents)}, params)
         response = _rerank_response(call, read, list(documents), top_n, return_documents)
     except Exception as error:
         tracked.end(None, error, False)
         raise
     tracked.end(response, None, True)
     return response
+
+
+def _mock_rerank(call: _Call, mock: Any, count: int) -> OperationRead:
+    """mock_response= for rerank: one relevance score per document (ranked here, best first), or an exception;
+    nothing is sent."""
+    scores = _mock_value(call, mock, f"expected {count} relevance scores, one per document")
+    if len(scores) != count or not _numbers(scores):
+        raise ConfigurationError(f"mock_response: expected {count} relevance scores (numbers), one per document")
+    read = OperationRead()
+    read.model = call.model
+    read.items = [{"index": i, "score": scores[i]} for i in sorted(range(count), key=lambda i: -scores[i])]
+    return read
 
 
 def _rerank_response(
@@ -273,8 +381,11 @@ def _rerank_response(
     if tokens is not None:
         meta["tokens"] = {"input_tokens": tokens}
     usage = Usage(prompt_tokens=tokens, total_tokens=read.usage.get("total_tokens", tokens)) if tokens else None
-    info: ModelInfo | None = call.info
-    cost = info.rerank_cost(units, tokens) if info is not None else None
+    info: ModelInfo | None = call.priced
+    if info is not None and info is not call.info:  # this call's prices (input_cost_per_token=) are per token
+        cost = info.cost(tokens, 0) if tokens is not None else None
+    else:
+        cost = info.rerank_cost(units, tokens) if info is not None else None
     return RerankResponse(read.id, results, meta, read.model or model, usage, provider, cost)
 
 

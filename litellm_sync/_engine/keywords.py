@@ -1,5 +1,6 @@
-"""LiteLLM's call-level keywords in one table (what `completion()` does with each), applied once, before the
-provider's parameter rules run: none of them ever reaches a provider's request body.
+"""LiteLLM's call-level keywords in one table (what `completion()` does with each; `responses()`, `embedding()`
+and `rerank()` read the same table), applied once, before the provider's parameter rules run: none of them ever
+reaches a provider's request body.
 
 Kinds:
 
@@ -48,15 +49,17 @@ TABLE: tuple[Keyword, ...] = (
     Keyword("extra_headers", OURS, "headers added to this request"),
     Keyword("drop_params", OURS, "drop (with a warning) what the provider refuses, instead of raising"),
     Keyword("mock_response", OURS, "send nothing: text, an exception (or 'litellm.RateLimitError'-style name), "
-            "or a ModelResponse-like dict is read back through the provider's own reader"),
+            "or a ModelResponse-like dict is read back through the provider's own reader; embedding(): a vector "
+            "(every input gets it) or one per input; rerank(): a relevance score per document"),
     Keyword("num_retries", ALIAS, "same as max_retries", "max_retries"),
     Keyword("request_timeout", ALIAS, "same as timeout", "timeout"),
     Keyword("base_url", ALIAS, "same as api_base", "api_base"),
     Keyword("headers", ALIAS, "same as extra_headers (merged with it)", "extra_headers"),
     Keyword("fallbacks", CALL, "models (or dicts of model and keys) tried in order when the call fails with an "
-            "APIError; the Router's retry and fallback machinery runs them"),
+            "APIError; the Router's retry and fallback machinery runs them (completion() only: responses(), "
+            "embedding() and rerank() refuse it, route them through a Router)"),
     Keyword("context_window_fallback_dict", CALL, "{model: bigger model}: tried when the model raises "
-            "ContextWindowExceededError (through the Router's context_window_fallbacks)"),
+            "ContextWindowExceededError (through the Router's context_window_fallbacks; completion() only)"),
     Keyword("custom_llm_provider", CALL, "forces the provider: the model is called as 'provider/model'"),
     Keyword("additional_drop_params", CALL, "names of parameters removed from this call before mapping"),
     Keyword("input_cost_per_token", CALL, "USD per prompt token for this call's cost (with output_cost_per_token)"),
