@@ -356,3 +356,23 @@ def test_a_forked_child_is_not_stuck_on_a_lock_held_at_fork_time() -> None:
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung on the cache's lock")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_router_reads_litellm_keywords_before_its_cache_lookup(server: FakeProviderServer) -> None:
+    from litellm_sync.router import Router
+
+    deployments = [{"model_name": "chat", "model_info": {"id": "one-a-minute"},
+                    "litellm_params": {"model": MODEL, "api_key": KEY, "api_base": server.url, "rpm": 1}}]
+    server.clear()
+    cache = MemoryCache()
+    with Router(deployments, cache=cache, clock=lambda: 1_000_020.0) as router:
+        router.completion("chat", HI, caching=True)
+        # the same question with LiteLLM's keywords that do not change the answer: served before routing, so the
+        # rpm limit reached by the first call does not refuse it
+        for keywords in ({"caching": True}, {"num_retries": 2}, {"tags": ["a"]}, {"request_timeout": 30}):
+            assert router.completion("chat", HI, **keywords).cache_hit, keywords
+        stored = len(cache)
+        with pytest.raises(litellm_sync.router.RouterRateLimitError):  # caching=False: past the cache, so routed
+            router.completion("chat", HI, caching=False)
+        assert len(cache) == stored
+    assert len(server.requests) == 1

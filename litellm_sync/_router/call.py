@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._engine.keywords import take_keywords
 from .._engine.redact import get_logger
 from ..exceptions import (
     APIError,
@@ -165,13 +166,16 @@ class Call:
             messages = self.work.messages()
         except LiteLLMSyncError:
             return None  # a malformed input: the call itself says why
+        drop = self.params.get("drop_params")
         for deployment in deployments:
-            try:
-                provider, model, _info = client.resolve(deployment.model)
+            try:  # LiteLLM's keywords (caching=, num_retries=, tags=...) read as the Client reads them: same key
+                keywords = take_keywords(deployment.model, self._params(name, deployment), {},
+                                         client.drop_params if drop is None else bool(drop), True)
+                provider, model, _info = client.resolve(keywords.model)
             except LiteLLMSyncError:
                 continue  # the call itself says why
-            hit = client.pipeline.cached(provider.name, model, messages, self._params(name, deployment),
-                                         self.stream, tried, operation=operation, request=request)
+            hit = client.pipeline.cached(provider.name, model, messages, keywords.params, self.stream, tried,
+                                         operation=operation, request=request)
             if hit is not None:
                 return hit
         return None
