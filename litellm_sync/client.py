@@ -106,14 +106,18 @@ class Client:
     # -- resolution -------------------------------------------------------------------------------
 
     def resolve(self, model: str) -> tuple[ProviderSpec, str, ModelInfo | None]:
-        """The provider, the model as the provider spells it, and the registry's info (None if unlisted)."""
-        provider_name, model_name = self.spec.registry.resolve(model)
-        provider = self.spec.provider(provider_name)
+        """The provider, the model as the provider spells it, and the registry's info (None if unlisted).
+
+        The spec is read once: `register_model` on another thread swaps `self.spec` whole, and the three answers
+        must come from the same one."""
+        spec = self.spec
+        provider_name, model_name = spec.registry.resolve(model)
+        provider = spec.provider(provider_name)
         for prefix, target in provider.model.routes:  # `routes:` in YAML: another entry serves these models
             if model_name.startswith(prefix):
-                provider_name, provider = target, self.spec.provider(target)
+                provider_name, provider = target, spec.provider(target)
                 break
-        return provider, model_name, self.spec.registry.get(provider_name, model_name)
+        return provider, model_name, spec.registry.get(provider_name, model_name)
 
     # -- chat ---------------------------------------------------------------------------------------
 

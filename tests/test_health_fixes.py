@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from decimal import Decimal
+from typing import Any
 
 import pytest
 import responses
 
+import litellm_sync
 from litellm_sync._engine.auth import CACHE_SIZE
 from litellm_sync._engine.auth_token import TokenExchangeMechanism
 
@@ -52,3 +56,34 @@ def test_a_forked_child_starts_with_an_empty_bounded_cache(monkeypatch: pytest.M
         assert child_value is not first and built == [1, 3] and mechanism._cache is not parent
     finally:
         parent.lock.release()
+
+
+class _RegistryDuringResolve:
+    """A registry whose `resolve` lets `register_model` land (as another thread's would) before it answers."""
+
+    def __init__(self, real: Any, client: litellm_sync.Client, update: dict[str, Any]) -> None:
+        self.real, self.client, self.update = real, client, update
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def resolve(self, model: str) -> tuple[str, str]:
+        answer = self.real.resolve(model)
+        if self.update:
+            litellm_sync.register_model(self.update, client=self.client)
+            self.update = {}
+        return answer  # type: ignore[no-any-return]
+
+
+def test_resolve_answers_from_one_spec_when_register_model_swaps_it_meanwhile() -> None:
+    with litellm_sync.Client() as client:
+        litellm_sync.register_model({"openai/acme-chat": {"input_cost_per_token": 0.000001}}, client=client)
+        before = client.spec
+        wrapper = _RegistryDuringResolve(before.registry, client, {"openai/acme-chat": {"input_cost_per_token": 0.5}})
+        client.spec = dataclasses.replace(before, registry=wrapper)
+        provider, model, info = client.resolve("openai/acme-chat")
+        assert client.spec.registry.get("openai", "acme-chat").input_price == Decimal("500000.0")  # it did land
+        # Before the fix the info came from the new spec and the provider from the old one.
+        assert (provider.name, model) == ("openai", "acme-chat") and provider is before.provider("openai")
+        assert info is not None and info.input_price == Decimal("1.000000")
+        assert client.resolve("openai/acme-chat")[2].input_price == Decimal("500000.0")  # the next call sees it
