@@ -130,14 +130,31 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
-        context = self.context
         try:
-            if context is None:
-                raise RuntimeError
-            context.run(self._stop)
-        except RuntimeError:  # no call context, or it is entered already (closed from inside a read)
-            self._stop()
-        self._http.close(reuse=self._finished)
+            self._in_context(self._stop)
+        finally:  # the connection goes back (or is dropped) even when an end listener raises
+            self._http.close(reuse=self._finished)
+
+    def _in_context(self, function: Callable[[], None]) -> None:
+        """function() run in the call's context, or here when there is none or it is entered already (closed
+        from inside a read). Only the context's own refusal falls back: an error function raises (an end
+        listener's RuntimeError, say) propagates, and function never runs twice."""
+        context = self.context
+        if context is not None:
+            entered = False
+
+            def run() -> None:
+                nonlocal entered
+                entered = True
+                function()
+
+            try:
+                context.run(run)
+                return
+            except RuntimeError:
+                if entered:
+                    raise
+        function()
 
     def _stop(self) -> None:
         self._generator.close()

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +16,9 @@ import responses
 import litellm_sync
 from litellm_sync._engine.auth import CACHE_SIZE
 from litellm_sync._engine.auth_token import TokenExchangeMechanism
+from litellm_sync._engine.response import ChunkAssembler
+from litellm_sync.limits import Limits
+from litellm_sync.stream import ChatStream
 
 TOKEN_URL = "https://iam.example/token"
 
@@ -87,3 +92,81 @@ def test_resolve_answers_from_one_spec_when_register_model_swaps_it_meanwhile() 
         assert (provider.name, model) == ("openai", "acme-chat") and provider is before.provider("openai")
         assert info is not None and info.input_price == Decimal("1.000000")
         assert client.resolve("openai/acme-chat")[2].input_price == Decimal("500000.0")  # the next call sees it
+
+
+CHUNK = (
+    b'data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m",'
+    b'"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+)
+
+
+class _CountingHttp:
+    """A stream's HTTP response over events in memory that counts how it is closed."""
+
+    at_eof = False
+
+    def __init__(self) -> None:
+        self.headers = {"content-type": "text/event-stream"}
+        self.closes: list[bool] = []
+
+    def chunks(self, stage: str) -> Iterator[bytes]:
+        yield from (CHUNK, CHUNK, CHUNK, b"data: [DONE]\n\n")
+
+    def read(self, limits: Limits) -> bytes:
+        return b""
+
+    def close(self, reuse: bool) -> None:
+        self.closes.append(reuse)
+
+
+def _stream(http: _CountingHttp) -> ChatStream:
+    with litellm_sync.Client() as client:
+        spec = client.spec.provider("openai")
+    assembler = ChunkAssembler("m", "openai", None, spec.stream.tool_calls_finish_reason)
+    return ChatStream(http, spec.stream, spec.errors, assembler, ())
+
+
+@pytest.mark.parametrize("context", [True, False], ids=["in-call-context", "no-context"])
+@pytest.mark.parametrize("started", [True, False], ids=["started", "never-iterated"])
+def test_an_end_listener_that_raises_at_close_runs_once_and_the_connection_is_closed_once(
+    context: bool, started: bool
+) -> None:
+    http = _CountingHttp()
+    stream = _stream(http)
+    if context:
+        stream.context = contextvars.copy_context()
+    told: list[bool] = []
+
+    def listener(response: Any, error: Exception | None, complete: bool) -> None:
+        told.append(complete)
+        raise RuntimeError("listener broke")
+
+    stream.notify_end(listener)
+    if started:
+        stream.prefetch()
+    stops: list[int] = []
+    stop = stream._stop
+
+    def counted_stop() -> None:
+        stops.append(1)
+        stop()
+
+    stream._stop = counted_stop  # type: ignore[method-assign]
+    # Before the fix: in a context the RuntimeError made close() run _stop again and swallow the error; without
+    # one it escaped before the connection was closed, and nothing closed it after.
+    with pytest.raises(RuntimeError, match="listener broke"):
+        stream.close()
+    assert told == [False] and stops == [1] and http.closes == [False]
+    stream.close()  # a second close does nothing
+    assert told == [False] and stops == [1] and http.closes == [False]
+
+
+def test_close_from_inside_the_entered_call_context_still_stops_once() -> None:
+    http = _CountingHttp()
+    stream = _stream(http)
+    stream.context = contextvars.copy_context()
+    told: list[bool] = []
+    stream.notify_end(lambda response, error, complete: told.append(complete))
+    assert next(stream).choices[0].delta.content == "hi"
+    stream.context.run(stream.close)  # the context is entered already: close falls back to running here
+    assert told == [False] and http.closes == [False]
