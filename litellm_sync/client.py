@@ -29,7 +29,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
-from .types import Usage
+from .types import Usage, note_origin
 
 if TYPE_CHECKING:
     from .budgets import Budget, Budgets
@@ -216,6 +216,7 @@ class Client:
                     keep=self.pipeline.active,
                 )
                 opened.prefetch()  # an error before the first chunk is retried like any other
+                note_origin(opened, request.public_base)
                 return opened
 
             try:
@@ -233,6 +234,7 @@ class Client:
 
             body = self.retry.call(attempt, max_retries)
             response = read_response(provider.reader, body, model_name, provider.name, cost, request.secrets)
+            note_origin(response, request.public_base)
         except Exception as error:
             if isinstance(error, APIError):  # the one place every error of a plain call passes: mask the key
                 error.redact_secrets(request.secrets)

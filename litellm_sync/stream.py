@@ -15,7 +15,7 @@ from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
 from ._engine.stream_rules import StreamRules
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
 from .limits import DEFAULT_LIMITS, Limits
-from .types import ChatChunk, ChatResponse
+from .types import ChatChunk, ChatResponse, note_origin
 
 log = get_logger()
 _DRAIN_MOST = 16  # reads after the end marker before a still-talking server just costs the connection
@@ -53,6 +53,8 @@ class ChatStream:
     # The context the Client's call started in (its correlation id current): the stream is read and closed inside it,
     # so log lines written then carry the id. Context.run costs ~15 ns a chunk; a ContextVar set/reset ~150 ns.
     context: contextvars.Context | None = None
+    # (api_base, Router deployment id) for the `_hidden_params` of the response `response()` rebuilds (note_origin).
+    _origin: tuple[str | None, str | None] = (None, None)
 
     def __init__(
         self,
@@ -431,7 +433,7 @@ class ChatStream:
         self._keep = True
         for _chunk in self:
             pass
-        built = stream_chunk_builder(self._chunks)
+        built = note_origin(stream_chunk_builder(self._chunks), *self._origin)
         if self.parse_as is not None:
             built.parsed = self.parse_as(built)
         return built

@@ -193,7 +193,38 @@ class Usage(_Record):
         return out
 
 
-class _Parsed(_Record):
+class _Hidden(_Record):
+    """An answer with LiteLLM's `_hidden_params`; where it came from (`note_origin`) is held in a slot of its own,
+    outside the record's fields: never dumped, cached or compared."""
+
+    __slots__ = ("_origin",)
+    cache_hit: ClassVar[bool] = False
+    cost: Decimal | None
+    provider: str | None
+
+    @property
+    def _hidden_params(self) -> dict[str, Any]:
+        """LiteLLM's `response._hidden_params`: response_cost (USD, a float; None when unpriced), the provider
+        (custom_llm_provider), api_base (the base URL the call was sent to, without user info, query or key;
+        None when nothing was sent: a cache hit) and model_id (the Router deployment that answered, its
+        `model_info.id`; None for a Client's own call, as LiteLLM's plain completion)."""
+        cost = None if self.cost is None else float(self.cost)
+        api_base, model_id = getattr(self, "_origin", (None, None))
+        return {"response_cost": cost, "custom_llm_provider": self.provider, "model_id": model_id,
+                "api_base": api_base, "cache_hit": self.cache_hit}  # fmt: skip
+
+
+def note_origin(answer: Any, api_base: str | None = None, model_id: str | None = None) -> Any:
+    """Record on an answer (a response, or a stream whose `response()` passes it on) the base URL it was sent to
+    and the Router deployment that served it, for its `_hidden_params`; a value not given is kept. An answer
+    that has no `_hidden_params` (a cache replay) is left as it is. Returns the answer."""
+    if isinstance(answer, _Hidden) or hasattr(answer, "_origin"):
+        base, identity = getattr(answer, "_origin", (None, None))
+        answer._origin = (api_base or base, model_id or identity)
+    return answer
+
+
+class _Parsed(_Hidden):
     """Holds `parsed` in a slot of its own, outside the record's fields: never dumped, cached or compared."""
 
     __slots__ = ("_parsed",)
@@ -228,14 +259,6 @@ class ChatResponse(_Parsed):
     def content(self) -> str | None:
         """The first choice's text, the most common thing to want."""
         return self.choices[0].message.content if self.choices else None
-
-    @property
-    def _hidden_params(self) -> dict[str, Any]:
-        """LiteLLM's `response._hidden_params`: response_cost (USD, a float; None when unpriced) and the provider;
-        model_id and api_base are None here (the Router's deployment ids are in its RouterEvents)."""
-        cost = None if self.cost is None else float(self.cost)
-        return {"response_cost": cost, "custom_llm_provider": self.provider, "model_id": None, "api_base": None,
-                "cache_hit": self.cache_hit}  # fmt: skip
 
     @property
     def parsed(self) -> Any:
@@ -330,7 +353,7 @@ class Embedding(_Record):
         self.index = index
 
 
-class EmbeddingResponse(_Record):
+class EmbeddingResponse(_Hidden):
     """An embedding answer in OpenAI's shape (`object: "list"`, `data[i].embedding`, `usage.prompt_tokens`),
     plus the provider that served it and its cost in USD (None when unpriced). `choices` is always empty (an
     embedding has none; it is there for hooks written for chat answers)."""
@@ -376,7 +399,7 @@ class RerankResult(_Record):
         self.document = document
 
 
-class RerankResponse(_Record):
+class RerankResponse(_Hidden):
     """A rerank answer in Cohere's shape (`results[i].index`, `.relevance_score`, `.document`; `meta` with
     `billed_units` and `tokens`), plus model, usage, provider and cost in USD (None when unpriced)."""
 

@@ -18,7 +18,9 @@ from litellm_sync._engine.auth import CACHE_SIZE
 from litellm_sync._engine.auth_token import TokenExchangeMechanism
 from litellm_sync._engine.response import ChunkAssembler
 from litellm_sync.limits import Limits
+from litellm_sync.router import Router
 from litellm_sync.stream import ChatStream
+from litellm_sync.testing import FakeProviderServer, Reply, mock_completion
 
 TOKEN_URL = "https://iam.example/token"
 
@@ -170,3 +172,52 @@ def test_close_from_inside_the_entered_call_context_still_stops_once() -> None:
     assert next(stream).choices[0].delta.content == "hi"
     stream.context.run(stream.close)  # the context is entered already: close falls back to running here
     assert told == [False] and http.closes == [False]
+
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(
+    ("api_base", "shown"),
+    [
+        (None, "https://api.openai.com/v1"),  # the spec's base URL
+        ("https://gw.example/v1/", "https://gw.example/v1"),
+        ("https://user:pass@gw.example:8443/v1?key=q-secret&x=1", "https://gw.example:8443/v1"),
+        ("https://gw.example/k/sk-live-0123456789abcdef/v1", "https://gw.example/k/[REDACTED]/v1"),
+    ],
+)
+def test_a_response_says_the_base_url_it_was_sent_to_without_credentials(api_base: str | None, shown: str) -> None:
+    key = "sk-live-0123456789abcdef"
+    with litellm_sync.Client() as client, responses.RequestsMock() as rsps:
+        mock_completion(rsps, "openai/gpt-4o-mini", "fine", api_base=api_base, client=client)
+        response = client.completion("openai/gpt-4o-mini", HI, api_key=key, api_base=api_base)
+        mock_completion(rsps, "openai/gpt-4o-mini", stream=True, chunks=["fi", "ne"], api_base=api_base, client=client)
+        with client.completion("openai/gpt-4o-mini", HI, api_key=key, api_base=api_base, stream=True) as stream:
+            rebuilt = stream.response()
+    for answer in (response, rebuilt):
+        hidden = answer._hidden_params
+        assert hidden["api_base"] == shown and hidden["model_id"] is None  # no Router: LiteLLM's None too
+        assert hidden["custom_llm_provider"] == "openai" and hidden["cache_hit"] is False
+        assert "pass" not in str(hidden) and "q-secret" not in str(hidden)
+    assert rebuilt.content == "fine"
+    # The origin is no field of the answer: not dumped, so neither cached nor compared.
+    assert "api_base" not in str(response.to_dict()) and "_origin" not in repr(response)
+
+
+def test_a_router_answer_names_the_deployment_that_served_it() -> None:
+    with FakeProviderServer() as first, FakeProviderServer() as second:
+        first.enqueue(Reply(status=500, json={"error": {"message": "down", "type": "server_error"}}))
+        model_list = [
+            {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-a",
+                                                      "api_base": first.url}, "model_info": {"id": "primary"}},
+            {"model_name": "backup", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-b",
+                                                        "api_base": second.url}},
+        ]  # fmt: skip
+        with Router(model_list, fallbacks=[{"chat": ["backup"]}], num_retries=0) as router:
+            answered = router.completion("chat", HI)  # the first deployment fails: the backup answers
+            backup_id = router.model_groups["backup"][0].id
+            with router.completion("chat", HI, stream=True) as streamed:
+                rebuilt = streamed.response()
+    assert backup_id and answered._hidden_params["model_id"] == backup_id  # its generated id
+    assert answered._hidden_params["api_base"] == second.url
+    assert rebuilt._hidden_params["model_id"] == "primary" and rebuilt._hidden_params["api_base"] == first.url
