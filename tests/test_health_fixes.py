@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import dataclasses
 import os
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -221,3 +223,17 @@ def test_a_router_answer_names_the_deployment_that_served_it() -> None:
     assert backup_id and answered._hidden_params["model_id"] == backup_id  # its generated id
     assert answered._hidden_params["api_base"] == second.url
     assert rebuilt._hidden_params["model_id"] == "primary" and rebuilt._hidden_params["api_base"] == first.url
+
+
+def test_the_stream_modules_split_from_stream_py_import_no_transport_and_no_web_layer() -> None:
+    """tests/test_transport.py scans stream.py; what was split from it (its event reading) keeps the same rule."""
+    source = Path(litellm_sync.__file__).parent / "_engine" / "stream_events.py"
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            modules.add("." * node.level + (node.module or ""))
+    assert "..types" in modules and ".errors" in modules  # the scan found the imports
+    for forbidden in ("urllib3", "requests", "..web", ".transport", "litellm_sync.web", "http.client"):
+        assert not any(m == forbidden or m.startswith(forbidden + ".") for m in modules), (forbidden, modules)
