@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -13,29 +11,30 @@ from typing import TYPE_CHECKING, Any, Callable
 import requests
 import requests.auth
 
+from ._engine.attempt import send_attempt
 from ._engine.checks import check_timeout
 from ._engine.keywords import INTERCEPTED, mock_value, take_keywords
 from ._engine.paths import make_getter
-from ._engine.redact import get_logger
+from ._engine.pricing import cost_function as _cost_function
+from ._engine.pricing import priced as _priced
 from ._engine.request import PreparedRequest
 from ._engine.response import ChunkAssembler, parse_json_body, read_response
 from ._engine.structured import prepare as prepare_structured
 from ._engine.transport import Reply, Transport
 from ._observe.pipeline import Pipeline
 from ._spec import CompiledSpec, ProviderSpec, load_spec
-from .exceptions import APIError, APIStatusError, ConfigurationError, Timeout, UnknownModelError
+from .exceptions import APIError, ConfigurationError, UnknownModelError
 from .hooks import Hook
 from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
-from .types import Usage
+from .types import note_origin
 
 if TYPE_CHECKING:
     from .budgets import Budget, Budgets
     from .cache import Cache
 
-log = get_logger()
 DEFAULT_TIMEOUT = 600.0  # one attempt: connecting, each read, and the whole answer (stream included)
 DEFAULT_TOTAL_TIMEOUT = 600.0  # one call, retries and their waits included: the most a thread is held
 
@@ -106,14 +105,18 @@ class Client:
     # -- resolution -------------------------------------------------------------------------------
 
     def resolve(self, model: str) -> tuple[ProviderSpec, str, ModelInfo | None]:
-        """The provider, the model as the provider spells it, and the registry's info (None if unlisted)."""
-        provider_name, model_name = self.spec.registry.resolve(model)
-        provider = self.spec.provider(provider_name)
+        """The provider, the model as the provider spells it, and the registry's info (None if unlisted).
+
+        The spec is read once: `register_model` on another thread swaps `self.spec` whole, and the three answers
+        must come from the same one."""
+        spec = self.spec
+        provider_name, model_name = spec.registry.resolve(model)
+        provider = spec.provider(provider_name)
         for prefix, target in provider.model.routes:  # `routes:` in YAML: another entry serves these models
             if model_name.startswith(prefix):
-                provider_name, provider = target, self.spec.provider(target)
+                provider_name, provider = target, spec.provider(target)
                 break
-        return provider, model_name, self.spec.registry.get(provider_name, model_name)
+        return provider, model_name, spec.registry.get(provider_name, model_name)
 
     # -- chat ---------------------------------------------------------------------------------------
 
@@ -212,6 +215,7 @@ class Client:
                     keep=self.pipeline.active,
                 )
                 opened.prefetch()  # an error before the first chunk is retried like any other
+                note_origin(opened, request.public_base)
                 return opened
 
             try:
@@ -229,6 +233,7 @@ class Client:
 
             body = self.retry.call(attempt, max_retries)
             response = read_response(provider.reader, body, model_name, provider.name, cost, request.secrets)
+            note_origin(response, request.public_base)
         except Exception as error:
             if isinstance(error, APIError):  # the one place every error of a plain call passes: mask the key
                 error.redact_secrets(request.secrets)
@@ -255,46 +260,11 @@ class Client:
         total: float = 0.0,
         mock: Callable[[], Reply] | None = None,
     ) -> Reply:
-        """One attempt, bounded by timeout and by the call's monotonic deadline (total_timeout) if given."""
-        started = time.perf_counter()
-        deadline, final = call_deadline, True
-        if call_deadline is not None:
-            now = time.monotonic()
-            if now >= call_deadline:
-                raise Timeout(
-                    f"the call's total_timeout ({total:g} s) passed before another attempt could start; raise "
-                    "total_timeout= or lower timeout= so that retries fit",
-                    provider=provider.name, model=model, retryable=False,
-                )
-            if not isinstance(timeout, tuple) and now + timeout < call_deadline:
-                deadline, final = now + timeout, False
-        http = mock() if mock is not None else self.transport.send(
-            request, timeout, provider=provider.name, deadline=deadline, auth=auth, final=final, model=model
+        """One attempt, bounded by timeout and by the call's monotonic deadline (total_timeout) if given; a non-2xx
+        status raises the mapped error (_engine/attempt.py). Embeddings and native calls send through it too."""
+        return send_attempt(
+            self.transport, self.limits, provider, request, model, timeout, auth, call_deadline, total, mock
         )
-        status = http.status
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s %s -> %d in %.1f ms",
-                request.method,
-                request.url.split("?", 1)[0],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-        if status >= 300 or status < 200:
-            raw = http.read(self.limits)
-            if status < 400:
-                # Redirects are not followed (a POST must not silently become a GET elsewhere): say where to.
-                raise APIStatusError(
-                    f"HTTP {status}: the endpoint redirects to {http.headers.get('location', '(no Location)')}; "
-                    "point api_base (or the provider's base_url) at the final address",
-                    provider=provider.name,
-                    model=model,
-                    status_code=status,
-                )
-            error = provider.errors.from_response(status, http.headers, raw, model, request.secrets)
-            error.model = model
-            raise error
-        return http
 
     def list_live_models(
         self,
@@ -370,30 +340,6 @@ class Client:
         from .embeddings import create_rerank
 
         return create_rerank(self, model, query, documents, **kwargs)
-
-
-def _cost_function(info: ModelInfo | None) -> Callable[[Usage], Decimal | None] | None:
-    if info is None:
-        return None
-
-    def cost(usage: Usage) -> Decimal | None:
-        return info.cost(
-            usage.prompt_tokens or 0,
-            usage.completion_tokens or 0,
-            usage.cached_tokens or 0,
-            usage.cache_creation_tokens or 0,
-            usage.reasoning_tokens or 0,
-        )
-
-    return cost
-
-
-def _priced(info: ModelInfo | None, provider: str, model: str, prices: tuple[Decimal, Decimal]) -> ModelInfo:
-    """The model's info with this call's prices (input_cost_per_token=, output_cost_per_token=): for its cost only."""
-    if info is None:
-        return ModelInfo(provider, model, input_price=prices[0], output_price=prices[1])
-    return dataclasses.replace(info, input_price=prices[0], output_price=prices[1], cached_input_price=None,
-                               cache_write_price=None, reasoning_output_price=None)  # fmt: skip
 
 
 def _check_total(value: Any) -> float:

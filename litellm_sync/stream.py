@@ -1,4 +1,5 @@
-"""`ChatStream`: the iterator and context manager a caller gets from `completion(..., stream=True)`."""
+"""`ChatStream`: the iterator and context manager a caller gets from `completion(..., stream=True)`; what it
+does with each event it reads is _engine/stream_events.py."""
 
 from __future__ import annotations
 
@@ -6,36 +7,21 @@ import contextvars
 import itertools
 import json
 from collections.abc import Generator, Iterator, Sequence
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from ._engine.errors import ErrorMapper
-from ._engine.reader import Read, Reader, ReadState
-from ._engine.redact import excerpt, get_logger
-from ._engine.response import ChunkAssembler, read_answer, stream_chunk_builder
+from ._engine.reader import ReadState
+from ._engine.response import ChunkAssembler, stream_chunk_builder
+from ._engine.stream_events import StreamEvents, StreamResponse
 from ._engine.stream_rules import StreamRules
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
 from .limits import DEFAULT_LIMITS, Limits
-from .types import ChatChunk, ChatResponse
+from .types import ChatChunk, ChatResponse, note_origin
 
-log = get_logger()
 _DRAIN_MOST = 16  # reads after the end marker before a still-talking server just costs the connection
 
 
-class StreamResponse(Protocol):
-    """What a stream needs from the transport: headers, the body as bytes as they arrive (every failure, the
-    deadline included, already one of our exceptions), and a way to give the connection back."""
-
-    headers: Any
-    at_eof: bool  # the body has ended (a decoder still holding bytes then holds a cut-off event)
-
-    def chunks(self, stage: str) -> Iterator[bytes]: ...
-
-    def read(self, limits: Limits) -> bytes: ...
-
-    def close(self, reuse: bool) -> None: ...
-
-
-class ChatStream:
+class ChatStream(StreamEvents):
     """An iterator of `ChatChunk`s over one streaming HTTP response; closes the connection when done.
 
     Use it in a `with` block (or call `close()`): exhaustion, an error, `close()` and leaving the block all
@@ -53,6 +39,8 @@ class ChatStream:
     # The context the Client's call started in (its correlation id current): the stream is read and closed inside it,
     # so log lines written then carry the id. Context.run costs ~15 ns a chunk; a ContextVar set/reset ~150 ns.
     context: contextvars.Context | None = None
+    # (api_base, Router deployment id) for the `_hidden_params` of the response `response()` rebuilds (note_origin).
+    _origin: tuple[str | None, str | None] = (None, None)
 
     def __init__(
         self,
@@ -85,16 +73,6 @@ class ChatStream:
         self._generator: Generator[ChatChunk, None, None] = self._generate()
         self._iterator: Iterator[ChatChunk] = self._generator
         self._ended: tuple[Exception | None, bool] | None = None  # (error, complete) once the stream ended
-
-    @property
-    def model(self) -> str:
-        """The model as the provider reported it (or as requested, before the first chunk)."""
-        return self._assembler.model
-
-    @property
-    def provider(self) -> str:
-        """The provider serving this stream."""
-        return self._assembler.provider
 
     def __iter__(self) -> Iterator[ChatChunk]:
         return self
@@ -130,14 +108,31 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
-        context = self.context
         try:
-            if context is None:
-                raise RuntimeError
-            context.run(self._stop)
-        except RuntimeError:  # no call context, or it is entered already (closed from inside a read)
-            self._stop()
-        self._http.close(reuse=self._finished)
+            self._in_context(self._stop)
+        finally:  # the connection goes back (or is dropped) even when an end listener raises
+            self._http.close(reuse=self._finished)
+
+    def _in_context(self, function: Callable[[], None]) -> None:
+        """function() run in the call's context, or here when there is none or it is entered already (closed
+        from inside a read). Only the context's own refusal falls back: an error function raises (an end
+        listener's RuntimeError, say) propagates, and function never runs twice."""
+        context = self.context
+        if context is not None:
+            entered = False
+
+            def run() -> None:
+                nonlocal entered
+                entered = True
+                function()
+
+            try:
+                context.run(run)
+                return
+            except RuntimeError:
+                if entered:
+                    raise
+        function()
 
     def _stop(self) -> None:
         self._generator.close()
@@ -247,28 +242,6 @@ class ChatStream:
             return
         self._http.close(reuse=True)
 
-    def _not_a_stream(self, content_type: str) -> None:
-        """A stream request answered with an HTML page (a login portal, a proxy error, a wrong api_base)."""
-        head = b""
-        for data in self._http.chunks("reading the body"):
-            head += data
-            if len(head) >= 8192:
-                break
-        self._http.close(reuse=False)
-        raise APIResponseValidationError(
-            f"a stream request was answered with an HTML page ({content_type}), not a stream: "
-            f"{excerpt(head, self._secrets, 300)}; check api_base and any proxy in between",
-            provider=self._assembler.provider,
-            model=self._assembler.model,
-        ).redact_secrets(self._secrets)
-
-    def _frame(self, body: Iterator[bytes]) -> Iterator[Any]:
-        # The one place the stream limits reach the framing (which raises ResponseTooLargeError over them).
-        limits = self._limits
-        return self._rules.framing(  # type: ignore[no-any-return]
-            body, max_line_bytes=limits.max_line_bytes, max_event_bytes=limits.max_event_bytes
-        )
-
     def prefetch(self) -> None:
         """Read up to the first chunk now, so an error the provider sends before any content (an overloaded
         event as the first thing in a 200 stream) raises here, where the client's retries still apply."""
@@ -312,84 +285,6 @@ class ChatStream:
         # The rebuilt response is made only for a listener: without hooks a stream end costs nothing.
         on_end(stream_chunk_builder(self._chunks) if self._chunks else None, error, complete)
 
-    def _whole_body(self, reader: Reader, state: ReadState) -> Iterator[ChatChunk]:
-        """One chunk holding a whole JSON answer (or the mapped error if the body is an error)."""
-        data = self._http.read(self._limits)
-        try:
-            body = json.loads(data)
-        except (ValueError, RecursionError):
-            raise APIResponseValidationError(
-                f"a stream request was answered with a body that is not JSON: {excerpt(data, self._secrets)}",
-                provider=self._assembler.provider,
-                model=self._assembler.model,
-            ) from None
-        rules = self._rules
-        if rules.error_when is not None and rules.error_when(body):
-            raise self._errors.from_response(None, {}, data, self._assembler.model, self._secrets)
-        chunk = self._assembler.chunk(read_answer(reader, body, data, self.provider, self.model, self._secrets))
-        if chunk is not None:
-            self._chunks.append(chunk)  # one chunk: kept whatever `keep` says
-            if chunk.usage is not None:
-                self._usage_chunk = chunk
-            yield chunk
-
-    def _loads(self, data: str) -> Any:
-        """One event's JSON, or the error saying why it is not (the scanner first, as in `_generate`)."""
-        try:
-            body, end = self._scan(data, 0)
-        except (StopIteration, ValueError, RecursionError):
-            end = -1
-        if end == len(data):
-            return body
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError):
-            raise self._invalid_json(data) from None
-
-    def _invalid_json(self, data: str) -> APIError:
-        if self._http.at_eof:  # the decoder gave up what it held when the body ended: the event was cut off
-            return APIConnectionError(
-                "the connection closed early, in the middle of a stream event; the answer is incomplete",
-                provider=self._assembler.provider,
-                model=self._assembler.model,
-            )
-        return APIResponseValidationError(
-            f"a stream event is not valid JSON: {excerpt(data, self._secrets)}",
-            provider=self._assembler.provider,
-            model=self._assembler.model,
-        ).redact_secrets(self._secrets)
-
-    def _in_band_error(self, data: str, event_type: str | None) -> None:
-        """Raise the mapped error of an error event, unless the answer had already finished."""
-        error = self._errors.from_response(None, {}, data, self._assembler.model, self._secrets, event_type)
-        if not self._answer_complete:
-            raise error
-        # The answer already ended with a finish reason; an error after it (OpenRouter reports a reached
-        # token limit this way, with the usage) loses nothing, so it is logged and the event still read.
-        log.warning("in-band error after the answer finished: %s", error)
-
-    def _handle(self, event: Any, state: ReadState) -> Read | None:
-        rules = self._rules
-        data = event.data
-        event_type = event.event if rules.type_from_event else None
-        if event_type is not None and event_type in rules.ignore:
-            return None
-        body = self._loads(data)
-        if rules.type_getter is not None:
-            found = rules.type_getter(body)
-            event_type = found if isinstance(found, str) else None
-            if event_type in rules.ignore:
-                return None
-        if (event_type is not None and event_type in rules.error_types) or (
-            rules.error_when is not None and rules.error_when(body)
-        ):
-            self._in_band_error(data, event_type)
-        reader = rules.readers.get(event_type, rules.default) if event_type is not None else rules.default
-        self._last_event = (event_type is not None and event_type in rules.end_types) or (
-            rules.end_when is not None and rules.end_when(body)
-        )
-        return reader.read(body, state)
-
     def text(self) -> Iterator[str]:
         """Only the text deltas, for `StreamingHttpResponse(stream.text())`; closes upstream when closed."""
         try:
@@ -414,7 +309,7 @@ class ChatStream:
         self._keep = True
         for _chunk in self:
             pass
-        built = stream_chunk_builder(self._chunks)
+        built = note_origin(stream_chunk_builder(self._chunks), *self._origin)
         if self.parse_as is not None:
             built.parsed = self.parse_as(built)
         return built

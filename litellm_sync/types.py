@@ -1,4 +1,5 @@
-"""Response and chunk objects in OpenAI's shape, with attribute, item and `to_dict()` access."""
+"""Response and chunk objects in OpenAI's shape, with attribute, item and `to_dict()` access. The record base is
+_record.py; the embedding and rerank answers (_operation_types.py) are imported from here too."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from ._operation_types import Embedding, EmbeddingResponse, RerankResponse, RerankResult
+from ._record import _Hidden as _Hidden
+from ._record import _plain as _plain
+from ._record import _Record as _Record
+from ._record import note_origin
+
+for _public in (Embedding, EmbeddingResponse, RerankResponse, RerankResult):
+    _public.__module__ = __name__  # shown, and pickled, under the import path users know: litellm_sync.types
+del _public
+
 #: The finish reasons OpenAI's types accept; every response and chunk says one of these (or, mid-stream, none).
 OPENAI_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 
@@ -14,53 +25,6 @@ OPENAI_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filt
 def new_response_id() -> str:
     """An id in OpenAI's form for a response (or a whole stream) whose provider gave none."""
     return "chatcmpl-" + uuid.uuid4().hex
-
-
-class _Record:
-    """A slotted record: attribute access, `obj["field"]`, `to_dict()` and a readable repr."""
-
-    __slots__: ClassVar[tuple[str, ...]] = ()
-    #: Fields kept in to_dict() even when None (OpenAI clients expect them).
-    _keep_none: ClassVar[frozenset[str]] = frozenset()
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-ready dict, None-valued optional fields left out."""
-        out: dict[str, Any] = {}
-        for name in self.__slots__:
-            value = getattr(self, name)
-            if value is None and name not in self._keep_none:
-                continue
-            out[name] = _plain(value)
-        return out
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self.__slots__:
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Dict-style access for code written against dict responses."""
-        value = getattr(self, key, None) if key in self.__slots__ else None
-        return default if value is None else value
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if getattr(self, k) is not None)
-        return f"{type(self).__name__}({fields})"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, _Record):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
 
 
 class Function(_Record):
@@ -193,7 +157,7 @@ class Usage(_Record):
         return out
 
 
-class _Parsed(_Record):
+class _Parsed(_Hidden):
     """Holds `parsed` in a slot of its own, outside the record's fields: never dumped, cached or compared."""
 
     __slots__ = ("_parsed",)
@@ -228,14 +192,6 @@ class ChatResponse(_Parsed):
     def content(self) -> str | None:
         """The first choice's text, the most common thing to want."""
         return self.choices[0].message.content if self.choices else None
-
-    @property
-    def _hidden_params(self) -> dict[str, Any]:
-        """LiteLLM's `response._hidden_params`: response_cost (USD, a float; None when unpriced) and the provider;
-        model_id and api_base are None here (the Router's deployment ids are in its RouterEvents)."""
-        cost = None if self.cost is None else float(self.cost)
-        return {"response_cost": cost, "custom_llm_provider": self.provider, "model_id": None, "api_base": None,
-                "cache_hit": self.cache_hit}  # fmt: skip
 
     @property
     def parsed(self) -> Any:
@@ -317,87 +273,21 @@ class ChatChunk(_Record):
         self.cost = cost
 
 
-class Embedding(_Record):
-    """One vector of an embedding response: floats, or base64 text of little-endian float32 when the call
-    asked for `encoding_format="base64"`; `index` is its input's position."""
-
-    __slots__ = ("embedding", "index", "object")
-    _keep_none = frozenset({"embedding", "index"})
-
-    def __init__(self, embedding: list[float] | str, index: int) -> None:
-        self.object = "embedding"
-        self.embedding = embedding
-        self.index = index
-
-
-class EmbeddingResponse(_Record):
-    """An embedding answer in OpenAI's shape (`object: "list"`, `data[i].embedding`, `usage.prompt_tokens`),
-    plus the provider that served it and its cost in USD (None when unpriced). `choices` is always empty (an
-    embedding has none; it is there for hooks written for chat answers)."""
-
-    __slots__ = ("cost", "data", "model", "object", "provider", "usage")
-    _keep_none = frozenset({"usage"})
-    choices: ClassVar[tuple[Any, ...]] = ()
-    id: ClassVar[str | None] = None
-    cache_hit: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        data: list[Embedding],
-        model: str | None,
-        usage: Usage | None,
-        provider: str | None = None,
-        cost: Decimal | None = None,
-    ) -> None:
-        self.object = "list"
-        self.data = data
-        self.model: str = model if isinstance(model, str) else ""
-        self.usage = usage
-        self.provider = provider
-        self.cost = cost
-
-    def to_dict(self) -> dict[str, Any]:
-        """OpenAI's shape: usage holds `prompt_tokens` and `total_tokens` only."""
-        out = super().to_dict()
-        if self.usage is not None:
-            out["usage"] = {"prompt_tokens": self.usage.prompt_tokens, "total_tokens": self.usage.total_tokens}
-        return out
-
-
-class RerankResult(_Record):
-    """One ranked document: its position in the input, its relevance score and (when asked) the document."""
-
-    __slots__ = ("document", "index", "relevance_score")
-    _keep_none = frozenset({"index", "relevance_score"})
-
-    def __init__(self, index: int, relevance_score: float, document: dict[str, Any] | None = None) -> None:
-        self.index = index
-        self.relevance_score = relevance_score
-        self.document = document
-
-
-class RerankResponse(_Record):
-    """A rerank answer in Cohere's shape (`results[i].index`, `.relevance_score`, `.document`; `meta` with
-    `billed_units` and `tokens`), plus model, usage, provider and cost in USD (None when unpriced)."""
-
-    __slots__ = ("cost", "id", "meta", "model", "provider", "results", "usage")
-    choices: ClassVar[tuple[Any, ...]] = ()
-    cache_hit: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        id: str | None,
-        results: list[RerankResult],
-        meta: dict[str, Any],
-        model: str | None,
-        usage: Usage | None,
-        provider: str | None = None,
-        cost: Decimal | None = None,
-    ) -> None:
-        self.id: str = id if isinstance(id, str) and id else "rerank-" + uuid.uuid4().hex
-        self.results = results
-        self.meta = meta
-        self.model: str = model if isinstance(model, str) else ""
-        self.usage = usage
-        self.provider = provider
-        self.cost = cost
+__all__ = [
+    "OPENAI_FINISH_REASONS",
+    "ChatChunk",
+    "ChatResponse",
+    "Choice",
+    "ChunkChoice",
+    "Delta",
+    "Embedding",
+    "EmbeddingResponse",
+    "Function",
+    "Message",
+    "RerankResponse",
+    "RerankResult",
+    "ToolCall",
+    "Usage",
+    "new_response_id",
+    "note_origin",
+]

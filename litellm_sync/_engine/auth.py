@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,6 +36,10 @@ MECHANISMS: Mapping[str, str] = MappingProxyType(
 )
 
 KEY_FIELDS = ("env", "header", "value", "query", "optional")
+
+#: Entries a mechanism's cache keeps (credential and token sources, keyed by credentials); the least recently
+#: used goes first, so a process that sees many keys (one per tenant) holds a bounded number of them.
+CACHE_SIZE = 1024
 
 
 if TYPE_CHECKING:
@@ -70,14 +75,13 @@ class Mechanism:
     public_args: ClassVar[tuple[str, ...]] = ()
     defaults: ClassVar[Mapping[str, Any]] = {}  # option -> value when the block does not set it
     takes_key: ClassVar[bool] = False  # True: the key is the mechanism's input (it signs calls that have one)
+    cache_size: ClassVar[int] = CACHE_SIZE
 
     def __init__(self, provider: str, spec: Mapping[str, Any]) -> None:
         self.provider = provider
         self.templates = {k: compile_template(v) for k, v in spec.items() if self.options.get(k) == "template"}
         self.spec = {**self.defaults, **spec}
-        self._cache_lock = threading.Lock()
-        self._cache: dict[Any, Any] = {}
-        self._cache_pid = os.getpid()
+        self._cache = _Cache()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.provider!r})"
@@ -90,21 +94,23 @@ class Mechanism:
         return self.spec.get(name)
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A value built once per process and key (credential sources, token sources), under a lock.
+        """A value built once per process and key (credential sources, token sources), under a lock; at most
+        `cache_size` keys are kept, the least recently used dropped first (a dropped value still works for
+        whoever holds it; the next call with its key builds a new one).
 
         After a fork the child starts with an empty cache and a new lock: nothing the parent built (locks,
         pooled sockets inside credential objects) is reused across processes."""
-        if self._cache_pid != os.getpid():
-            self._cache_lock = threading.Lock()
-            self._cache = {}
-            self._cache_pid = os.getpid()
-        found = self._cache.get(key)
-        if found is not None:
-            return found
-        with self._cache_lock:
-            found = self._cache.get(key)
-            if found is None:
-                found = self._cache[key] = build()
+        cache = self._cache
+        if cache.pid != os.getpid():
+            cache = self._cache = _Cache()
+        with cache.lock:
+            found = cache.entries.get(key)
+            if found is not None:
+                cache.entries.move_to_end(key)
+                return found
+            found = cache.entries[key] = build()
+            while len(cache.entries) > self.cache_size:
+                cache.entries.popitem(last=False)
             return found
 
     def prepare(self, context: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
@@ -119,6 +125,17 @@ class Mechanism:
             if not self.key_hint:
                 raise
             raise ConfigurationError(f"{exc} {self.key_hint}") from None
+
+
+class _Cache:
+    """One process's cache of a mechanism: its owner's process id, a lock and the entries in use order."""
+
+    __slots__ = ("entries", "lock", "pid")
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[Any, Any] = OrderedDict()
 
 
 def mechanism_class(name: str) -> type[Mechanism]:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..exceptions import APIError, BadRequestError, ConfigurationError, MissingAPIKeyError, UnsupportedParamsError
 from ..registry import ModelInfo
@@ -25,6 +25,7 @@ from .messages import compile_renderer
 from .model_params import ModelParamRules
 from .params import RequestDraft
 from .paths import MISSING
+from .redact import redact
 from .variables import BaseUrl, Variables
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class PreparedRequest:
     redacted with: the key sent, credential-like extra headers and the provider's keys in the environment
     (read only when asked, which is when an error is being redacted)."""
 
-    __slots__ = ("auth", "body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
+    __slots__ = ("auth", "base", "body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class PreparedRequest:
         sent_secrets: tuple[str, ...] = (),
         key_env: tuple[str, ...] = (),
         auth: Any = None,
+        base: str = "",
     ):
         self.method = method
         self.url = url
@@ -59,6 +61,17 @@ class PreparedRequest:
         self.sent_secrets = sent_secrets or ((secret,) if secret else ())
         self.key_env = key_env
         self.auth = auth  # a requests AuthBase that signs the final request (spec auth mechanism), or None
+        self.base = base  # the base URL the url was built on (api_base=, the environment or the spec's)
+
+    @property
+    def public_base(self) -> str | None:
+        """The base URL, fit to show (a response's `_hidden_params["api_base"]`): no user info, query or
+        fragment, and the key masked should a template have put it there; None when there is none."""
+        if not self.base:
+            return None
+        parts = urlsplit(self.base)
+        shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+        return redact(shown, self.sent_secrets)
 
     @property
     def secrets(self) -> Secrets:
@@ -313,13 +326,14 @@ class RequestBuilder:
                 if CREDENTIAL_HEADER.search(name) and len(text) >= 4:
                     secrets = (*secrets, text)
         check_headers(headers)
-        url = self.chat.url(connection.base(api_base, context), context, stream, query)
+        base = connection.base(api_base, context)
+        url = self.chat.url(base, context, stream, query)
         try:
             text = json.dumps(draft.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
             raise _unsendable(self.name, model, f"holds a value JSON cannot carry ({exc})") from None
         payload = text.encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env, signer)
+        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env, signer, base)
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
