@@ -49,7 +49,7 @@ FORMAT = 1  # bump when an entry's layout changes: entries of other versions are
 #: Parameters that cannot change the answer, or that must never reach a key (credentials, routing, transport).
 NOT_IN_KEY = frozenset({
     "api_key", "api_base", "api_version", "timeout", "max_retries", "extra_headers", "metadata", "cache",
-    "drop_params", "stream", "total_timeout", "max_workers",
+    "drop_params", "stream", "total_timeout", "max_workers", "mock_response",
 })  # fmt: skip
 CACHE_OPTIONS = frozenset({"no-cache", "no-store", "ttl"})
 #: Answers of the other operations, stored with their kind: the type stored and the type a hit is read back as.

@@ -14,6 +14,7 @@ from ._engine.reader import ReadState
 from ._engine.response import ChunkAssembler, stream_chunk_builder
 from ._engine.stream_events import StreamEvents, StreamResponse
 from ._engine.stream_rules import StreamRules
+from ._observe.context import run_in
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
 from .limits import DEFAULT_LIMITS, Limits
 from .types import ChatChunk, ChatResponse, note_origin
@@ -109,30 +110,9 @@ class ChatStream(StreamEvents):
             return
         self._closed = True
         try:
-            self._in_context(self._stop)
+            run_in(self.context, self._stop)
         finally:  # the connection goes back (or is dropped) even when an end listener raises
             self._http.close(reuse=self._finished)
-
-    def _in_context(self, function: Callable[[], None]) -> None:
-        """function() run in the call's context, or here when there is none or it is entered already (closed
-        from inside a read). Only the context's own refusal falls back: an error function raises (an end
-        listener's RuntimeError, say) propagates, and function never runs twice."""
-        context = self.context
-        if context is not None:
-            entered = False
-
-            def run() -> None:
-                nonlocal entered
-                entered = True
-                function()
-
-            try:
-                context.run(run)
-                return
-            except RuntimeError:
-                if entered:
-                    raise
-        function()
 
     def _stop(self) -> None:
         self._generator.close()

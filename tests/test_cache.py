@@ -369,10 +369,12 @@ def test_a_router_reads_litellm_keywords_before_its_cache_lookup(server: FakePro
         router.completion("chat", HI, caching=True)
         # the same question with LiteLLM's keywords that do not change the answer: served before routing, so the
         # rpm limit reached by the first call does not refuse it
-        for keywords in ({"caching": True}, {"num_retries": 2}, {"tags": ["a"]}, {"request_timeout": 30}):
+        for keywords in ({"caching": True}, {"num_retries": 2}, {"tags": ["a"]}, {"request_timeout": 30},
+                         {"mock_response": "the cache answers first, as for a Client"}):
             assert router.completion("chat", HI, **keywords).cache_hit, keywords
         stored = len(cache)
         with pytest.raises(litellm_sync.router.RouterRateLimitError):  # caching=False: past the cache, so routed
             router.completion("chat", HI, caching=False)
         assert len(cache) == stored
     assert len(server.requests) == 1
+

@@ -7,8 +7,8 @@ import itertools
 import logging
 import os
 import threading
-from contextvars import ContextVar
-from typing import Any
+from contextvars import Context, ContextVar
+from typing import Any, Callable
 
 from .._engine.redact import RedactingFilter
 
@@ -110,3 +110,24 @@ def install() -> None:
 
 
 install()
+
+
+def run_in(context: Context | None, function: Callable[..., None], *args: Any) -> None:
+    """function(*args) run in `context`, or here when there is none or it is entered already (a stream closed from
+    inside its own read). Only the context's own refusal falls back: an error function raises (a RuntimeError of
+    an end listener, say) propagates, and function never runs twice."""
+    if context is not None:
+        entered = False
+
+        def run() -> None:
+            nonlocal entered
+            entered = True
+            function(*args)
+
+        try:
+            context.run(run)
+            return
+        except RuntimeError:
+            if entered:
+                raise
+    function(*args)

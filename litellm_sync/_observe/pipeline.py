@@ -23,7 +23,7 @@ from .._engine.redact import get_logger
 from ..exceptions import ConfigurationError, LiteLLMSyncError
 from ..hooks import CallEvent, Hook, RetryNote, notify
 from ..registry import ModelInfo
-from .context import CURRENT, PAYLOAD_LOGGER, new_id
+from .context import CURRENT, PAYLOAD_LOGGER, new_id, run_in
 
 if TYPE_CHECKING:
     from ..budgets import Budgets, Reservation
@@ -113,8 +113,8 @@ class Pipeline:
         hit takes no rate-limit capacity): the hit, its hooks told as for `begin`, or None. Keys already in
         `tried` are not looked up again; nothing else (budgets, logs) happens on a miss. operation and request: as
         for `begin`."""
-        if self.cache is None or params.get("mock_response") is not None:
-            return None  # a mocked call neither reads nor writes the cache
+        if self.cache is None:
+            return None
         params = dict(params)
         metadata = params.pop("metadata", None) or _EMPTY
         try:
@@ -248,12 +248,7 @@ class Call:
         if payload_log.isEnabledFor(logging.DEBUG) and response is not None:
             payload_log.debug("response %s/%s: %s", self.provider, self.model, _json(response.to_dict()))
         if pipeline.hooks:
-            try:
-                if self.context is None:
-                    raise RuntimeError
-                self.context.run(self._report, response, error, complete, False)
-            except RuntimeError:  # no start context, or it is entered already: report from here
-                self._report(response, error, complete, False)
+            run_in(self.context, self._report, response, error, complete, False)
         self._leave()
 
     def _store(self, response: Any, native: Any = None) -> None:
