@@ -315,7 +315,8 @@ class Reply:
             pass
 
     def _body_ended(self) -> bool:
-        """The body was read to its end, so the connection stands at the start of the next response."""
+        """The body was read to its end, so the connection stands at the start of the next response (an
+        http.client response left open after a whole Content-Length body is closed here, as reuse needs)."""
         if not self.at_eof or (self._dechunker is not None and not self._dechunker.done):
             return False
         inner = getattr(self._raw, "_fp", None)
