@@ -212,7 +212,9 @@ def _drop_connections(session: requests.Session) -> None:
 
 class Reply:
     """One HTTP response as the engine reads it: status, headers, the body as bytes (bounded, under the
-    deadline), and `close(reuse)`; every failure while reading is already one of our exceptions."""
+    deadline), and `close(reuse)`; every failure while reading is already one of our exceptions. The
+    connection goes back to the pool only after the whole body was read (see `close`); the same on every
+    urllib3 from 1.26 on."""
 
     __slots__ = ("_closed", "_dechunker", "_raw", "_response", "at_eof", "deadline", "final", "headers", "model",
                  "provider", "status")
@@ -292,18 +294,18 @@ class Reply:
         return b"".join(parts)
 
     def close(self, reuse: bool) -> None:
-        """Release the connection: back to the pool when the body was read to its end (reuse), else closed."""
+        """Release the connection: back to the pool only when the body was read to its end (reuse asked, the
+        last read returned nothing, and http.client agrees: its response closed, every byte of a
+        Content-Length body or a chunked body's terminator consumed); closed in every other case."""
         if self._closed:
             return
         self._closed = True
         raw = self._raw
-        if self._dechunker is not None and not self._dechunker.done:
-            reuse = False  # http.client no longer knows where in the body the connection is
         try:
-            if reuse:
-                drain = getattr(raw, "drain_conn", None)
-                if drain is not None:
-                    drain()
+            if reuse and self._body_ended():
+                # No drain_conn: the body was read past urllib3 (http.client's read1, `Dechunker`), so
+                # urllib3's own count of what is left is stale, and urllib3 2.8's drain_conn reads that as a
+                # body cut short and closes the socket. There is nothing left to drain: release it as it is.
                 release = getattr(raw, "release_conn", None)
                 if release is not None:
                     release()
@@ -311,6 +313,21 @@ class Reply:
                 self._response.close()  # closes the socket (the body was not consumed), then releases it
         except Exception:
             pass
+
+    def _body_ended(self) -> bool:
+        """The body was read to its end, so the connection stands at the start of the next response (an
+        http.client response left open after a whole Content-Length body is closed here, as reuse needs)."""
+        if not self.at_eof or (self._dechunker is not None and not self._dechunker.done):
+            return False
+        inner = getattr(self._raw, "_fp", None)
+        if not isinstance(inner, http.client.HTTPResponse) or inner.isclosed():
+            return True  # not http.client's (a mock, an adapter's file), or it closed itself at the end
+        if inner.chunked or inner.length != 0:
+            return False
+        # Every byte of a Content-Length body was read, but http.client's read1 leaves the response open
+        # (CPython issue 113199), and its connection refuses the next request until it is closed.
+        inner.close()
+        return True
 
 
 def _reader(raw: Any) -> tuple[Any, http.client.HTTPResponse | None]:
