@@ -263,7 +263,9 @@ class ChatStream(StreamEvents):
 
     def _tell(self, on_end: Callable[..., None], error: Exception | None, complete: bool) -> None:
         # The rebuilt response is made only for a listener: without hooks a stream end costs nothing.
-        on_end(stream_chunk_builder(self._chunks) if self._chunks else None, error, complete)
+        # It carries the stream's origin, as response()'s does: a hook reads the same _hidden_params either way.
+        on_end(note_origin(stream_chunk_builder(self._chunks), *self._origin) if self._chunks else None, error,
+               complete)
 
     def text(self) -> Iterator[str]:
         """Only the text deltas, for `StreamingHttpResponse(stream.text())`; closes upstream when closed."""

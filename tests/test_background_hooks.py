@@ -3,6 +3,10 @@ cuts the pause short; bad arguments are refused; pending events are told at inte
 
 from __future__ import annotations
 
+import json
+import os
+import select
+import signal
 import subprocess
 import sys
 import textwrap
@@ -132,3 +136,42 @@ def test_a_filling_queue_ends_the_pause_early() -> None:
     background(event("b"))  # gathers for the next batch
     background(event("c"))  # a quarter of max_queue waiting: the worker stops pausing
     assert poll(lambda: told == ["a", "b", "c"])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_while_another_thread_held_the_lock_still_tells_its_events() -> None:
+    """The lock is taken per dropped event (and to start the worker): a fork while another thread holds it must
+    not leave the child's first event waiting forever on a lock no thread of the child will release."""
+    told: list[str | None] = []
+    background = in_background(lambda e: told.append(e.correlation_id))
+    background(event("parent"))
+    assert background.flush(10)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with background._lock:  # as _drop holds it while counting a dropped event
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first event starts its own worker
+        try:
+            background(event("child"))
+            os.write(write, json.dumps([background.flush(5), told]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    release.set()
+    holder.join()
+    ready = poll(lambda: select.select([read], [], [], 0)[0] != [], within=10)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+    with os.fdopen(read) as pipe:
+        answer = pipe.read() if ready else ""
+    os.waitpid(pid, 0)
+    assert answer, "the forked child hung on the parent's lock"
+    assert json.loads(answer) == [True, ["parent", "child"]]

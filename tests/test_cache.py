@@ -378,3 +378,19 @@ def test_a_router_reads_litellm_keywords_before_its_cache_lookup(server: FakePro
         assert len(cache) == stored
     assert len(server.requests) == 1
 
+
+
+def test_a_router_call_warns_once_for_what_drop_params_drops(
+    server: FakeProviderServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from litellm_sync.router import Router
+
+    deployments = [{"model_name": "chat", "litellm_params": {"model": MODEL, "api_key": f"{KEY}-{n}",
+                                                             "api_base": server.url}} for n in range(3)]
+    server.clear()
+    with Router(deployments, cache=MemoryCache()) as router, caplog.at_level("WARNING", logger="litellm_sync"):
+        router.completion("chat", HI, drop_params=True, rpm=5, cache={"no-store": True, "namespace": "a"})
+    # the cache lookup before routing reads the keywords of every deployment: only the call itself warns
+    assert [r.getMessage().split(" for ")[0] for r in caplog.records] == [
+        "dropping LiteLLM keyword(s) rpm", "dropping cache controls namespace"]
+    assert len(server.requests) == 1

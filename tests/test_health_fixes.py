@@ -237,3 +237,17 @@ def test_the_stream_modules_split_from_stream_py_import_no_transport_and_no_web_
     assert "..types" in modules and ".errors" in modules  # the scan found the imports
     for forbidden in ("urllib3", "requests", "..web", ".transport", "litellm_sync.web", "http.client"):
         assert not any(m == forbidden or m.startswith(forbidden + ".") for m in modules), (forbidden, modules)
+
+
+def test_a_hook_sees_the_same_hidden_params_for_a_streamed_call_as_for_a_plain_one() -> None:
+    events: list[litellm_sync.CallEvent] = []
+    base = "https://gw.example/v1"
+    with litellm_sync.Client(hooks=[events.append]) as client, responses.RequestsMock() as rsps:
+        mock_completion(rsps, "openai/gpt-4o-mini", "fine", api_base=base, client=client)
+        client.completion("openai/gpt-4o-mini", HI, api_key="sk-test", api_base=base)
+        mock_completion(rsps, "openai/gpt-4o-mini", stream=True, chunks=["fi", "ne"], api_base=base, client=client)
+        with client.completion("openai/gpt-4o-mini", HI, api_key="sk-test", api_base=base, stream=True) as stream:
+            assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == "fine"
+    plain, streamed = (e for e in events if isinstance(e, litellm_sync.CallEvent))
+    assert streamed.response is not None and streamed.response.content == "fine"
+    assert plain.response._hidden_params["api_base"] == streamed.response._hidden_params["api_base"] == base

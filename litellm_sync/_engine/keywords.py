@@ -123,14 +123,16 @@ class CallKeywords:
 
 
 def take_keywords(
-    model: str, params: dict[str, Any], options: dict[str, Any], drop_params: bool, has_cache: bool
+    model: str, params: dict[str, Any], options: dict[str, Any], drop_params: bool, has_cache: bool,
+    quiet: bool = False,
 ) -> CallKeywords:
     """Read LiteLLM's keywords out of `params` (a fresh dict the caller owns) into a CallKeywords; `options` holds
-    the call's own keyword arguments (api_key, timeout, ...), updated from the aliases."""
+    the call's own keyword arguments (api_key, timeout, ...), updated from the aliases. quiet: no warning for what
+    drop_params drops (a look-ahead, such as the Router's cache lookup, before the call that warns)."""
     call = CallKeywords(model, options, params)
     unsupported = [name for name in params if KEYWORDS.get(name, _NONE).kind == UNSUPPORTED]
     if unsupported:
-        _refuse(unsupported, params, drop_params, model)
+        _refuse(unsupported, params, drop_params, model, quiet)
     for name in [name for name in params if KEYWORDS.get(name, _NONE).kind == ALIAS]:
         _alias(KEYWORDS[name], params.pop(name), options)
     provider = params.pop("custom_llm_provider", None)
@@ -157,7 +159,7 @@ def take_keywords(
         call.context_window = dict(window)
     call.prices = _prices(params.pop("input_cost_per_token", None), params.pop("output_cost_per_token", None))
     _metadata(params)
-    _cache(params, drop_params, has_cache, model)
+    _cache(params, drop_params, has_cache, model, quiet)
     return call
 
 
@@ -168,7 +170,7 @@ class _NoKeyword:
 _NONE: Any = _NoKeyword()
 
 
-def _refuse(names: Sequence[str], params: dict[str, Any], drop_params: bool, model: str) -> None:
+def _refuse(names: Sequence[str], params: dict[str, Any], drop_params: bool, model: str, quiet: bool) -> None:
     reasons = "; ".join(f"{name}: {KEYWORDS[name].does}" for name in names)
     if not drop_params:
         raise UnsupportedParamsError(
@@ -177,7 +179,8 @@ def _refuse(names: Sequence[str], params: dict[str, Any], drop_params: bool, mod
             model=model,
             request_sent=False,
         )
-    log.warning("dropping LiteLLM keyword(s) %s for %s: %s", ", ".join(names), model, reasons)
+    if not quiet:
+        log.warning("dropping LiteLLM keyword(s) %s for %s: %s", ", ".join(names), model, reasons)
     for name in names:
         params.pop(name, None)
 
@@ -258,7 +261,7 @@ def _metadata(params: dict[str, Any]) -> None:
     params["metadata"] = merged
 
 
-def _cache(params: dict[str, Any], drop_params: bool, has_cache: bool, model: str) -> None:
+def _cache(params: dict[str, Any], drop_params: bool, has_cache: bool, model: str, quiet: bool) -> None:
     caching = params.pop("caching", None)
     controls = params.pop("cache", None)
     if caching is None and controls is None:
@@ -277,7 +280,7 @@ def _cache(params: dict[str, Any], drop_params: bool, has_cache: bool, model: st
                 + ". Remove it, or pass drop_params=True to drop it with a warning.",
                 model=model, request_sent=False,
             )  # fmt: skip
-        if known:
+        if known and not quiet:
             log.warning("dropping cache controls %s for %s", ", ".join(known), model)
         merged.update((k, v) for k, v in controls.items() if k not in known)
     if caching is not None:

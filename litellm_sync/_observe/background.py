@@ -14,7 +14,7 @@ from typing import Any
 
 from .._engine.redact import get_logger
 from ..hooks import Hook, notify
-from .context import _FORKS
+from .context import _FORKS, ForkSafeLock
 
 log = get_logger()
 MAX_QUEUE = 10_000  # events waiting at most; past it new events are dropped (counted, logged once), never waited on
@@ -49,7 +49,7 @@ class BackgroundHooks:
         self._wake = threading.Event()  # set when events wait and the worker may be idle
         self._hurry = threading.Event()  # set by flush(): cuts the worker's pause between batches short
         self._forks = -1  # the fork generation the worker was started in; -1: not started
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()  # a forked child gets a new one: the parent's may be held (by _drop, say)
         self._warned = False
         _LIVE.add(self)
 
@@ -79,9 +79,8 @@ class BackgroundHooks:
     def _start(self) -> None:
         with self._lock:
             if self._forks != _FORKS[0]:
-                if self._forks != -1:  # a forked child: the parent's queue, events and lock are not ours
+                if self._forks != -1:  # a forked child: the parent's queue and events are not ours
                     self._pending, self._wake, self._hurry = collections.deque(), threading.Event(), threading.Event()
-                    self._lock = threading.Lock()
                 self._forks = _FORKS[0]
                 threading.Thread(target=_run, args=(self._pending, self._wake, self._hurry, self.hooks, self.interval),
                                  name="litellm-sync-hooks", daemon=True).start()  # fmt: skip

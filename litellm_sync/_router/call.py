@@ -171,7 +171,7 @@ class Call:
         for deployment in deployments:
             try:  # LiteLLM's keywords (caching=, num_retries=, tags=...) read as the Client reads them: same key
                 keywords = take_keywords(deployment.model, self._params(name, deployment), {},
-                                         client.drop_params if drop is None else bool(drop), True)
+                                         client.drop_params if drop is None else bool(drop), True, quiet=True)
                 provider, model, _info = client.resolve(keywords.model)
             except LiteLLMSyncError:
                 continue  # the call itself says why
