@@ -22,6 +22,7 @@ from ._engine.response import ChunkAssembler, parse_json_body, read_response
 from ._engine.structured import prepare as prepare_structured
 from ._engine.transport import Reply, Transport
 from ._observe.pipeline import Pipeline
+from ._record import note_origin
 from ._spec import CompiledSpec, ProviderSpec, load_spec
 from .exceptions import APIError, ConfigurationError, UnknownModelError
 from .hooks import Hook
@@ -29,7 +30,6 @@ from .limits import DEFAULT_LIMITS, Limits
 from .registry import ModelInfo
 from .retry import RetryPolicy
 from .stream import ChatStream
-from .types import note_origin
 
 if TYPE_CHECKING:
     from .budgets import Budget, Budgets

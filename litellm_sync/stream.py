@@ -15,9 +15,10 @@ from ._engine.response import ChunkAssembler, stream_chunk_builder
 from ._engine.stream_events import StreamEvents, StreamResponse
 from ._engine.stream_rules import StreamRules
 from ._observe.context import run_in
+from ._record import note_origin
 from .exceptions import APIConnectionError, APIError, APIResponseValidationError, LiteLLMSyncError, StreamUsageError
 from .limits import DEFAULT_LIMITS, Limits
-from .types import ChatChunk, ChatResponse, note_origin
+from .types import ChatChunk, ChatResponse
 
 _DRAIN_MOST = 16  # reads after the end marker before a still-talking server just costs the connection
 

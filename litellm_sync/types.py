@@ -12,7 +12,6 @@ from ._operation_types import Embedding, EmbeddingResponse, RerankResponse, Rera
 from ._record import _Hidden as _Hidden
 from ._record import _plain as _plain
 from ._record import _Record as _Record
-from ._record import note_origin
 
 for _public in (Embedding, EmbeddingResponse, RerankResponse, RerankResult):
     _public.__module__ = __name__  # shown, and pickled, under the import path users know: litellm_sync.types
@@ -289,5 +288,4 @@ __all__ = [
     "ToolCall",
     "Usage",
     "new_response_id",
-    "note_origin",
 ]

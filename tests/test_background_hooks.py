@@ -175,3 +175,19 @@ def test_a_child_forked_while_another_thread_held_the_lock_still_tells_its_event
     os.waitpid(pid, 0)
     assert answer, "the forked child hung on the parent's lock"
     assert json.loads(answer) == [True, ["parent", "child"]]
+
+
+def test_a_hook_raising_system_exit_does_not_end_the_worker() -> None:
+    told: list[str | None] = []
+
+    def leaving(e: Any) -> None:
+        if e.correlation_id == "a":
+            raise SystemExit(3)
+        told.append(e.correlation_id)
+
+    background = in_background(leaving)
+    background(event("a"))
+    assert background.flush(10)  # the worker lives on: the flush marker is told
+    background(event("b"))
+    assert background.flush(10)
+    assert told == ["b"]

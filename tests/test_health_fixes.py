@@ -225,6 +225,18 @@ def test_a_router_answer_names_the_deployment_that_served_it() -> None:
     assert rebuilt._hidden_params["model_id"] == "primary" and rebuilt._hidden_params["api_base"] == first.url
 
 
+
+def test_a_client_call_with_fallbacks_names_no_deployment() -> None:
+    """fallbacks= on a Client call runs a per-call Router with internal ids: the answer's model_id stays None,
+    as for any Client call (LiteLLM's too), while api_base says where the fallback was sent."""
+    with FakeProviderServer() as down, FakeProviderServer() as up, litellm_sync.Client(max_retries=0) as client:
+        down.enqueue(Reply(status=500, json={"error": {"message": "down", "type": "server_error"}}))
+        answered = client.completion("openai/gpt-4o-mini", HI, api_key="sk-a", api_base=down.url,
+                                     fallbacks=[{"model": "openai/gpt-4o", "api_key": "sk-b", "api_base": up.url}])
+    assert answered.model == "gpt-4o"  # the fallback answered
+    assert answered._hidden_params["model_id"] is None
+    assert answered._hidden_params["api_base"] == up.url
+
 def test_the_stream_modules_split_from_stream_py_import_no_transport_and_no_web_layer() -> None:
     """tests/test_transport.py scans stream.py; what was split from it (its event reading) keeps the same rule."""
     source = Path(litellm_sync.__file__).parent / "_engine" / "stream_events.py"

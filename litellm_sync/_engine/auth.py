@@ -14,6 +14,7 @@ spec names it, so optional packages (botocore, google-auth) load only when used.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -103,10 +104,15 @@ class Mechanism:
         cache = self._cache
         if cache.pid != os.getpid():
             cache = self._cache = _Cache()
+        found = cache.entries.get(key)
+        if found is not None:  # a hit takes no lock: a thread building another key (a slow credential probe) and
+            # the threads using keys already built never wait for each other; a key dropped meanwhile by another
+            with contextlib.suppress(KeyError):  # thread still works for this call
+                cache.entries.move_to_end(key)
+            return found
         with cache.lock:
             found = cache.entries.get(key)
             if found is not None:
-                cache.entries.move_to_end(key)
                 return found
             found = cache.entries[key] = build()
             while len(cache.entries) > self.cache_size:

@@ -35,7 +35,8 @@ class BackgroundHooks:
     waits until every event queued so far has been told (tests, before exporting); at interpreter exit pending
     events are told (for up to 2 s in all). A forked child starts its own worker and drops the parent's pending
     events (they are the parent's to tell). When `max_queue` events are waiting (hooks slower than calls), new ones
-    are dropped and counted in `dropped`.
+    are dropped and counted in `dropped` (so at most twice `max_queue` events are held: those waiting, and the batch
+    being told).
     """
 
     def __init__(self, *hooks: Hook, max_queue: int = MAX_QUEUE, interval: float = INTERVAL) -> None:
@@ -135,7 +136,8 @@ def _tell(batch: list[tuple[Any, Any]], hooks: tuple[Hook, ...]) -> None:
                 continue
             try:
                 context.run(notify, one, event)
-            except Exception as exc:  # notify swallows a hook's failure; anything else must not end the worker
+            except BaseException as exc:  # notify swallows Exception; a hook's SystemExit must not
+                # end the worker either (a daemon thread ends silently on it, and every later flush() would wait)
                 log.warning("in_background: %s: %s", type(exc).__name__, exc)
     for context, event in batch:
         if context is None:

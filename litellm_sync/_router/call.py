@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._engine.keywords import take_keywords
 from .._engine.redact import get_logger
+from .._record import note_origin
 from ..exceptions import (
     APIError,
     AuthenticationError,
@@ -25,7 +26,6 @@ from ..exceptions import (
     UnsupportedParamsError,
 )
 from ..state import Candidate, Failure, Grant, GroupLimit
-from ..types import note_origin
 from .config import Config, Deployment
 from .strategies import ORDER_BY, can_serve, estimate_tokens, preference, required_features
 
@@ -285,7 +285,8 @@ class Call:
         except BaseException:
             self._settle(name, deployment, grant, None, None, None)
             raise
-        note_origin(result, model_id=deployment.id)  # LiteLLM's _hidden_params["model_id"]
+        if self.settings.report_deployment:
+            note_origin(result, model_id=deployment.id)  # LiteLLM's _hidden_params["model_id"]
         # A cache hit says nothing of the deployment's speed: no latency sample from it.
         latency = None if result.cache_hit else time.perf_counter() - started
         if not self.stream:

@@ -65,6 +65,9 @@ class Settings:
     group_limits: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
     state: str | None = field(default=None, repr=False)  # a redis URL may hold a password
     namespace: str = "litellm_sync"
+    # Answers name the deployment that served them (_hidden_params["model_id"]); a Client call's own fallbacks
+    # (a per-call Router, internal ids) do not, as for any Client call.
+    report_deployment: bool = True
 
 
 @dataclass(frozen=True)

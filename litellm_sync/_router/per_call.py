@@ -102,6 +102,7 @@ def complete_with_fallbacks(
         fallbacks={names[0]: chain} if chain else {},
         context_window_fallbacks=window,
         enable_pre_call_checks=False,
+        report_deployment=False,
     )
     common = {key: value for key, value in params.items() if key not in overridden}
     router = Router(
