@@ -29,6 +29,12 @@ RANK_URL = ("https://discoveryengine.googleapis.com/v1/projects/proj-1/locations
             "default_ranking_config:rank")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _close_client() -> Any:
+    yield
+    CLIENT.close()
+
+
 @pytest.fixture(autouse=True)
 def _no_google_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
