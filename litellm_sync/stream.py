@@ -10,7 +10,7 @@ from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Callable
 
 from ._engine.errors import ErrorMapper
-from ._engine.reader import ReadState
+from ._engine.reads import ReadState
 from ._engine.response import ChunkAssembler, stream_chunk_builder
 from ._engine.stream_events import StreamEvents, StreamResponse
 from ._engine.stream_rules import StreamRules

@@ -20,7 +20,7 @@ from marshmallow import Schema, fields, validate
 import litellm_sync
 from litellm_sync._engine.answer import take_answer
 from litellm_sync._engine.framing.eventstream import encode_message
-from litellm_sync._engine.reader import ChoiceRead, ReadState, ToolCallRead
+from litellm_sync._engine.reads import ChoiceRead, ReadState, ToolCallRead
 from litellm_sync.exceptions import StructuredOutputError, UnsupportedParamsError
 
 NATIVE = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"   # lists json_schema: structured outputs

@@ -151,7 +151,7 @@ def test_usage_sum_still_adds_up(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     reader = load_spec(path).provider("p").reader
-    from litellm_sync._engine.reader import ReadState
+    from litellm_sync._engine.reads import ReadState
 
     read = reader.read({"choices": [], "usage": {"a": 2, "b": 5}}, ReadState())
     assert read.usage == {"prompt_tokens": 7}

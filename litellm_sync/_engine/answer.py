@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .reader import ChoiceRead, ReadState, ToolCallRead
+    from .reads import ChoiceRead, ReadState, ToolCallRead
 
 
 def take_answer(choice: ChoiceRead, state: ReadState, tool: str) -> None:

@@ -22,7 +22,8 @@ from ..types import (
     Usage,
     new_response_id,
 )
-from .reader import ChoiceRead, Read, Reader, ReadState, ToolCallRead, new_tool_call_id
+from .reader import Reader, new_tool_call_id
+from .reads import ChoiceRead, Read, ReadState, ToolCallRead
 from .redact import excerpt
 
 CostFunction = Callable[[Usage], Optional[Decimal]]

@@ -12,7 +12,8 @@ from ..exceptions import APIConnectionError, APIError, APIResponseValidationErro
 from ..limits import Limits
 from ..types import ChatChunk
 from .errors import ErrorMapper
-from .reader import Read, Reader, ReadState
+from .reader import Reader
+from .reads import Read, ReadState
 from .redact import excerpt, get_logger
 from .response import ChunkAssembler, read_answer
 from .stream_rules import StreamRules

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import requests
 import urllib3
 
-from .._engine.reader import ReadState
+from .._engine.reads import ReadState
 from .._engine.response import ChunkAssembler, to_response
 from .._engine.transport import Reply
 from .._spec import ProviderSpec
