@@ -206,6 +206,19 @@ def test_a_response_says_the_base_url_it_was_sent_to_without_credentials(api_bas
     assert "api_base" not in str(response.to_dict()) and "_origin" not in repr(response)
 
 
+
+def test_only_bases_with_nothing_to_hide_are_remembered_as_fit_to_show() -> None:
+    key = "sk-live-0123456789abcdef"
+    bases = ["https://user:pass@gw.example:8443/v1?key=q-secret", f"https://gw.example/k/{key}/v1",
+             "https://gw.example/plain/v1", "https://gw.example/plain/v1"]
+    with litellm_sync.Client() as client, responses.RequestsMock() as rsps:
+        for base in bases:
+            mock_completion(rsps, "openai/gpt-4o-mini", "fine", api_base=base, client=client)
+            shown = client.completion("openai/gpt-4o-mini", HI, api_key=key, api_base=base)._hidden_params["api_base"]
+            assert "pass" not in shown and "q-secret" not in shown and key not in shown
+        remembered = client.resolve("openai/gpt-4o-mini")[0].builder.connection.plain_bases
+    assert remembered == {"https://gw.example/plain/v1"}
+
 def test_a_router_answer_names_the_deployment_that_served_it() -> None:
     with FakeProviderServer() as first, FakeProviderServer() as second:
         first.enqueue(Reply(status=500, json={"error": {"message": "down", "type": "server_error"}}))

@@ -33,13 +33,15 @@ if TYPE_CHECKING:
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
+MAX_PLAIN_BASES = 64  # per provider connection: api_base= values seen, kept only while few
+
 
 class PreparedRequest:
     """Everything the transport needs to send one call. `secrets` are the values every error of the call is
     redacted with: the key sent, credential-like extra headers and the provider's keys in the environment
     (read only when asked, which is when an error is being redacted)."""
 
-    __slots__ = ("auth", "base", "body", "headers", "key_env", "method", "secret", "sent_secrets", "url")
+    __slots__ = ("auth", "base", "body", "headers", "key_env", "method", "plain_bases", "secret", "sent_secrets", "url")
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class PreparedRequest:
         key_env: tuple[str, ...] = (),
         auth: Any = None,
         base: str = "",
+        plain_bases: set[str] | None = None,
     ):
         self.method = method
         self.url = url
@@ -62,16 +65,23 @@ class PreparedRequest:
         self.key_env = key_env
         self.auth = auth  # a requests AuthBase that signs the final request (spec auth mechanism), or None
         self.base = base  # the base URL the url was built on (api_base=, the environment or the spec's)
+        self.plain_bases = plain_bases  # the connection's bases known to be fit to show as they are
 
     @property
     def public_base(self) -> str | None:
         """The base URL, fit to show (a response's `_hidden_params["api_base"]`): no user info, query or
         fragment, and the key masked should a template have put it there; None when there is none."""
-        if not self.base:
+        base, plain = self.base, self.plain_bases
+        if not base:
             return None
-        parts = urlsplit(self.base)
+        if plain is not None and base in plain and not any(secret in base for secret in self.sent_secrets):
+            return base  # 0.5 us instead of 6 us (urlsplit and the redaction patterns) on every call
+        parts = urlsplit(base)
         shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-        return redact(shown, self.sent_secrets)
+        public = redact(shown, self.sent_secrets)
+        if plain is not None and public == base and len(plain) < MAX_PLAIN_BASES:
+            plain.add(base)  # nothing stripped or masked: no secret in it, the same for every call
+        return public
 
     @property
     def secrets(self) -> Secrets:
@@ -150,6 +160,7 @@ class ProviderConnection:
         self.base_url = entry.base_url
         self.base_template = BaseUrl(name, entry.base_url)
         self.base_url_env = entry.base_url_env
+        self.plain_bases: set[str] = set()  # base URLs fit to show as they are (PreparedRequest.public_base)
         self.variables = Variables(name, entry.variables)
         auth = entry.auth
         self.key_env = auth.env
@@ -333,7 +344,8 @@ class RequestBuilder:
         except (TypeError, ValueError) as exc:  # an object JSON has no form for, NaN or infinity, a cycle
             raise _unsendable(self.name, model, f"holds a value JSON cannot carry ({exc})") from None
         payload = text.encode("utf-8")
-        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env, signer, base)
+        return PreparedRequest(self.chat.method, url, headers, payload, key, secrets, connection.key_env, signer, base,
+                               connection.plain_bases)
 
     def build_models_request(self, api_key: str | None, api_base: str | None) -> PreparedRequest:
         """The request that lists the provider's live models."""
