@@ -87,7 +87,8 @@ TABLE: tuple[Keyword, ...] = (
     Keyword("verbose", UNSUPPORTED, "use the 'litellm_sync' logger (logging.getLogger('litellm_sync'))"),
     Keyword("model_list", UNSUPPORTED, "use litellm_sync.Router(model_list=...)"),
     Keyword("acompletion", UNSUPPORTED, "litellm_sync is synchronous: call it from threads"),
-    Keyword("client", UNSUPPORTED, "call completion() on your litellm_sync.Client instead"),
+    Keyword("client", UNSUPPORTED, "call the method on your litellm_sync.Client instead (client.completion(...), "
+            "client.embedding(...))"),
     Keyword("ssl_verify", UNSUPPORTED, "pass verify= to litellm_sync.Client"),
     Keyword("max_parallel_requests", UNSUPPORTED, "use a Router deployment's rpm/tpm limits"),
     Keyword("rpm", UNSUPPORTED, "use a Router deployment's rpm limit"),
