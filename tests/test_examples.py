@@ -30,6 +30,14 @@ EXPECTED: dict[str, list[str]] = {
         *(f"Reply with just the number {n}. -> Echo: Reply with just the number {n}." for n in range(16)),
         "16 answers from 8 threads sharing one Client",
     ],
+    "observability.py": [
+        "req-1: cache_hit=False cost=...",
+        "req-2: cache_hit=True cost=0",
+        "span 'chat gpt-4o-mini': request_id=req-1 cache_hit=False",
+        "span 'chat gpt-4o-mini': request_id=req-2 cache_hit=True",
+        'litellm_sync_requests_total{model="gpt-4o-mini",outcome="success",provider="openai"} 1.0',
+        'litellm_sync_requests_total{model="gpt-4o-mini",outcome="cache_hit",provider="openai"} 1.0',
+    ],
     "custom_provider.py": [
         "acme/acme-chat-1: context 32768, $0.50/M in, $1.50/M out",
         "Echo: Hello, ACME!",
