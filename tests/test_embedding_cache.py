@@ -5,14 +5,17 @@ sends nothing. Requests are captured with `responses` (the Router's through the 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
 import litellm_sync
-from litellm_sync.cache import MemoryCache
+from litellm_sync.cache import MemoryCache, RedisCache
 from litellm_sync.hooks import CallEvent
 from litellm_sync.router import Router, RouterRateLimitError
 from litellm_sync.testing import FakeProviderServer, hashed_vector
@@ -101,7 +104,7 @@ def test_only_the_missing_inputs_are_sent_batched_and_rejoined_in_order(client: 
     _embed(client, ["n1", "n2"])
     texts = [f"n{k}" for k in range(7)]
     mixed = _embed(client, texts)
-    assert sent()[1:] == [["n0", "n3", "n4"], ["n5", "n6"]]  # batch size 3, over the 5 missing inputs only
+    assert sorted(sent()[1:]) == [["n0", "n3", "n4"], ["n5", "n6"]]  # batch size 3 (in parallel), the 5 missing
     assert _vectors(mixed) == [hashed_vector(text, 4) for text in texts]
     assert not mixed.cache_hit and mixed.model == "tiny-embed"
     assert mixed.usage is not None and mixed.usage.prompt_tokens == 50  # the part sent
@@ -217,6 +220,39 @@ def test_without_a_cache_inputs_are_sent_as_given(sent: Any) -> None:
     with litellm_sync.Client(providers=TINY, max_retries=0) as client:
         result = _embed(client, ["x", "x"])
     assert sent() == [["x", "x"]] and result.usage is not None and result.usage.prompt_tokens == 20
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from test_router_redis import RedisServer, _missing  # skips without redis-server, fails under CI
+
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        _missing("the redis package (pip install 'litellm_sync[redis]')")
+    server = RedisServer(Path(tmp_path_factory.mktemp("redis")))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_redis_reads_every_input_in_one_round_trip(redis_url: str, sent: Any) -> None:
+    import redis
+
+    texts = [f"text {k}" for k in range(40)]
+    cache = RedisCache(redis_url, ttl=60, namespace="test-" + uuid.uuid4().hex[:8])
+    server = redis.Redis.from_url(redis_url)
+    with litellm_sync.Client(providers=TINY, cache=cache, max_retries=0) as client:
+        _embed(client, texts[:30])
+        before = server.info("commandstats")
+        mixed = _embed(client, texts)
+        after = server.info("commandstats")
+    assert after["cmdstat_mget"]["calls"] - before["cmdstat_mget"]["calls"] == 1
+    assert after.get("cmdstat_get", {}).get("calls", 0) == before.get("cmdstat_get", {}).get("calls", 0)
+    assert sorted(sent()[10:]) == [texts[30:33], texts[33:36], texts[36:39], texts[39:]]  # the 10 new ones only
+    assert _vectors(mixed) == [hashed_vector(t, 4) for t in texts]
 
 
 # -- the Router --------------------------------------------------------------------------------------------

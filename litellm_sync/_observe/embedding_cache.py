@@ -92,13 +92,14 @@ class EmbeddingInputs:
 
     def _read(self, cache: Any, cache_module: Any, keys: list[str | None], want_base64: bool) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for key in dict.fromkeys(key for key in keys if key is not None):
-            try:
-                data = cache.get(key)
-            except Exception as exc:  # any backend's failure is a miss: the inputs still go out
-                log.warning("cache lookup failed, treating it as a miss: %s: %s", type(exc).__name__, exc)
-                break
-            if data is None:
+        distinct = list(dict.fromkeys(key for key in keys if key is not None))
+        try:
+            entries = cache.get_many(distinct)  # one round trip where the backend can (Redis: MGET)
+        except Exception as exc:  # any backend's failure is a miss: the inputs still go out
+            log.warning("cache lookup failed, treating it as a miss: %s: %s", type(exc).__name__, exc)
+            return found
+        for key, data in zip(distinct, entries):
+            if not isinstance(data, bytes):
                 continue
             try:
                 answer = cache_module.decode(key, data)
