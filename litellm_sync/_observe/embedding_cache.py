@@ -29,6 +29,7 @@ from ..types import Embedding, EmbeddingResponse, Usage
 
 log = get_logger()
 OPERATION = "embeddings"  # the operation every entry is keyed by, apart from chat and rerank entries
+_NUMBERS = frozenset({float, int})
 
 
 class EmbeddingInputs:
@@ -171,6 +172,4 @@ def _entry_vector(answer: Any, want_base64: bool) -> Any:
         return vector if raw and len(raw) % 4 == 0 else None
     if not isinstance(vector, list) or not vector:
         return None
-    if not all(x.__class__ is float or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in vector):
-        return None
-    return vector
+    return vector if set(map(type, vector)) <= _NUMBERS else None  # what JSON reads back: no bool, str or None
