@@ -68,6 +68,7 @@ class EmbeddingInputs:
         self.keys = keys
         call.key = hashlib.sha256("".join(key or "-" for key in keys).encode("ascii")).hexdigest()
         found: dict[str, Any] = {}
+        self.model = None  # the Router looks up each deployment's model in turn: this look-up's own
         if not options.get("no-cache") and (tried is None or call.key not in tried):
             if tried is not None:
                 tried.add(call.key)
