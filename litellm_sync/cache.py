@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,10 @@ class Cache:
     def delete(self, key: str) -> None:
         """Forget one entry."""
         raise NotImplementedError
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The entries under keys, in order (None where missing); a backend may read them in one round trip."""
+        return [self.get(key) for key in keys]
 
     def clear(self) -> None:
         """Forget every entry this cache holds."""
@@ -230,6 +234,18 @@ class RedisCache(Cache):
             raise
         except Exception as exc:
             log.warning("RedisCache could not store an entry: %s", type(exc).__name__)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        try:
+            values = self._redis().mget([self.prefix + key for key in keys])
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # Redis down: misses, the call still goes out
+            log.warning("RedisCache lookup failed, treating it as a miss: %s", type(exc).__name__)
+            return [None] * len(keys)
+        return [value if isinstance(value, bytes) else None for value in values]
 
     def delete(self, key: str) -> None:
         self._redis().delete(self.prefix + key)

@@ -7,9 +7,10 @@ back as floats; base64 (little-endian float32) from the provider is decoded, unl
 `encoding_format="base64"`, which is then what every vector is. Rerank answers come back in Cohere's shape.
 Both go through the Client's pipeline as chat does (hooks, `metadata=`, correlation ids, budgets, payload
 logging, the response cache): a cached answer is keyed by the operation, the model, the inputs (query and
-documents) and every parameter that changes the answer, apart from chat entries; whole calls are cached (a batch
-with one new input is sent whole). Batch threads run in a copy of the call's context, so their log lines and
-retries belong to the call.
+documents) and every parameter that changes the answer, apart from chat entries. Embeddings are cached input by
+input (_observe/embedding_cache.py): only the inputs the cache lacks are sent (each distinct one once), then
+rejoined with the cached vectors in input order; rerank calls are cached whole. Batch threads run in a copy of the
+call's context, so their log lines and retries belong to the call.
 
 LiteLLM's call-level keywords (num_retries, request_timeout, base_url, headers, custom_llm_provider, caching,
 tags, additional_drop_params, input_cost_per_token, the unsupported ones, ...) are read by the one table
@@ -34,6 +35,7 @@ from ._engine.checks import check_timeout
 from ._engine.keywords import INTERCEPTED, mock_value
 from ._engine.operations import Operation, OperationRead, missing_operation
 from ._engine.response import parse_json_body
+from ._observe.embedding_cache import EmbeddingInputs
 from .client import Client, _check_total, _priced
 from .exceptions import (
     APIError,
@@ -134,22 +136,14 @@ def cache_request(kind: str, *args: Any) -> tuple[str, Any]:
     """The operation and the request a cache entry of `embedding(model, *args)` or `rerank(model, *args)` is keyed
     by (the Router looks up the same keys before it picks a deployment)."""
     if kind == "embedding":
-        return "embeddings", _check_input(args[0])
+        return "embeddings", EmbeddingInputs(_check_input(args[0]))
     query, documents = args
     return "rerank", {"query": query, "documents": list(documents)}
 
 
 def create_embedding(
-    client: Client,
-    model: str,
-    input: Any,
-    /,
-    *,
-    dimensions: int | None = None,
-    encoding_format: str | None = None,
-    input_type: str | None = None,
-    max_workers: int = DEFAULT_MAX_WORKERS,
-    **params: Any,
+    client: Client, model: str, input: Any, /, *, dimensions: int | None = None, encoding_format: str | None = None,
+    input_type: str | None = None, max_workers: int = DEFAULT_MAX_WORKERS, **params: Any,
 ) -> EmbeddingResponse:
     """Embed `input` (a string or a list of them) with the model's provider; see the module docstring."""
     inputs = _check_input(input)
@@ -162,19 +156,22 @@ def create_embedding(
     if encoding_format not in (None, "float", "base64"):
         raise BadRequestError(f"encoding_format={encoding_format!r}: use 'float' (the default) or 'base64'")
     call = _Call(client, "embeddings", model, params, prices)
-    tracked = call.begin("embeddings", inputs, inputs, params)
+    cached = EmbeddingInputs(inputs)  # with a cache: only the inputs it lacks are sent, then rejoined
+    tracked = call.begin("embeddings", inputs, cached, params)
     if tracked.hit is not None:
         return tracked.hit  # type: ignore[no-any-return]
     try:
+        todo = cached.todo()
         if mock is not None:
-            response = _mock_embedding(call, inputs, mock, encoding_format == "base64")
+            response = _mock_embedding(call, inputs, cached.positions, mock, encoding_format == "base64")
         else:
-            size = call.operation.batch_size or len(inputs)
-            batches = [inputs[start:start + size] for start in range(0, len(inputs), size)]
+            size = call.operation.batch_size or len(todo)
+            batches = [todo[start:start + size] for start in range(0, len(todo), size)]
             if len(batches) > 1 and tracked.retries is None:
                 tracked.retries = []  # batch threads note their retries on the call at once: one list, no race
             reads = _run(call, batches, params, max_workers)
             response = _join(call, batches, reads, encoding_format == "base64")
+        response = cached.join(response)
     except Exception as error:
         tracked.end(None, error, False)
         raise
@@ -198,15 +195,19 @@ def _numbers(value: Any) -> bool:
         isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
 
 
-def _mock_embedding(call: _Call, inputs: list[Any], mock: Any, want_base64: bool) -> EmbeddingResponse:
+def _mock_embedding(call: _Call, inputs: list[Any], positions: list[int] | None, mock: Any,
+                    want_base64: bool) -> EmbeddingResponse:
     """mock_response= for embeddings: LiteLLM's vector (every input gets it), a vector per input, or an exception;
-    nothing is sent. Usage counts one token per word, as `testing.mock_embedding` does."""
+    nothing is sent. The vectors of the inputs at `positions` (those the cache lacks; None: all). Usage counts one
+    token per word, as `testing.mock_embedding` does."""
     value = _mock_value(call, mock, "expected a vector (a list of numbers, given to every input) or a list of "
                         f"{len(inputs)} vectors, one per input")
     vectors = [value] * len(inputs) if _numbers(value) else value
     if len(vectors) != len(inputs) or not all(_numbers(vector) for vector in vectors):
         raise ConfigurationError(f"mock_response: expected a vector (a list of numbers) or {len(inputs)} of them, "
                                  "one per input")
+    if positions is not None:
+        inputs, vectors = [inputs[p] for p in positions], [vectors[p] for p in positions]
     provider, model = call.provider.name, call.model
     data = [Embedding(_vector(list(v), want_base64, provider, model), i) for i, v in enumerate(vectors)]
     tokens = sum(len(text.split()) if isinstance(text, str) else len(text) for text in inputs)
@@ -307,15 +308,8 @@ def _vector(value: Any, want_base64: bool, provider: str, model: str) -> list[fl
 
 
 def create_rerank(
-    client: Client,
-    model: str,
-    query: str,
-    documents: Sequence[Any],
-    /,
-    *,
-    top_n: int | None = None,
-    return_documents: bool | None = None,
-    **params: Any,
+    client: Client, model: str, query: str, documents: Sequence[Any], /, *, top_n: int | None = None,
+    return_documents: bool | None = None, **params: Any,
 ) -> RerankResponse:
     """Rank `documents` (strings, or `{"text": ...}` dicts) by relevance to `query`; Cohere's shape back."""
     if not isinstance(query, str) or not query:

@@ -1,6 +1,7 @@
-"""The response cache for embedding() and rerank(): keyed by operation, model, inputs and the parameters that change
-the answer, apart from chat entries; a hit sends nothing, costs 0 and says so, to the caller and the hooks. And
-responses() reading LiteLLM's call-level keywords as completion() does (the body it sends is captured)."""
+"""The response cache for embedding() and rerank(): keyed by operation, model, inputs (an embedding's each on its
+own: tests/test_embedding_cache.py) and the parameters that change the answer, apart from chat entries; a hit sends
+nothing, costs 0 and says so, to the caller and the hooks. And responses() reading LiteLLM's call-level keywords as
+completion() does (the body it sends is captured)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_a_repeated_embedding_is_a_hit_that_costs_nothing(client: Any, server: F
     assert (first.cache_hit, again.cache_hit) == (False, True)
     assert first.cost == Decimal("0.02") * 3 / 1_000_000 and again.cost == 0
     assert again.to_dict()["data"] == first.to_dict()["data"]
-    assert again.usage is not None and again.usage.prompt_tokens == 3  # what the answer was worth
+    assert again.usage is not None and again.usage.prompt_tokens == 0  # what this call sent: nothing
     assert type(again).__name__ == "CachedEmbeddingResponse" and again.provider == "openai"
     assert len(server.requests) == 1
     reported = [e for e in client.events if isinstance(e, CallEvent)]
@@ -49,8 +50,8 @@ def test_a_repeated_embedding_is_a_hit_that_costs_nothing(client: Any, server: F
 
 
 @pytest.mark.parametrize("change", [
-    {"dimensions": 8}, {"input_type": "query"}, {"encoding_format": "base64"}, {"texts": ["alpha beta"]},
-    {"texts": ["gamma", "alpha beta"]}, {"model": "openai/text-embedding-3-large"},
+    {"dimensions": 8}, {"input_type": "query"}, {"encoding_format": "base64"}, {"texts": ["alpha beta", "delta"]},
+    {"model": "openai/text-embedding-3-large"},
 ])
 def test_what_changes_the_answer_changes_the_key(client: Any, server: FakeProviderServer,
                                                  change: dict[str, Any]) -> None:
@@ -61,6 +62,18 @@ def test_what_changes_the_answer_changes_the_key(client: Any, server: FakeProvid
     other = client.embedding(model, texts, api_key="sk-test", api_base=server.url, **params)
     assert not other.cache_hit
     assert len(server.requests) == 2
+    new = ["delta"] if "texts" in change else ["alpha beta", "gamma"]  # each input is cached on its own
+    assert server.requests[-1].json["input"] == new
+
+
+def test_a_subset_or_reordering_of_cached_inputs_is_a_hit(client: Any, server: FakeProviderServer) -> None:
+    first = _embed(client, server, ["alpha beta", "gamma"])
+    for texts in (["alpha beta"], ["gamma", "alpha beta"]):
+        again = _embed(client, server, texts)
+        assert again.cache_hit
+        assert [d.embedding for d in again.data] == [first.data[["alpha beta", "gamma"].index(t)].embedding
+                                                     for t in texts]
+    assert len(server.requests) == 1
 
 
 def test_a_parameter_given_as_none_is_the_same_call(client: Any, server: FakeProviderServer) -> None:

@@ -24,6 +24,7 @@ from ..exceptions import ConfigurationError, LiteLLMSyncError
 from ..hooks import CallEvent, Hook, RetryNote, notify
 from ..registry import ModelInfo
 from .context import CURRENT, PAYLOAD_LOGGER, new_id, run_in
+from .embedding_cache import EmbeddingInputs
 
 if TYPE_CHECKING:
     from ..budgets import Budgets, Reservation
@@ -78,7 +79,8 @@ class Pipeline:
 
         operation, request: a call of another operation than chat (`embeddings`, `rerank`): its cache key reads
         `request` (its inputs, as sent) in place of the messages, keyed apart from chat entries and from the other
-        operations; `messages` are then what budgets estimate and hooks see."""
+        operations; `messages` are then what budgets estimate and hooks see. An `EmbeddingInputs` request is cached
+        input by input (embedding_cache.py): a partial hit is a miss whose request then says which inputs to send."""
         metadata = params.pop("metadata", None) or _EMPTY
         options = _check_options(params.pop("cache")) if "cache" in params else _EMPTY
         if not isinstance(metadata, Mapping):
@@ -183,28 +185,11 @@ class Call:
         assert cache is not None
         if self.native and self.streaming:
             return  # a native stream's events are not stored: it is always sent
-        keyed = self.messages if self.operation is None else self.request
-        self.key = cache_module.cache_key(self.provider, self.model, keyed, self.params, self.streaming,
-                                          native=self.native, operation=self.operation)
-        if self.key is None or self.options.get("no-cache"):
-            return
-        if tried is not None:
-            if self.key in tried:
-                return
-            tried.add(self.key)
-        try:
-            data = cache.get(self.key)
-        except Exception as exc:  # any backend's failure is a miss: the call still goes out
-            log.warning("cache lookup failed, treating it as a miss: %s: %s", type(exc).__name__, exc)
-            return
-        if data is None:
-            return
-        try:
-            answer = cache_module.decode(self.key, data)
-        except cache_module.BadEntry as why:
-            log.debug("cache entry %s… unreadable (%s): a miss", self.key[:12], why)
-            return
-        if isinstance(answer, list) != self.streaming or (getattr(answer, "native", None) is not None) != self.native:
+        if isinstance(self.request, EmbeddingInputs):  # an entry per input: a hit when every input has one
+            answer = self.request.lookup(self, cache, cache_module, tried)
+        else:
+            answer = self._entry(cache, cache_module, tried)
+        if answer is None:
             return
         if isinstance(answer, list):
             from .replay import CachedStream
@@ -219,6 +204,33 @@ class Call:
                 self._report(answer, None, True, True)
         log.debug("cache hit for %s/%s", self.provider, self.model)
         self._leave()
+
+    def _entry(self, cache: Cache, cache_module: Any, tried: set[str] | None) -> Any:
+        """The whole call's entry read back (a response, or a stream's chunks), or None (a miss)."""
+        keyed = self.messages if self.operation is None else self.request
+        self.key = cache_module.cache_key(self.provider, self.model, keyed, self.params, self.streaming,
+                                          native=self.native, operation=self.operation)
+        if self.key is None or self.options.get("no-cache"):
+            return None
+        if tried is not None:
+            if self.key in tried:
+                return None
+            tried.add(self.key)
+        try:
+            data = cache.get(self.key)
+        except Exception as exc:  # any backend's failure is a miss: the call still goes out
+            log.warning("cache lookup failed, treating it as a miss: %s: %s", type(exc).__name__, exc)
+            return None
+        if data is None:
+            return None
+        try:
+            answer = cache_module.decode(self.key, data)
+        except cache_module.BadEntry as why:
+            log.debug("cache entry %s… unreadable (%s): a miss", self.key[:12], why)
+            return None
+        if isinstance(answer, list) != self.streaming or (getattr(answer, "native", None) is not None) != self.native:
+            return None
+        return answer
 
     def refused(self, error: BaseException) -> None:
         """The call was refused before sending (a budget, a bad parameter): release what it holds."""
@@ -255,6 +267,11 @@ class Call:
         cache, cache_module = self.pipeline.cache, self.pipeline.cache_module
         if cache is None or self.key is None or self.options.get("no-store"):
             return
+        ttl = self.options.get("ttl")
+        ttl = float(ttl) if isinstance(ttl, (int, float)) else None
+        if isinstance(self.request, EmbeddingInputs):
+            self.request.store(self, cache, cache_module, ttl)  # each fresh vector under its own key
+            return
         if self.streaming:
             opened = self.stream_ref() if self.stream_ref is not None else None
             chunks = opened.chunks if opened is not None else None
@@ -269,8 +286,7 @@ class Call:
             entry = cache_module.encode(self.key, response, native)
         else:
             entry = cache_module.encode(self.key, response)
-        ttl = self.options.get("ttl")
-        cache.set(self.key, entry, float(ttl) if isinstance(ttl, (int, float)) else None)
+        cache.set(self.key, entry, ttl)
 
     def stream(self, opened: Any) -> Any:
         """A stream opened (its first chunk read): it reports when it ends; returns it for the caller."""

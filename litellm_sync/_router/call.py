@@ -137,7 +137,6 @@ class Call:
         hit = self._cached(name, deployments)
         if hit is not None:
             return hit
-        self.looked = self.router.client.pipeline.cache is not None  # every key of the group has been looked up
         attempt = 0
         while True:
             deployment, grant = self._pick(name, deployments)
@@ -179,6 +178,9 @@ class Call:
                                          operation=operation, request=request)
             if hit is not None:
                 return hit
+        # Every key of the group has been looked up: the attempts skip the look-up, unless some inputs of an
+        # embedding call were found (`seen`): its attempt looks them up again and sends only the others.
+        self.looked = not getattr(request, "seen", False)
         return None
 
     def _params(self, name: str, deployment: Deployment) -> dict[str, Any]:
