@@ -82,8 +82,9 @@ def find_browser() -> tuple[str, str]:
     return binary, driver
 
 
-def start_browser() -> Any:
-    """A headless Chromium driven by selenium; raises NoBrowser when that cannot be had."""
+def start_browser(profile: Path) -> Any:
+    """A headless Chromium driven by selenium, its profile, config and cache under `profile` (the user's home is
+    left alone); raises NoBrowser when that cannot be had."""
     try:
         from selenium import webdriver
         from selenium.common.exceptions import WebDriverException
@@ -94,20 +95,23 @@ def start_browser() -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--disable-extensions", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+                     "--disable-extensions", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                     f"--user-data-dir={profile / 'chromium'}"):
         options.add_argument(argument)
+    home = {"HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "config"), "XDG_CACHE_HOME": str(profile / "cache")}
     try:
-        return webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+        service = Service(executable_path=driver_path, env={**os.environ, **home})
+        return webdriver.Chrome(options=options, service=service)
     except (WebDriverException, OSError) as exc:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise NoBrowser(f"{binary} with {driver_path} did not start: {first_line}") from exc
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One headless Chromium for the module, or why there is none (tried once, not once per test)."""
     try:
-        driver = start_browser()
+        driver = start_browser(tmp_path_factory.mktemp("browser"))
     except NoBrowser as exc:
         yield exc
         return
