@@ -285,3 +285,25 @@ def test_a_router_call_partly_cached_sends_only_the_rest(server: FakeProviderSer
     assert [d.embedding for d in mixed.data] == [[4.0, 1.0], [7.0, 2.0], [14.0, 3.0]]
     assert not mixed.cache_hit and mixed.usage is not None and mixed.usage.total_tokens == 4
     assert stats["rpm"] == 2 and stats["tpm"] == 3 + 4
+
+
+def test_a_budget_reserves_for_the_inputs_sent_not_the_cached_ones(sent: Any) -> None:
+    from litellm_sync.budgets import Budget, Budgets, MemoryLedger
+
+    class Recording(MemoryLedger):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reserved: list[int] = []
+
+        def admit(self, limited: Any, units: int) -> Any:
+            self.reserved.append(units)
+            return super().admit(limited, units)
+
+    ledger = Recording()
+    budgets = Budgets([Budget(1)], store=ledger)
+    with litellm_sync.Client(providers=TINY, cache=MemoryCache(), budgets=budgets, max_retries=0) as client:
+        _embed(client, ["a long enough text to count " * 4] * 2 + ["short"])
+        _embed(client, ["a long enough text to count " * 4] * 2 + ["short", "new " * 20])
+    first, second = ledger.reserved
+    assert 0 < second < first  # the second call sends the new text alone, and reserves for it alone
+    assert sent() == [["a long enough text to count " * 4, "short"], ["new " * 20]]

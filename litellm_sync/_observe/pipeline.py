@@ -98,6 +98,8 @@ class Pipeline:
         if self.budgets is not None:
             while self.abandoned:
                 self.budgets.settle(self.abandoned.pop(), None)  # counted as a call of unknown cost
+            if isinstance(request, EmbeddingInputs) and request.positions is not None:
+                messages = [messages[position] for position in request.positions]  # the inputs to send, no more
             try:
                 call.reservation = self.budgets.admit(self.scope_of(provider, model, params, metadata), info, messages,
                                                       params)
